@@ -1,0 +1,1 @@
+"""wavegate's policy language: grammar, parser, AST with source spans, checker, formatter."""

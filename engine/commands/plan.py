@@ -1,0 +1,9 @@
+"""`wavegate plan` (not yet wired)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    return None
