@@ -8,7 +8,9 @@ Semantics fixed here (and documented in docs/language.md), so that every stage r
 
 * A *group* of scope S is the set of VMs sharing S's key (see :data:`GROUP_KEY`).  ``fleet`` is one group holding
   every VM.  ``update_domain`` and ``fault_domain`` are keyed within their set (scale set or availability set).
-* A VM is *scheduled in* a wave when at least one of its tasks is in that wave; a VM's tasks all share one wave.
+* A VM is *scheduled in* every wave that holds one of its tasks (the planner puts all of a VM's tasks in one
+  wave; a hand-written schedule may split them, and then the VM counts in each of those waves).
+* A region is in the phase of the waves holding its tasks; regions without tasks are in no phase.
 * Sizes of groups (the base of a percentage) count every VM of the group that matches the rule's ``where``
   filter, scheduled or not.
 * Counting distinct values (``DistinctLimit``): a VM whose value is null does not count for ``zone`` (regional VMs

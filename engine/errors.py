@@ -36,6 +36,15 @@ class SolverUnknown(SolverError):
     """The solver answered unknown for a reason other than time (incompleteness, resource limit)."""
 
 
+class Infeasible(WavegateError):
+    """No schedule satisfies the policy on this fleet; ``explanation`` names the minimal conflicting rules.  Exit 1."""
+
+    def __init__(self, explanation: str, conflicting_rules: Sequence[str] = ()) -> None:
+        self.explanation = explanation
+        self.conflicting_rules = tuple(conflicting_rules)
+        super().__init__(explanation)
+
+
 class CheckFailed(WavegateError):
     """An answer of the solver did not survive the independent re-check: a bug in the encoding, never shown as a
     result."""
