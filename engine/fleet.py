@@ -207,10 +207,14 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
             if not is_version(v):
                 err(f"$.catalog[{i}].versions[{j}]", f"bad version string '{v}'",
                     "a version is 1 to 4 dot-separated integers, e.g. 9.5 or 1.2.3")
-    for key, sets in (("scale_sets", fleet.scale_sets), ("availability_sets", fleet.availability_sets)):
-        for i, s in enumerate(sets):
-            if s.region not in regions:
-                err(f"$.{key}[{i}].region", f"set '{s.name}' is in unknown region '{s.region}'")
+    set_lists: list[tuple[str, int, ScaleSet | AvailabilitySet]] = [
+        *(("scale_sets", i, s) for i, s in enumerate(fleet.scale_sets)),
+        *(("availability_sets", i, a) for i, a in enumerate(fleet.availability_sets)),
+    ]
+    for key, i, s in set_lists:
+        if s.region not in regions:
+            err(f"$.{key}[{i}].region", f"set '{s.name}' is in unknown region '{s.region}'",
+                _did_you_mean(s.region, regions))
     names_both = set(fleet.scale_set_by_name) & set(fleet.availability_set_by_name)
     for n in sorted(names_both):
         err("$.availability_sets", f"'{n}' is both a scale set and an availability set name")
@@ -222,16 +226,18 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
         if vm.scale_set is not None and vm.availability_set is not None:
             err(p, f"VM '{vm.name}' is in both scale set '{vm.scale_set}' and availability set '{vm.availability_set}'",
                 "a VM belongs to at most one of them")
-        for field_name, table in (("scale_set", fleet.scale_set_by_name), ("availability_set", fleet.availability_set_by_name)):
+        tables: tuple[tuple[str, dict[str, ScaleSet] | dict[str, AvailabilitySet]], ...] = (
+            ("scale_set", fleet.scale_set_by_name), ("availability_set", fleet.availability_set_by_name))
+        for field_name, table in tables:
             ref = getattr(vm, field_name)
             if ref is None:
                 continue
-            s = table.get(ref)
-            if s is None:
+            found = table.get(ref)
+            if found is None:
                 err(f"{p}.{field_name}", f"VM '{vm.name}' references unknown {field_name.replace('_', ' ')} '{ref}'",
                     _did_you_mean(ref, table))
-            elif region is not None and s.region != vm.region:
-                err(f"{p}.region", f"VM '{vm.name}' is in region '{vm.region}' but its set '{ref}' is in '{s.region}'")
+            elif region is not None and found.region != vm.region:
+                err(f"{p}.region", f"VM '{vm.name}' is in region '{vm.region}' but its set '{ref}' is in '{found.region}'")
         if vm.zone is not None and region is not None:
             valid = {str(z) for z in range(1, region.zones + 1)}
             if vm.zone not in valid:
