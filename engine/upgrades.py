@@ -46,14 +46,19 @@ def selector_matches(sel: ExtensionSelector, ext: Extension) -> bool:
 
 
 def resolve_upgrades(fleet: Fleet, versions: VersionPolicy) -> Resolution:
-    catalog: dict[tuple[str, str], list[str]] = {}
+    # Catalog versions are parsed once per entry, not once per VM: resolution runs on fleets of a million VMs.
+    catalog: dict[tuple[str, str], list[tuple[tuple[int, ...], str]]] = {}
     for entry in fleet.catalog:
-        catalog.setdefault((entry.publisher, entry.type), []).extend(entry.versions)
+        catalog.setdefault((entry.publisher, entry.type), []).extend((parse_version(v), v) for v in entry.versions)
+    parsed: dict[str, tuple[int, ...]] = {}
     tasks: list[UpgradeTask] = []
     skipped: list[Skipped] = []
     for vm in fleet.vms:
         for ext in vm.extensions:
-            target, reason = _target(ext, catalog.get((ext.publisher, ext.type)), versions)
+            installed = parsed.get(ext.version)
+            if installed is None:
+                installed = parsed[ext.version] = parse_version(ext.version)
+            target, reason = _target(ext, installed, catalog.get((ext.publisher, ext.type)), versions)
             if target is None:
                 skipped.append(Skipped(vm=vm.name, extension=ext.name, reason=reason))
             else:
@@ -61,28 +66,32 @@ def resolve_upgrades(fleet: Fleet, versions: VersionPolicy) -> Resolution:
     return Resolution(tuple(tasks), tuple(skipped))
 
 
-def _target(ext: Extension, published: list[str] | None, versions: VersionPolicy) -> tuple[str | None, str]:
+def _target(
+    ext: Extension,
+    installed: tuple[int, ...],
+    published: list[tuple[tuple[int, ...], str]] | None,
+    versions: VersionPolicy,
+) -> tuple[str | None, str]:
     if versions.only_enabled and not ext.enable_automatic_upgrade:
         return None, "automatic upgrade not enabled"
-    if any(selector_matches(o.selector, ext) for o in versions.opt_outs):
+    if versions.opt_outs and any(selector_matches(o.selector, ext) for o in versions.opt_outs):
         return None, "opted out by policy"
     if not published:
         return None, "not in the catalog"
-    installed = parse_version(ext.version)
-    newer = [v for v in published if parse_version(v) > installed]
-    same_major = [v for v in newer if parse_version(v)[0] == installed[0]]
+    newer = [(p, v) for p, v in published if p > installed]
+    same_major = [(p, v) for p, v in newer if p[0] == installed[0]]
     candidates = newer if versions.allow_major else same_major
     if not candidates:
         return None, ("only a new major available" if newer else "up to date")
-    pins = [p for p in versions.pins if selector_matches(p.selector, ext)]
+    pins = [p for p in versions.pins if selector_matches(p.selector, ext)] if versions.pins else []
     if pins:
         cap = min(parse_version(p.version) for p in pins)
-        candidates = [v for v in candidates if parse_version(v) <= cap]
+        candidates = [(p, v) for p, v in candidates if p <= cap]
         if not candidates:
             return None, "pinned by policy"
     # Newest wins; among equal versions spelled differently ("9.5" and "9.5.0") the first listed wins.
     best = candidates[0]
-    for v in candidates[1:]:
-        if parse_version(v) > parse_version(best):
-            best = v
-    return best, ""
+    for c in candidates[1:]:
+        if c[0] > best[0]:
+            best = c
+    return best[1], ""

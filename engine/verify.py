@@ -330,23 +330,49 @@ def _field(vm: VM, name: str) -> Any:
 
 def group_key(scope: str, vm: VM) -> GroupKey | None:
     """The VM's group of ``scope`` (see GROUP_KEY), or None when the VM is in no group of that scope."""
+    return key_function(scope)(vm)
+
+
+def key_function(scope: str) -> Callable[[VM], GroupKey | None]:
+    """A fast ``vm -> group key`` for one scope (the checker calls it once per VM per rule)."""
     if scope == "fleet":
-        return ()
-    values = tuple(_field(vm, c) for c in GROUP_KEY[scope])
+        return lambda vm: ()
+    comps = GROUP_KEY[scope]
     if scope in ("update_domain", "fault_domain"):
         # Domains are keyed within their set; a null domain is a group of its own (unknown domain).
-        return values if values[0] is not None else None
-    return None if any(v is None for v in values) else values
+        dom = _VM_FIELD[comps[1]]
+
+        def domain_key(vm: VM) -> GroupKey | None:
+            owner = vm.scale_set or vm.availability_set
+            return None if owner is None else (owner, getattr(vm, dom))
+
+        return domain_key
+    if len(comps) == 1:
+        only = comps[0]
+        if only == "set":
+            return lambda vm: None if vm.set_name is None else (vm.set_name,)
+        attr = _VM_FIELD[only]
+
+        def single_key(vm: VM) -> GroupKey | None:
+            v = getattr(vm, attr)
+            return None if v is None else (v,)
+
+        return single_key
+
+    def multi_key(vm: VM) -> GroupKey | None:
+        values = tuple(_field(vm, c) for c in comps)
+        return None if any(v is None for v in values) else values
+
+    return multi_key
 
 
 def count_value(scope: str, vm: VM) -> GroupKey | None:
     """The value a VM shows for a DistinctLimit ``count``: null zones do not count, other nulls are a value."""
     if scope == "fleet":
         return ()
-    values = tuple(_field(vm, c) for c in GROUP_KEY[scope])
     if scope == "zone" and vm.zone is None:
         return None
-    return values
+    return tuple(_field(vm, c) for c in GROUP_KEY[scope])
 
 
 def group_name(scope: str, key: GroupKey) -> str:
@@ -411,6 +437,7 @@ class _Checker:
         self.placed: dict[str, _Placed] = {}
         self._sizes: dict[tuple[str, Predicate], dict[GroupKey, int]] = {}
         self._region_units: dict[str, dict[str, set[int]]] = {}
+        self._order: list[_Placed] | None = None
 
     def add(
         self,
@@ -435,7 +462,8 @@ class _Checker:
                 p = self.placed.get(t.vm)
                 if p is None:
                     p = self.placed[t.vm] = _Placed(vm)
-                ext = next((e for e in vm.extensions if e.name == t.extension), None)
+                exts = vm.extensions
+                ext = exts[0] if len(exts) == 1 and exts[0].name == t.extension else _ext_named(vm, t.extension)
                 p.tasks.append((w.index, ext))
         for p in self.placed.values():
             p.waves = sorted({w for w, _ in p.tasks})
@@ -447,8 +475,9 @@ class _Checker:
         """Each scheduled VM matching ``where`` with the units (waves or phases) it is scheduled in, sorted."""
         per_task = _uses_extension(where)
         always = isinstance(where, TrueP)
-        for name in sorted(self.placed):
-            p = self.placed[name]
+        if self._order is None:
+            self._order = [self.placed[n] for n in sorted(self.placed)]
+        for p in self._order:
             if always:
                 waves = p.waves
             elif per_task:
@@ -469,10 +498,11 @@ class _Checker:
         per_task = _uses_extension(where)
         always = isinstance(where, TrueP)
         out: dict[GroupKey, int] = defaultdict(int)
+        key_of = key_function(scope)
         for vm in self.fleet.vms:
             if not always and not self.ctx.matches_for_size(where, vm, per_task):
                 continue
-            key = group_key(scope, vm)
+            key = key_of(vm)
             if key is not None:
                 out[key] += 1
         self._sizes[(scope, where)] = out
@@ -562,7 +592,7 @@ class _Checker:
                 if vm is None:
                     add("tasks", None, f"task names unknown VM '{t.vm}'{_did_you_mean(t.vm, vms)}", wave=w.index, vms=[t.vm])
                     continue
-                ext = next((e for e in vm.extensions if e.name == t.extension), None)
+                ext = _ext_named(vm, t.extension)
                 if ext is None:
                     names = [e.name for e in vm.extensions]
                     add("tasks", None, f"VM {t.vm} has no extension named '{t.extension}'{_did_you_mean(t.extension, names)}",
@@ -581,6 +611,8 @@ class _Checker:
                 if not _same_version(t.from_version, ext.version):
                     add("tasks", None, f"task {t.vm}/{t.extension} says from_version {t.from_version} but {ext.version} is "
                         "installed", wave=w.index, vms=[t.vm])
+                if t.to_version == due.to_version:
+                    continue
                 if not is_version(t.to_version):
                     add("tasks", None, f"task {t.vm}/{t.extension} has bad to_version '{t.to_version}'", wave=w.index,
                         vms=[t.vm])
@@ -676,8 +708,9 @@ class _Checker:
 
     def distinct_limit(self, rule: DistinctLimit) -> None:
         seen: dict[tuple[GroupKey, int], dict[GroupKey, list[str]]] = defaultdict(lambda: defaultdict(list))
+        per_key = key_function(rule.per)
         for vm, units in self.scheduled(rule.where, rule.within):
-            key = group_key(rule.per, vm)
+            key = per_key(vm)
             value = count_value(rule.count, vm)
             if key is None or value is None:
                 continue
@@ -696,8 +729,9 @@ class _Checker:
     def capacity(self, rule: Capacity) -> None:
         sizes = self.sizes(rule.of, rule.where)
         counts: dict[tuple[GroupKey, int], list[str]] = defaultdict(list)
+        of_key = key_function(rule.of)
         for vm, units in self.scheduled(rule.where, rule.within):
-            key = group_key(rule.of, vm)
+            key = of_key(vm)
             if key is None:
                 continue
             for u in units:
@@ -714,8 +748,9 @@ class _Checker:
     def not_whole(self, rule: NotWhole) -> None:
         sizes = self.sizes(rule.of, rule.where)
         counts: dict[tuple[GroupKey, int], list[str]] = defaultdict(list)
+        of_key = key_function(rule.of)
         for vm, units in self.scheduled(rule.where, rule.within):
-            key = group_key(rule.of, vm)
+            key = of_key(vm)
             if key is None:
                 continue
             for u in units:
@@ -729,8 +764,9 @@ class _Checker:
 
     def unit_limit(self, rule: UnitLimit) -> None:
         units_of: dict[GroupKey, set[int]] = defaultdict(set)
+        per_key = key_function(rule.per)
         for vm, units in self.scheduled(rule.where, rule.unit):
-            key = group_key(rule.per, vm)
+            key = per_key(vm)
             if key is not None:
                 units_of[key].update(units)
         for key in sorted(units_of, key=_sort_key):
@@ -853,7 +889,13 @@ def amount_text(amount: Count | Percent, size: int) -> str:
     return f"max({amount.minimum}, {inner})" if amount.minimum else inner
 
 
+def _ext_named(vm: VM, name: str) -> Extension | None:
+    return next((e for e in vm.extensions if e.name == name), None)
+
+
 def _same_version(a: str, b: str) -> bool:
+    if a == b:
+        return True
     if is_version(a) and is_version(b):
         return parse_version(a) == parse_version(b)
     return a == b
