@@ -1,9 +1,83 @@
-"""`wavegate prove` (not yet wired)."""
+"""`wavegate prove [PATH...]`: prove the theorems of proofs/*.wg; exit 0 only when every theorem is proven."""
 
 from __future__ import annotations
 
+from enum import Enum
+from pathlib import Path
+
 import typer
+
+from dsl.diagnostics import Diagnostic
+from engine.commands._common import report_errors, write_atomic
+from engine.errors import InputError
+from engine.prover import TheoremResult, prove_theorems
+from engine.reports import render
+from engine.resources import bundled_proofs_dir
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+
+
+def theorem_files(paths: list[Path]) -> list[Path]:
+    """The .wg files named or inside the named folders (sorted); no path: ./proofs, else the bundled proofs."""
+    if not paths:
+        local = Path("proofs")
+        paths = [local if local.is_dir() and any(local.glob("*.wg")) else bundled_proofs_dir()]
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.wg")))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError([Diagnostic("E-IO", f"no such file or folder: {p}")])
+    if not out:
+        raise InputError([Diagnostic("E-IO", f"no theorem files (*.wg) in {', '.join(map(str, paths))}",
+                                     hint="theorem files start with: theorems about \"../specs/<spec>.wg\"")])
+    return out
+
+
+def prove_paths(paths: list[Path], time_limit: float) -> list[TheoremResult]:
+    from dsl.loader import load_theorems
+
+    results: list[TheoremResult] = []
+    loaded = [load_theorems(p) for p in theorem_files(paths)]  # every file checked before any proof runs
+    for tf in loaded:
+        results.extend(prove_theorems(tf.spec, tf.theorems, time_limit))
+    return results
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command()
+    @report_errors
+    def prove(
+        paths: list[Path] = typer.Argument(None, help="Theorem files or folders (default: ./proofs, else bundled)."),
+        fmt: Format = typer.Option(Format.text, "--format", "-f", help="text | json | junit | sarif"),
+        time_limit: float = typer.Option(20.0, "--time-limit", min=0.1, help="Seconds per theorem; then unknown."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+        no_times: bool = typer.Option(False, "--no-times", help="Leave measured times out of the text report."),
+    ) -> None:
+        """Prove the theorems of proofs/*.wg: proven / refuted / unknown / vacuous, each with its scope.
+
+        \b
+        Only "proven" passes: a refuted theorem prints a counterexample fleet and schedule (or executor trace),
+        replayed through the independent checker first; unknown and vacuous fail too.
+        Exit 0 when every theorem is proven, 1 otherwise, 2 on bad input.
+
+        \b
+        Example:
+          wavegate prove                                   # ./proofs (or the bundled proofs)
+          wavegate prove proofs/azure-default.wg --format sarif -o prove.sarif
+        """
+        results = prove_paths(list(paths or []), time_limit)
+        text = render(results, fmt.value, times=not no_times)
+        if output is not None:
+            write_atomic(output, text)
+        else:
+            typer.echo(text, nl=False)
+        if not all(r.ok for r in results):
+            raise typer.Exit(1)
