@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -15,7 +16,7 @@ from engine.reports import render
 from engine.resources import bundled_proofs_dir
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
@@ -55,11 +56,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @report_errors
     def prove(
-        paths: list[Path] = typer.Argument(None, help="Theorem files or folders (default: ./proofs, else bundled)."),
-        fmt: Format = typer.Option(Format.text, "--format", "-f", help="text | json | junit | sarif"),
-        time_limit: float = typer.Option(20.0, "--time-limit", min=0.1, help="Seconds per theorem; then unknown."),
-        output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-        no_times: bool = typer.Option(False, "--no-times", help="Leave measured times out of the text report."),
+        paths: Annotated[list[Path] | None, typer.Argument(
+            help="Theorem files or folders (default: ./proofs, else the bundled proofs).")] = None,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="text | json | junit | sarif")] = Format.text,
+        time_limit: Annotated[float, typer.Option(
+            "--time-limit", min=0.1, help="Seconds per theorem; past it the theorem is unknown.")] = 20.0,
+        output: Annotated[Path | None, typer.Option(
+            "--output", "-o", help="Write the report here instead of stdout.")] = None,
+        no_times: Annotated[bool, typer.Option("--no-times", help="Leave measured times out of the text.")] = False,
     ) -> None:
         """Prove the theorems of proofs/*.wg: proven / refuted / unknown / vacuous, each with its scope.
 
