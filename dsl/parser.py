@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Literal, cast
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Span
@@ -471,7 +471,7 @@ def _wrong_body_start(text: str, offset: int, filename: str) -> Diagnostic | Non
         if m.start() > offset:
             break
         found = m
-    if found is None or found.end(2) > offset and found.start(2) > offset:
+    if found is None or found.start(2) > offset:
         return None
     kind, word = found.group(1), found.group(2)
     starts = {"rule": RULE_STARTS | SELECTOR_NOUNS, "gate": GATE_STARTS, "prefer": frozenset({"single", "vms"})}[kind]
