@@ -80,7 +80,15 @@ class TV:
 
     kind: Literal["int", "number", "percent", "duration", "string", "bool", "list"]
     value: object
-    span: Span
+    span: Span  # for a param's value: the declaration, where a fix goes
+    param: str | None = None
+    used_at: Span | None = None
+
+    def via(self) -> str:
+        """Where a param's value was used, for messages about it."""
+        if self.param is None or self.used_at is None:
+            return ""
+        return f" (param `{self.param}`, used at {self.used_at.line}:{self.used_at.column})"
 
     def describe(self) -> str:
         return {
@@ -262,7 +270,7 @@ class StatementChecker:
         if isinstance(node, ast.Ref):
             if node.name in self.env:
                 self.used.add(node.name)
-                return replace(self.env[node.name], span=node.span)
+                return replace(self.env[node.name], param=node.name, used_at=node.span)
             guess = did_you_mean(node.name, sorted(self.env))
             scope_hint = " (strings need quotes)" if not guess else ""
             self.err(
@@ -280,7 +288,7 @@ class StatementChecker:
         return _plain(node, {})
 
     def _type_error(self, tv: TV, want: str, hint: str | None = None) -> None:
-        self.err("E208", f"{tv.describe()} where {want} belongs", tv.span, hint=hint)
+        self.err("E208", f"{tv.describe()} where {want} belongs{tv.via()}", tv.span, hint=hint)
 
     def count(self, node: ast.ValueNode, what: str, minimum: int = 0) -> int | None:
         tv = self.value(node)
@@ -295,7 +303,7 @@ class StatementChecker:
             return None
         n = cast(int, tv.value)
         if n < minimum:
-            self.err("E209", f"{what} must be at least {minimum}, not {n}", tv.span)
+            self.err("E209", f"{what} must be at least {minimum}, not {n}{tv.via()}", tv.span)
             return None
         return n
 
@@ -309,7 +317,12 @@ class StatementChecker:
             return None
         v = cast(Fraction, tv.value)
         if not 0 <= v <= 100:
-            self.err("E209", f"{what} must be between 0% and 100%, not {ir.Percent(v)}", tv.span)
+            self.err(
+                "E209",
+                f"{what} must be between 0% and 100%, not {ir.Percent(v)}{tv.via()}",
+                tv.span,
+                hint="a percentage of a group's VMs lies between 0% and 100%",
+            )
             return None
         return v
 
@@ -642,7 +655,7 @@ class StatementChecker:
             self._no_rounding(b)
             n = cast(int, tv.value)
             if n < 0:
-                self.err("E209", f"a count must be at least 0, not {n}", tv.span)
+                self.err("E209", f"a count must be at least 0, not {n}{tv.via()}", tv.span)
                 return None
             if n == 0:
                 self._impossible(tv.span, "at most 0 VMs")
