@@ -674,7 +674,8 @@ class _Checker:
             self.add(rule.name, rule.span, f"the checker does not know rule kind {type(rule).__name__}")
             return
         scopes = [getattr(rule, a) for a in ("of", "per", "count") if hasattr(rule, a)]
-        unknown = [s for s in scopes if s not in GROUP_KEY]
+        # DistinctLimit may count the distinct extensions its tasks touch (a per-task value, not a group).
+        unknown = [s for s in scopes if s not in GROUP_KEY and not (s == "extension" and isinstance(rule, DistinctLimit))]
         if unknown:
             self.add(rule.name, rule.span, f"the checker does not know scope '{unknown[0]}'")
             return
@@ -711,8 +712,14 @@ class _Checker:
         per_key = key_function(rule.per)
         for vm, units in self.scheduled(rule.where, rule.within):
             key = per_key(vm)
+            if key is None:
+                continue
+            if rule.count == "extension":
+                for u, name in self._task_extensions(vm, rule.where, rule.within):
+                    seen[(key, u)][(name,)].append(vm.name)
+                continue
             value = count_value(rule.count, vm)
-            if key is None or value is None:
+            if value is None:
                 continue
             for u in units:
                 seen[(key, u)][value].append(vm.name)
@@ -725,6 +732,14 @@ class _Checker:
             vms = [n for names in values.values() for n in names]
             self.add(rule.name, rule.span, f"{group_name(rule.per, key)} has VMs from {len(values)} {label}s ({shown}) in "
                      f"{rule.within} {u}, limit {rule.limit}", wave=wave, phase=phase, vms=vms)
+
+    def _task_extensions(self, vm: VM, where: Predicate, within: str) -> set[tuple[int, str]]:
+        """(unit, extension name) of each task of the VM matching ``where``."""
+        out: set[tuple[int, str]] = set()
+        for w, ext in self.placed[vm.name].tasks:
+            if ext is not None and self.ctx.holds(where, vm, ext):
+                out.add((self.unit(w, within), ext.name))
+        return out
 
     def capacity(self, rule: Capacity) -> None:
         sizes = self.sizes(rule.of, rule.where)

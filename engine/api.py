@@ -1,0 +1,90 @@
+"""The Python API for pipelines that do not shell out: load a policy and a fleet, plan, verify.
+
+Example::
+
+    from engine import api
+
+    policy = api.load_policy("specs/azure-default.wg")
+    fleet = api.load_fleet("fleet.json")
+    schedule = api.plan(policy, fleet, time_limit=60)
+    report = api.verify(policy, fleet, schedule)
+    assert report.ok, [v.render() for v in report.violations]
+
+Every function raises :class:`engine.errors.InputError` (with diagnostics) on bad input, never a bare traceback;
+``plan`` raises :class:`engine.errors.Infeasible` when no schedule exists.  Documented in docs/api.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dsl.policy import Policy
+from engine.fleet import Fleet, parse_fleet
+from engine.fleet import load_fleet as _load_fleet
+from engine.schedule import Schedule, parse_schedule
+from engine.schedule import load_schedule as _load_schedule
+from engine.upgrades import Resolution, resolve_upgrades
+from engine.verify import VerifyReport, Violation, verify_schedule
+
+if TYPE_CHECKING:
+    from engine.synthesis import PlanResult
+
+__all__ = [
+    "Fleet",
+    "Policy",
+    "Resolution",
+    "Schedule",
+    "VerifyReport",
+    "Violation",
+    "load_fleet",
+    "load_policy",
+    "load_schedule",
+    "parse_fleet",
+    "parse_schedule",
+    "plan",
+    "plan_result",
+    "resolve",
+    "verify",
+]
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Parse and check a policy file (``.wg``), following ``extends``; the checked IR of ``dsl.policy``."""
+    from dsl.loader import load_policy as _load_policy
+
+    return _load_policy(path)
+
+
+def load_fleet(path: str | Path) -> Fleet:
+    """Read and validate a fleet JSON file (format v1, see docs/formats.md)."""
+    return _load_fleet(path)
+
+
+def load_schedule(path: str | Path) -> Schedule:
+    """Read a schedule JSON file (format v1, see docs/formats.md)."""
+    return _load_schedule(path)
+
+
+def resolve(policy: Policy, fleet: Fleet) -> Resolution:
+    """Which (VM, extension) pairs upgrade, to which version, and why the others are skipped."""
+    return resolve_upgrades(fleet, policy.versions)
+
+
+def plan(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2) -> Schedule:
+    """The shortest schedule the planner finds within ``time_limit`` seconds (checked by :func:`verify` before it
+    is returned); ``schedule.optimal`` and ``schedule.lower_bound`` say how good it is."""
+    return plan_result(policy, fleet, time_limit=time_limit, workers=workers).schedule
+
+
+def plan_result(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2) -> PlanResult:
+    """Like :func:`plan`, with the planner's statistics (``engine.synthesis.PlanResult``: time, bound, notes)."""
+    # Imported here: the solver stack (z3) loads only for callers that plan.
+    from engine.synthesis import plan as _plan
+
+    return _plan(policy, fleet, time_limit=time_limit, workers=workers)
+
+
+def verify(policy: Policy, fleet: Fleet, schedule: Schedule) -> VerifyReport:
+    """Re-check ``schedule`` independently of the planner; ``report.ok`` is True when every hard rule holds."""
+    return verify_schedule(policy, fleet, schedule)
