@@ -1,0 +1,815 @@
+"""The executor: carries a schedule out against a fleet (through a :class:`~engine.driver.Driver`) on a virtual clock,
+under the checked policy's gates, and explains every halt.
+
+A discrete-event loop: executed waves run one after another (the schedule's waves in order, with waves of due
+retries in between); inside a wave the batches (the tasks of one scale set, availability set or single VM) run
+concurrently, a heap ordering batch starts and ends in virtual time (ends first on ties, so a stop takes effect before
+a start at the same instant).  At a batch start the precheck gates decide; the batch's installs, health watches and
+rollbacks are then computed per VM (each VM's tasks one after another, each extension on its own); at the batch end
+the stop gates decide and failed tasks get their retries.  Every decision goes through ``engine.gates`` (``gates``
+may be replaced to test the monitors), every state change through ``engine.monitors``, every decision into the
+journal before it is acted on.  The state machine is documented in docs/executor.md.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.policy import (
+    HealthWaitGate,
+    PauseGate,
+    PhaseGate,
+    Policy,
+    PrecheckGate,
+    RetryGate,
+    StopUnhealthyGate,
+    StopUpgradedGate,
+)
+from engine.driver import FOREVER, Driver, InstallResult, TaskRef
+from engine.errors import InputError
+from engine.events import EventSink, event_line, minutes
+from engine.fleet import VM, Extension, Fleet
+from engine.gates import REAL_GATES, GateFns, percent_text, repairs_needed, unblocking_cap
+from engine.groups import group_key, group_label
+from engine.journal import Journal
+from engine.monitors import Monitor
+from engine.schedule import Schedule
+from engine.versions import is_version, parse_version
+
+GroupKey = tuple[Any, ...]
+Group = tuple[str, GroupKey]  # (scope, key)
+
+# Task states (see docs/executor.md).
+PENDING = "pending"
+SUCCEEDED = "succeeded"
+RETRY = "retry_pending"
+FAILED = "failed"
+BLOCKED = "blocked"
+STOPPED = "stopped"
+REFUSED = "refused"
+KEPT = "kept_unhealthy"
+SHOWN = 5  # how many VM names a message lists before "and N more"
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+# Heap entry kinds: batch ends sort before batch starts at the same instant.
+_END, _START = 0, 1
+
+
+class Task:
+    __slots__ = ("attempts", "ext", "index", "phase", "ref", "rollbacks", "state", "tail", "version", "vm", "wave")
+
+    def __init__(self, index: int, ref: TaskRef, vm: VM, ext: Extension, wave: int, phase: int) -> None:
+        self.index = index
+        self.ref = ref
+        self.vm = vm
+        self.ext = ext
+        self.wave = wave
+        self.phase = phase
+        self.state = PENDING
+        self.attempts = 0  # attempts made
+        self.rollbacks = 0
+        self.version = ref.from_version  # installed now
+        # The fixed tail of this task's event lines: vm, extension, versions, pre-encoded once.
+        self.tail = ", " + _encode({"vm": ref.vm, "extension": ref.extension, "from_version": ref.from_version,
+                                    "to_version": ref.to_version})[1:-1]
+
+
+@dataclass
+class Halt:
+    """A blocked or stopped group: the rule, why, and what would unblock it."""
+
+    kind: str  # "blocked" | "stopped"
+    scope: str
+    key: GroupKey
+    group: str
+    rule: str
+    time: int
+    why: str
+    unblock: str
+    detail: dict[str, Any]
+
+
+@dataclass
+class Batch:
+    """The tasks of one set (or single VM) in one executed wave."""
+
+    unit: str
+    wave: int
+    phase: int
+    start: int
+    ids: list[int]
+    end: int = 0
+    upgraded: set[str] = field(default_factory=set)  # VMs with an install that succeeded
+    turned: set[str] = field(default_factory=set)  # VMs healthy before an install and unhealthy after it
+    failed: list[Task] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    outcome: str  # "completed" | "halted"
+    duration: int  # virtual seconds
+    ideal: int  # waves x (nominal install + health wait), virtual seconds
+    waves: int
+    tasks: int
+    states: dict[str, int]
+    rolled_back: int
+    retried: int
+    skipped: dict[str, int]
+    halts: list[Halt]
+    held: dict[str, Any] | None
+    events: int
+    task_events: int
+    versions: dict[tuple[str, str], str] = field(repr=False)
+    healthy: dict[str, bool] = field(repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.outcome == "completed" else 3
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:SHOWN])
+    return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+
+
+def _rule_ref(rule: PrecheckGate | StopUpgradedGate | StopUnhealthyGate) -> str:
+    return f"rule {rule.name} ({rule.span.render()})"
+
+
+class Executor:
+    def __init__(
+        self,
+        policy: Policy,
+        fleet: Fleet,
+        schedule: Schedule,
+        driver: Driver,
+        sink: EventSink,
+        *,
+        max_retries: int | None = None,
+        journal: Journal | None = None,
+        gates: GateFns = REAL_GATES,
+    ) -> None:
+        self.policy = policy
+        self.fleet = fleet
+        self.schedule = schedule
+        self.driver = driver
+        self.sink = sink
+        self.journal = journal
+        self.gates = gates
+        self.max_retries = max_retries
+        self.prechecks = [g for g in policy.gates if isinstance(g, PrecheckGate)]
+        self.stop_upgraded = [g for g in policy.gates if isinstance(g, StopUpgradedGate)]
+        self.stop_unhealthy = [g for g in policy.gates if isinstance(g, StopUnhealthyGate)]
+        self.pauses = [g for g in policy.gates if isinstance(g, PauseGate) and g.pause.seconds > 0]
+        waits = [g for g in policy.gates if isinstance(g, HealthWaitGate)]
+        self.health_gate: HealthWaitGate | None = waits[0] if waits else None
+        retries = [g for g in policy.gates if isinstance(g, RetryGate)]
+        self.retry_gate: RetryGate | None = retries[0] if retries else None
+        self.phase_gate = next((g for g in policy.gates if isinstance(g, PhaseGate)), None)
+        self.allow_major = policy.versions.allow_major
+
+        vms = fleet.vm_by_name
+        self.tasks: list[Task] = []
+        self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
+        self.wave_tasks: dict[int, list[int]] = {}
+        for w in schedule.waves:
+            ids: list[int] = []
+            for t in w.tasks:
+                vm = vms[t.vm]
+                ext = next(e for e in vm.extensions if e.name == t.extension)
+                ref = TaskRef(t.vm, t.extension, ext.publisher, ext.type, t.from_version, t.to_version)
+                task = Task(len(self.tasks), ref, vm, ext, w.index, w.phase)
+                self.tasks.append(task)
+                self.tasks_by_vm[t.vm].append(task)
+                ids.append(task.index)
+            self.wave_tasks[w.index] = ids
+
+        # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
+        self.stop_scopes = {g.of for g in self.stop_upgraded} | {g.of for g in self.stop_unhealthy}
+        self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
+        self.members: dict[Group, list[str]] = defaultdict(list)
+        self.vm_groups: dict[str, tuple[Group, ...]] = {}
+        for vm in fleet.vms:
+            gs: list[Group] = []
+            for scope in self.scopes:
+                key = group_key(scope, vm)
+                if key is not None:
+                    gs.append((scope, key))
+                    self.members[(scope, key)].append(vm.name)
+            self.vm_groups[vm.name] = tuple(gs)
+        # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
+        self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
+        self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
+        for vm in fleet.vms:
+            ws = driver.outside_unhealthy(vm.name)
+            if ws:
+                self.outside[vm.name] = ws
+                for g in self.vm_groups[vm.name]:
+                    self.dynamic[g].add(vm.name)
+        self.induced: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.upgraded: dict[Group, set[str]] = defaultdict(set)
+        self.upgraded_unhealthy: dict[Group, set[str]] = defaultdict(set)
+        self.halted: dict[Group, Halt] = {}
+        self.last_end: dict[Group, int] = {}
+        self.retry_queue: list[tuple[int, int, int]] = []  # (due, origin wave, task index)
+        self.now = 0
+        self.exec_waves = 0
+        self._buf: list[tuple[int, int, str]] = []
+        self._seq = 0
+        self.events = 0
+        self.task_events = 0
+        self.monitor = Monitor(policy, fleet, self.unhealthy_count)
+
+    # -- health --------------------------------------------------------------------------------------------------
+
+    def vm_unhealthy_at(self, name: str, t: int) -> bool:
+        for a, b in self.outside.get(name, ()):
+            if a <= t < b:
+                return True
+        return any(a <= t < b for a, b in self.induced.get(name, ()))
+
+    def unhealthy_count(self, names: Sequence[str], t: int) -> int:
+        return sum(1 for n in names if (n in self.outside or n in self.induced) and self.vm_unhealthy_at(n, t))
+
+    def group_unhealthy_at(self, g: Group, t: int) -> list[str]:
+        return sorted(n for n in self.dynamic.get(g, ()) if self.vm_unhealthy_at(n, t))
+
+    def group_max_unhealthy(self, g: Group, start: int, end: int) -> tuple[int, list[str]]:
+        """Most VMs of the group unhealthy at one instant in [start, end], and every VM unhealthy in that span."""
+        points: list[tuple[int, int]] = []
+        seen: list[str] = []
+        for n in sorted(self.dynamic.get(g, ())):
+            ws = sorted(w for w in (*self.outside.get(n, ()), *self.induced.get(n, ())) if w[0] <= end and w[1] > start)
+            if not ws:
+                continue
+            seen.append(n)
+            merged: list[tuple[int, int]] = []
+            for a, b in ws:
+                if merged and a <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+                else:
+                    merged.append((a, b))
+            for a, b in merged:
+                points.append((max(a, start), 1))
+                points.append((b, -1))
+        best = cur = 0
+        for _, d in sorted(points):  # -1 sorts before +1 at one instant: windows are half-open
+            cur += d
+            best = max(best, cur)
+        return best, seen
+
+    # -- events --------------------------------------------------------------------------------------------------
+
+    def emit(self, t: int, line: str) -> None:
+        self._buf.append((t, self._seq, line))
+        self._seq += 1
+
+    def emit_task(self, t: int, kind: str, task: Task, detail: dict[str, Any] | None = None) -> None:
+        extra = "" if detail is None else ', "detail": ' + json.dumps(detail, ensure_ascii=False)
+        self._buf.append((t, self._seq, f'{{"time": {minutes(t)!r}, "event": "{kind}"{task.tail}{extra}}}'))
+        self._seq += 1
+        self.task_events += 1
+
+    def flush(self) -> None:
+        self._buf.sort()
+        self.sink.write([line for _, _, line in self._buf])
+        self.events += len(self._buf)
+        self._buf.clear()
+
+    # -- groups and halts ----------------------------------------------------------------------------------------
+
+    def halted_task(self, task: Task) -> Halt | None:
+        if not self.halted:
+            return None
+        for g in self.vm_groups[task.vm.name]:
+            h = self.halted.get(g)
+            if h is not None:
+                return h
+        return None
+
+    def halt(self, h: Halt) -> None:
+        g = (h.scope, h.key)
+        self.halted[g] = h
+        self.monitor.on_halt(h.scope, h.key)
+        state = BLOCKED if h.kind == "blocked" else STOPPED
+        for name in self.members[g]:
+            for task in self.tasks_by_vm.get(name, ()):
+                if task.state in (PENDING, RETRY):
+                    task.state = state
+        self.emit(h.time, event_line(h.time, "set_blocked" if h.kind == "blocked" else "set_stopped",
+                                     rule=h.rule, detail=h.detail))
+
+    def _precheck(self, gate: PrecheckGate, g: Group, t: int) -> Halt | None:
+        size = len(self.members[g])
+        bad = self.group_unhealthy_at(g, t)
+        if self.gates.may_start_batch(size, len(bad), gate):
+            return None
+        need = unblocking_cap(len(bad), size)
+        k = repairs_needed(len(bad), size, gate.cap)
+        label = group_label(*g)
+        why = (f"{len(bad)} of {size} VMs of {label} are unhealthy ({percent_text(need)}), more than the "
+               f"{gate.cap} cap of {_rule_ref(gate)}")
+        unblock = (f"repair {k} of {_names(bad)}, or raise the unhealthy cap of {_rule_ref(gate)} to at least "
+                   f"{percent_text(need)}")
+        detail = {"group": label, "scope": g[0], "set_size": size, "unhealthy": len(bad), "cap": str(gate.cap),
+                  "unhealthy_vms": bad[:50], "why": why, "unblock": unblock}
+        return Halt("blocked", g[0], g[1], label, gate.name, t, why, unblock, detail)
+
+    # -- batches -------------------------------------------------------------------------------------------------
+
+    def start_batches(self, t: int, starts: list[tuple[str, list[int], int, int]]) -> list[tuple[str, list[int], int, int]]:
+        """Precheck and start the batches due at ``t``; returns the started ones (unit, task ids, wave, phase)."""
+        started: list[tuple[str, list[int], int, int]] = []
+        halts: list[list[Any]] = []
+        for unit, ids, wave, phase in starts:
+            live = [i for i in ids if self.tasks[i].state in (PENDING, RETRY)]
+            if not live:
+                continue
+            for gate in self.prechecks:
+                groups = sorted({g for i in live for g in self.vm_groups[self.tasks[i].vm.name] if g[0] == gate.of},
+                                key=repr)
+                for g in groups:
+                    if g in self.halted:
+                        continue
+                    h = self._precheck(gate, g, t)
+                    if h is not None:
+                        self.halt(h)
+                        halts.append([h.rule, repr(g)])
+            live = [i for i in live if self.tasks[i].state in (PENDING, RETRY) and self.halted_task(self.tasks[i]) is None]
+            if live:
+                started.append((unit, live, wave, phase))
+        if self.journal is not None:
+            self.journal.decide("start", [t, [[u, ids] for u, ids, _, _ in started], halts])
+        return started
+
+    def run_batches(self, t: int, started: list[tuple[str, list[int], int, int]]) -> list[tuple[int, Batch]]:
+        """Install, watch and roll back the tasks of the batches started at ``t``; returns (end time, batch) each."""
+        queues: list[tuple[Batch, list[Task]]] = []
+        batches: list[Batch] = []
+        for unit, ids, wave, phase in started:
+            by_vm: dict[str, list[Task]] = defaultdict(list)
+            for i in ids:
+                by_vm[self.tasks[i].vm.name].append(self.tasks[i])
+            vms = sorted(by_vm)
+            batch = Batch(unit, wave, phase, t, ids, end=t)
+            batches.append(batch)
+            self.monitor.on_batch_start(self.exec_waves, phase, t,
+                                        [(by_vm[n][0].vm, [x.ext for x in by_vm[n]]) for n in vms], unit)
+            self.emit(t, event_line(t, "batch_started", detail=self._batch_detail(batch, vms, by_vm, t)))
+            for n in vms:
+                queues.append((batch, sorted(by_vm[n], key=lambda x: x.ref.extension)))
+        clock = [t] * len(queues)
+        wait = self.health_gate.wait.seconds if self.health_gate is not None else 0
+        rnd = 0
+        while True:
+            current = [(q, queue[rnd]) for q, (_, queue) in enumerate(queues) if rnd < len(queue)]
+            if not current:
+                break
+            rnd += 1
+            installs: list[tuple[int, Task]] = []
+            for q, task in current:
+                if not self.gates.install_allowed(task.ref.from_version, task.ref.to_version, self.allow_major):
+                    task.state = REFUSED
+                    self.emit_task(clock[q], "install_refused", task, {
+                        "reason": f"{task.ref.from_version} -> {task.ref.to_version} crosses a major version",
+                        "unblock": "upgrade majors by hand (set the version yourself); automatic upgrades never do"})
+                    continue
+                self.monitor.on_install(task.ref.vm, task.ref.extension, task.ref.from_version, task.ref.to_version)
+                task.attempts += 1
+                self.emit_task(clock[q], "install_started", task, {"attempt": task.attempts} if task.attempts > 1 else None)
+                installs.append((q, task))
+            if not installs:
+                continue
+            results = self._act_install(installs, clock)
+            watch: list[tuple[int, Task, bool]] = []
+            for (q, task), res in zip(installs, results, strict=True):
+                before = self.vm_unhealthy_at(task.ref.vm, clock[q])
+                clock[q] += res.seconds
+                batch = queues[q][0]
+                if not res.ok:
+                    self.emit_task(clock[q], "install_failed", task, {"reason": res.reason, "attempt": task.attempts})
+                    batch.failed.append(task)
+                    continue
+                task.version = task.ref.to_version
+                batch.upgraded.add(task.ref.vm)
+                self.emit_task(clock[q], "install_succeeded", task)
+                watch.append((q, task, before))
+            if not watch:
+                continue
+            if self.health_gate is None:
+                for _, task, _ in watch:
+                    task.state = SUCCEEDED
+                continue
+            seen = self._act_health(watch, clock, wait)
+            rollbacks: list[tuple[int, Task]] = []
+            for (q, task, before), h in zip(watch, seen, strict=True):
+                outcome = self.gates.health_outcome(h is not None and h <= wait, self.health_gate)
+                if outcome == "ok":
+                    clock[q] += h or 0
+                    task.state = SUCCEEDED
+                    self.emit_task(clock[q], "health_ok", task)
+                    continue
+                start_bad = clock[q]
+                clock[q] += wait
+                batch = queues[q][0]
+                if not before:
+                    batch.turned.add(task.ref.vm)
+                self.emit_task(clock[q], "health_failed", task, {
+                    "wait_minutes": minutes(wait), "was_unhealthy_before": before, "rule": self.health_gate.name})
+                if outcome == "keep":
+                    task.state = KEPT
+                    self._add_induced(task.ref.vm, start_bad, FOREVER)
+                    self.emit_task(clock[q], "kept_unhealthy", task, {"rule": self.health_gate.name})
+                else:
+                    rollbacks.append((q, task))
+                    self._add_induced(task.ref.vm, start_bad, -1)  # end filled in after the reinstall
+            if rollbacks:
+                if self.journal is not None:
+                    self.journal.decide("rollback", [t.index for _, t in rollbacks])
+                durations = self._act_reinstall(rollbacks, clock)
+                for (q, task), secs in zip(rollbacks, durations, strict=True):
+                    clock[q] += secs
+                    start_bad, _ = self.induced[task.ref.vm][-1]
+                    self.induced[task.ref.vm][-1] = (start_bad, clock[q])
+                    task.version = task.ref.from_version
+                    task.rollbacks += 1
+                    queues[q][0].failed.append(task)
+                    self.emit_task(clock[q], "rolled_back", task, {"restored": task.ref.from_version})
+        for q, (batch, _) in enumerate(queues):
+            batch.end = max(batch.end, clock[q])
+        return [(b.end, b) for b in batches]
+
+    def _add_induced(self, vm: str, start: int, end: int) -> None:
+        self.induced[vm].append((start, end if end >= 0 else FOREVER))
+        for g in self.vm_groups[vm]:
+            self.dynamic[g].add(vm)
+
+    def _act_install(self, installs: list[tuple[int, Task]], clock: list[int]) -> list[InstallResult]:
+        def run() -> list[InstallResult]:
+            return [self.driver.install(task.ref, task.attempts, clock[q]) for q, task in installs]
+
+        if self.journal is None:
+            return run()
+        return self.journal.act("install", run, lambda rs: [[r.seconds, r.ok, r.reason] for r in rs],
+                                lambda raw: [InstallResult(int(s), bool(ok), str(why)) for s, ok, why in raw])
+
+    def _act_health(self, watch: list[tuple[int, Task, bool]], clock: list[int], wait: int) -> list[int | None]:
+        def run() -> list[int | None]:
+            return [self.driver.watch_health(task.ref, task.attempts, clock[q], wait) for q, task, _ in watch]
+
+        if self.journal is None:
+            return run()
+        return self.journal.act("health", run, lambda hs: hs, lambda raw: [None if h is None else int(h) for h in raw])
+
+    def _act_reinstall(self, rollbacks: list[tuple[int, Task]], clock: list[int]) -> list[int]:
+        def run() -> list[int]:
+            return [self.driver.reinstall_previous(task.ref, task.attempts, clock[q]) for q, task in rollbacks]
+
+        if self.journal is None:
+            return run()
+        return self.journal.act("reinstall", run, lambda xs: xs, lambda raw: [int(x) for x in raw])
+
+    def _batch_detail(self, batch: Batch, vms: list[str], by_vm: dict[str, list[Task]], t: int) -> dict[str, Any]:
+        first = by_vm[vms[0]][0].vm
+        unit_scope = "scale_set" if first.scale_set else ("availability_set" if first.availability_set else "vm")
+        checks = []
+        gated: list[PrecheckGate | StopUpgradedGate] = [*self.prechecks, *self.stop_upgraded]
+        for gate in gated:
+            groups = sorted({g for n in vms for g in self.vm_groups[n] if g[0] == gate.of}, key=repr)
+            for g in groups:
+                checks.append({"rule": gate.name, "group": group_label(*g), "set_size": len(self.members[g]),
+                               "unhealthy": len(self.group_unhealthy_at(g, t)), "upgraded": len(self.upgraded[g]),
+                               "upgraded_unhealthy": len(self.upgraded_unhealthy[g]), "cap": str(gate.cap)})
+        return {"set": batch.unit, "unit": unit_scope, "wave": batch.wave, "phase": batch.phase,
+                "executed_wave": self.exec_waves, "vms": len(vms), "tasks": len(batch.ids), "checks": checks}
+
+    def end_batch(self, e: int, batch: Batch) -> None:
+        vms = sorted({self.tasks[i].vm.name for i in batch.ids})
+        touched = sorted({g for n in vms for g in self.vm_groups[n]}, key=repr)
+        for g in touched:
+            self.upgraded[g].update(n for n in batch.upgraded if g in self.vm_groups[n])
+            self.upgraded_unhealthy[g].update(n for n in batch.turned if g in self.vm_groups[n])
+        peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in self.stop_scopes}
+        halts: list[Halt] = []
+        for gate in self.stop_upgraded:
+            for g in touched:
+                if g[0] != gate.of or g in self.halted or any((h.scope, h.key) == g for h in halts):
+                    continue
+                up, bad = len(self.upgraded[g]), len(self.upgraded_unhealthy[g])
+                if self.gates.upgraded_breach(up, bad, gate):
+                    halts.append(self._stop_upgraded(gate, g, e, up, sorted(self.upgraded_unhealthy[g])))
+        for gate2 in self.stop_unhealthy:
+            for g in touched:
+                if g[0] != gate2.of or g in self.halted or any((h.scope, h.key) == g for h in halts):
+                    continue
+                peak, seen = peaks[g]
+                if self.gates.set_breach(len(self.members[g]), peak, gate2):
+                    halts.append(self._stop_unhealthy(gate2, g, e, peak, seen))
+        failed: list[Task] = batch.failed
+        self.emit(e, event_line(e, "batch_finished", detail={
+            "set": batch.unit, "wave": batch.wave, "phase": batch.phase, "executed_wave": self.exec_waves,
+            "started_minutes": minutes(batch.start), "succeeded": sum(1 for i in batch.ids if self.tasks[i].state == SUCCEEDED),
+            "failed": len(failed), "checks": [
+                {"group": group_label(*g), "set_size": len(self.members[g]), "upgraded": len(self.upgraded[g]),
+                 "upgraded_unhealthy": len(self.upgraded_unhealthy[g]),
+                 "unhealthy_max": peak} for g, (peak, _) in peaks.items()]}))
+        for h in halts:
+            self.halt(h)
+        retries: list[int] = []
+        for task in sorted(failed, key=lambda x: x.index):
+            if self.halted_task(task) is not None:
+                task.state = FAILED
+                continue
+            if self.gates.may_retry(task.attempts, self.retry_gate, self.max_retries):
+                assert self.retry_gate is not None
+                due = e + self.retry_gate.after.seconds
+                task.state = RETRY
+                heapq.heappush(self.retry_queue, (due, task.wave, task.index))
+                retries.append(task.index)
+                self.emit_task(e, "retry_scheduled", task, {"attempt": task.attempts + 1, "due_minutes": minutes(due),
+                                                            "rule": self.retry_gate.name})
+            else:
+                task.state = FAILED
+                self.emit_task(e, "retries_exhausted", task, {"attempts": task.attempts,
+                                                              "rule": self.retry_gate.name if self.retry_gate else None})
+        for g in touched:
+            self.last_end[g] = max(self.last_end.get(g, 0), e)
+        if self.journal is not None:
+            self.journal.decide("end", [e, batch.unit, [[h.rule, repr((h.scope, h.key))] for h in halts], retries])
+
+    def _stop_upgraded(self, gate: StopUpgradedGate, g: Group, t: int, up: int, bad: list[str]) -> Halt:
+        need = unblocking_cap(len(bad), up)
+        label = group_label(*g)
+        versions = sorted({f"{x.ref.extension} {x.ref.to_version}" for n in bad for x in self.tasks_by_vm[n]
+                           if x.rollbacks or x.state == KEPT})
+        why = (f"{len(bad)} of {up} upgraded VMs of {label} turned unhealthy ({percent_text(need)}), more than the "
+               f"{gate.cap} cap of {_rule_ref(gate)}")
+        unblock = (f"fix or withdraw the upgrade that failed health ({', '.join(versions) or 'see health_failed'} on "
+                   f"{_names(bad)}) and rerun from the final state, or raise the cap of {_rule_ref(gate)} to at "
+                   f"least {percent_text(need)}")
+        detail = {"group": label, "scope": g[0], "reason": "upgraded_unhealthy", "upgraded": up,
+                  "upgraded_unhealthy": len(bad), "set_size": len(self.members[g]), "cap": str(gate.cap),
+                  "unhealthy_vms": bad[:50], "why": why, "unblock": unblock}
+        return Halt("stopped", g[0], g[1], label, gate.name, t, why, unblock, detail)
+
+    def _stop_unhealthy(self, gate: StopUnhealthyGate, g: Group, t: int, peak: int, seen: list[str]) -> Halt:
+        size = len(self.members[g])
+        need = unblocking_cap(peak, size)
+        label = group_label(*g)
+        why = (f"{peak} of {size} VMs of {label} were unhealthy at once during the batch ({percent_text(need)}), more "
+               f"than the {gate.cap} cap of {_rule_ref(gate)}; stopped at the end of the batch")
+        unblock = (f"wait until {_names(seen)} are healthy again (maintenance or other faults) and rerun from the "
+                   f"final state, or raise the cap of {_rule_ref(gate)} to at least {percent_text(need)}")
+        detail = {"group": label, "scope": g[0], "reason": "set_unhealthy", "set_size": size, "unhealthy_max": peak,
+                  "cap": str(gate.cap), "unhealthy_vms": seen[:50], "why": why, "unblock": unblock}
+        return Halt("stopped", g[0], g[1], label, gate.name, t, why, unblock, detail)
+
+    # -- waves ---------------------------------------------------------------------------------------------------
+
+    def run_wave(self, ids: list[int], wave: int, phase: int, retry: bool) -> None:
+        start = self.now
+        units: dict[str, list[int]] = defaultdict(list)
+        for i in ids:
+            vm = self.tasks[i].vm
+            units[vm.set_name or vm.name].append(i)
+        detail: dict[str, Any] = {"wave": wave, "phase": phase, "executed_wave": self.exec_waves,
+                                  "tasks": len(ids), "batches": len(units)}
+        if retry:
+            detail["retry"] = True
+        self.emit(start, event_line(start, "wave_started", detail=detail))
+        heap: list[tuple[int, int, int, Any]] = []
+        seq = 0
+        for unit in sorted(units):
+            at = start
+            for gate in self.pauses:
+                for g in self.vm_groups[self.tasks[units[unit][0]].vm.name]:
+                    if g[0] == gate.of and g in self.last_end:
+                        at = max(at, self.last_end[g] + gate.pause.seconds)
+            heap.append((at, _START, seq, (unit, units[unit], wave, phase)))
+            seq += 1
+        heapq.heapify(heap)
+        end = start
+        while heap:
+            t, kind, _, item = heapq.heappop(heap)
+            if kind == _END:
+                self.end_batch(t, item)
+                end = max(end, t)
+                continue
+            starts = [item]
+            while heap and heap[0][0] == t and heap[0][1] == _START:
+                starts.append(heapq.heappop(heap)[3])
+            for e, batch in self.run_batches(t, self.start_batches(t, starts)):
+                heapq.heappush(heap, (e, _END, seq, batch))
+                seq += 1
+        self.emit(end, event_line(end, "wave_finished", detail={"wave": wave, "phase": phase,
+                                                                 "executed_wave": self.exec_waves}))
+        self.now = end
+        self.exec_waves += 1
+        self.flush()
+
+    def run_due_retries(self) -> bool:
+        """Run the retries due by now, one executed wave per origin wave; False when none was due."""
+        if not self.retry_queue or self.retry_queue[0][0] > self.now:
+            return False
+        by_wave: dict[int, list[int]] = defaultdict(list)
+        while self.retry_queue and self.retry_queue[0][0] <= self.now:
+            _, wave, i = heapq.heappop(self.retry_queue)
+            if self.tasks[i].state == RETRY:
+                by_wave[wave].append(i)
+        for wave in sorted(by_wave):
+            ids = by_wave[wave]
+            self.run_wave(sorted(ids), wave, self.tasks[ids[0]].phase, retry=True)
+        return True
+
+    def advance_to_next_retry(self) -> bool:
+        # Entries of tasks halted since they were queued are dropped: they must not move the clock.
+        while self.retry_queue and self.tasks[self.retry_queue[0][2]].state != RETRY:
+            heapq.heappop(self.retry_queue)
+        if not self.retry_queue:
+            return False
+        self.now = max(self.now, self.retry_queue[0][0])
+        return self.run_due_retries()
+
+    # -- the run -------------------------------------------------------------------------------------------------
+
+    def holders(self, before_phase: int) -> list[Task]:
+        return [t for t in self.tasks if t.phase < before_phase and t.state != SUCCEEDED]
+
+    def _held_detail(self, phase: int, holding: list[Task]) -> dict[str, Any]:
+        reasons: dict[str, list[str]] = defaultdict(list)
+        for t in holding:
+            h = self.halted_task(t)
+            if t.state == RETRY:
+                why = "retry pending"
+            elif h is not None:
+                why = f"{h.group} {h.kind} by rule {h.rule}"
+            elif t.state == REFUSED:
+                why = "install refused: crosses a major version"
+            elif t.state == KEPT:
+                why = "kept unhealthy after the health wait"
+            else:
+                why = f"task {t.state}"
+            reasons[why].append(f"{t.ref.vm}/{t.ref.extension}")
+        holders = [{"reason": why, "tasks": len(ts), "examples": ts[:SHOWN]} for why, ts in sorted(reasons.items())]
+        return {"phase": phase, "unfinished_tasks": len(holding), "holders": holders,
+                "waiting_for_retries": any(t.state == RETRY for t in holding)}
+
+    def run(self) -> RunResult:
+        phases = sorted({w.phase for w in self.schedule.waves})
+        self.emit(0, event_line(0, "run_started", detail={
+            "waves": len(self.schedule.waves), "phases": len(phases), "tasks": len(self.tasks),
+            "skipped": len(self.schedule.skipped), "policy": self.policy.name}))
+        held: dict[str, Any] | None = None
+        for n, phase in enumerate(phases):
+            if n > 0 and self.phase_gate is not None:
+                announced = False
+                while True:
+                    holding = self.holders(phase)
+                    if self.gates.may_start_phase(len(holding)):
+                        break
+                    if not announced or not any(t.state == RETRY for t in holding):
+                        detail = self._held_detail(phase, holding)
+                        self.emit(self.now, event_line(self.now, "phase_held", rule=self.phase_gate.name, detail=detail))
+                        announced = True
+                    if any(t.state == RETRY for t in holding) and self.advance_to_next_retry():
+                        continue
+                    held = self._held_detail(phase, self.holders(phase))
+                    break
+                if held is not None:
+                    break
+            self.emit(self.now, event_line(self.now, "phase_started", detail={"phase": phase}))
+            for w in self.schedule.waves:
+                if w.phase != phase:
+                    continue
+                self.run_due_retries()
+                self.run_wave(self.wave_tasks[w.index], w.index, phase, retry=False)
+            states = self._states(t for t in self.tasks if t.phase == phase)
+            self.emit(self.now, event_line(self.now, "phase_finished", detail={"phase": phase, "tasks": states}))
+        while self.advance_to_next_retry():
+            pass
+        for t in self.tasks:
+            if t.state == PENDING:
+                t.state = "not_started"
+        result = self._result(held)
+        self.emit(self.now, event_line(self.now, "run_finished", detail={
+            "outcome": result.outcome, "tasks": result.states, "duration_minutes": minutes(self.now),
+            "ideal_minutes": minutes(result.ideal)}))
+        self.flush()
+        if self.journal is not None:
+            self.journal.commit()
+        return result
+
+    @staticmethod
+    def _states(tasks: Any) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for t in tasks:
+            out[t.state] += 1
+        return dict(sorted(out.items()))
+
+    def _result(self, held: dict[str, Any] | None) -> RunResult:
+        states = self._states(self.tasks)
+        skipped: dict[str, int] = defaultdict(int)
+        for s in self.schedule.skipped:
+            skipped[s.reason] += 1
+        versions = {(t.ref.vm, t.ref.extension): t.version for t in self.tasks if t.version != t.ref.from_version}
+        healthy = {vm.name: not self.vm_unhealthy_at(vm.name, self.now) for vm in self.fleet.vms
+                   if vm.name in self.outside or vm.name in self.induced}
+        wait = self.health_gate.wait.seconds if self.health_gate is not None else 0
+        ok = all(t.state == SUCCEEDED for t in self.tasks)
+        return RunResult(
+            outcome="completed" if ok else "halted",
+            duration=self.now,
+            ideal=len(self.schedule.waves) * (self.driver.nominal_install_seconds + wait),
+            waves=len(self.schedule.waves),
+            tasks=len(self.tasks),
+            states=states,
+            rolled_back=sum(1 for t in self.tasks if t.rollbacks),
+            retried=sum(1 for t in self.tasks if t.attempts > 1),
+            skipped=dict(sorted(skipped.items())),
+            halts=sorted(self.halted.values(), key=lambda h: (h.time, h.group)),
+            held=held,
+            events=self.events,
+            task_events=self.task_events,
+            versions=versions,
+            healthy=healthy,
+        )
+
+
+def check_schedule(schedule: Schedule, fleet: Fleet, file: str = "<schedule>") -> None:
+    """The schedule must name VMs and extensions of this fleet at their installed versions, each task once;
+    else InputError with the JSON path of every problem (a stale schedule must not run)."""
+    diags: list[Diagnostic] = []
+    vms = fleet.vm_by_name
+    seen: dict[tuple[str, str], str] = {}
+    for i, w in enumerate(schedule.waves):
+        for j, t in enumerate(w.tasks):
+            path = f"$.waves[{i}].tasks[{j}]"
+            vm = vms.get(t.vm)
+            if vm is None:
+                diags.append(Diagnostic("E-SCHEDULE", f"task names unknown VM '{t.vm}'", JsonLocation(file, f"{path}.vm"),
+                                        "plan again for this fleet"))
+                continue
+            ext = next((e for e in vm.extensions if e.name == t.extension), None)
+            if ext is None:
+                diags.append(Diagnostic("E-SCHEDULE", f"VM '{t.vm}' has no extension named '{t.extension}'",
+                                        JsonLocation(file, f"{path}.extension")))
+                continue
+            for field_name, version in (("from_version", t.from_version), ("to_version", t.to_version)):
+                if not is_version(version):
+                    diags.append(Diagnostic("E-SCHEDULE", f"bad version string '{version}'",
+                                            JsonLocation(file, f"{path}.{field_name}")))
+            if is_version(t.from_version) and parse_version(t.from_version) != parse_version(ext.version):
+                diags.append(Diagnostic(
+                    "E-SCHEDULE", f"task upgrades {t.extension} on {t.vm} from {t.from_version}, but the fleet has "
+                    f"{ext.version} installed", JsonLocation(file, f"{path}.from_version"),
+                    "the schedule is stale: plan again from the current fleet"))
+            key = (t.vm, t.extension)
+            if key in seen:
+                diags.append(Diagnostic("E-SCHEDULE", f"{t.extension} on {t.vm} is scheduled twice (first at {seen[key]})",
+                                        JsonLocation(file, path)))
+            seen.setdefault(key, path)
+    if diags:
+        raise InputError(diags)
+
+
+def execute(
+    policy: Policy,
+    fleet: Fleet,
+    schedule: Schedule,
+    driver: Driver,
+    sink: EventSink,
+    *,
+    max_retries: int | None = None,
+    journal: Journal | None = None,
+    gates: GateFns = REAL_GATES,
+) -> RunResult:
+    """Run ``schedule`` on ``fleet`` under ``policy``; events go to ``sink`` in virtual-time order."""
+    check_schedule(schedule, fleet)
+    return Executor(policy, fleet, schedule, driver, sink, max_retries=max_retries, journal=journal,
+                    gates=gates).run()
+
+
+def final_fleet(fleet: Fleet, result: RunResult) -> Fleet:
+    """The input fleet with upgraded versions (original spelling kept where unchanged) and health at the end."""
+    changed: dict[str, dict[str, str]] = defaultdict(dict)
+    for (name, ext), version in result.versions.items():
+        changed[name][ext] = version
+    vms: list[VM] = []
+    for vm in fleet.vms:
+        update: dict[str, Any] = {}
+        exts = changed.get(vm.name)
+        if exts:
+            update["extensions"] = [e.model_copy(update={"version": exts[e.name]}) if e.name in exts else e
+                                    for e in vm.extensions]
+        health = result.healthy.get(vm.name)
+        if health is not None and health != vm.healthy:
+            update["healthy"] = health
+        vms.append(vm.model_copy(update=update) if update else vm)
+    return fleet.model_copy(update={"vms": vms})

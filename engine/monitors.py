@@ -1,0 +1,169 @@
+"""Runtime invariant monitors: the invariants the proofs state, re-checked on every state change of a run.
+
+The executor tells the :class:`Monitor` about each batch it starts, each install it starts and each group it halts;
+the monitor recomputes from the policy and the fleet (never through ``engine.gates``, so a broken gate function
+cannot hide itself) and raises :class:`MonitorBreach` on the first broken invariant:
+
+* no batch starts while a precheck gate would fail for one of its groups, nor in a blocked or stopped group;
+* every ``Capacity`` rule (the batch cap: at most 20% of a scale set per wave) holds per executed wave or phase;
+* every ``DistinctLimit`` rule (one zone per region per wave, one update domain per set per wave) holds;
+* geo-paired regions (``SeparatePairs``) and listed regions (``SeparateRegions``) never share a wave or phase;
+* no install crosses a major version unless the policy allows majors.
+
+An executed wave is a wave of the schedule, or a later wave of retries of some of its tasks; a retry wave is a
+subset of its wave, so a schedule that satisfies the rules satisfies them per executed wave too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dsl.policy import (
+    Capacity,
+    DistinctLimit,
+    Policy,
+    PrecheckGate,
+    SeparatePairs,
+    SeparateRegions,
+    TrueP,
+)
+from engine.errors import MonitorBreach
+from engine.fleet import VM, Extension, Fleet
+from engine.groups import FleetFacts, count_value, group_key, group_label
+from engine.versions import major
+
+GroupKey = tuple[Any, ...]
+# (VM names, time) -> how many of them are unhealthy at that time (the executor's health view).
+UnhealthyCount = Callable[[Sequence[str], int], int]
+
+
+def _where_text(rule: object) -> str:
+    span = getattr(rule, "span", None)
+    return f" ({span.render()})" if span is not None else ""
+
+
+class Monitor:
+    def __init__(self, policy: Policy, fleet: Fleet, unhealthy_count: UnhealthyCount) -> None:
+        self.policy = policy
+        self.fleet = fleet
+        self.facts = FleetFacts(fleet)
+        self.unhealthy_count = unhealthy_count
+        self.prechecks = [g for g in policy.gates if isinstance(g, PrecheckGate)]
+        self.capacities = [r for r in policy.rules if isinstance(r, Capacity)]
+        self.distincts = [r for r in policy.rules if isinstance(r, DistinctLimit)]
+        self.separations = [r for r in policy.rules if isinstance(r, SeparatePairs | SeparateRegions)]
+        self.allow_major = policy.versions.allow_major
+        self._members: dict[tuple[str, GroupKey], list[str]] = {}
+        self._sizes: dict[int, dict[GroupKey, int]] = {}
+        self._cap_counts: dict[tuple[int, int, GroupKey], set[str]] = defaultdict(set)
+        self._distinct: dict[tuple[int, int, GroupKey], set[GroupKey]] = defaultdict(set)
+        self._unit_regions: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self.halted: dict[str, set[GroupKey]] = defaultdict(set)
+        self.checks = 0
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    def members(self, scope: str, key: GroupKey) -> list[str]:
+        found = self._members.get((scope, key))
+        if found is None:
+            by_key: dict[GroupKey, list[str]] = defaultdict(list)
+            for vm in self.fleet.vms:
+                k = group_key(scope, vm)
+                if k is not None:
+                    by_key[k].append(vm.name)
+            for k, names in by_key.items():
+                self._members[(scope, k)] = names
+            found = self._members.setdefault((scope, key), [])
+        return found
+
+    def _capacity_sizes(self, i: int, rule: Capacity) -> dict[GroupKey, int]:
+        sizes = self._sizes.get(i)
+        if sizes is None:
+            sizes = defaultdict(int)
+            for vm in self.fleet.vms:
+                if isinstance(rule.where, TrueP) or self.facts.matches_for_size(rule.where, vm):
+                    k = group_key(rule.of, vm)
+                    if k is not None:
+                        sizes[k] += 1
+            self._sizes[i] = sizes
+        return sizes
+
+    @staticmethod
+    def _breach(message: str) -> MonitorBreach:
+        return MonitorBreach(f"monitor: {message}")
+
+    # -- events from the executor ----------------------------------------------------------------------------
+
+    def on_halt(self, scope: str, key: GroupKey) -> None:
+        self.halted[scope].add(key)
+
+    def on_batch_start(self, wave: int, phase: int, time: int, batch: Sequence[tuple[VM, Sequence[Extension]]],
+                       label: str) -> None:
+        """A batch (VMs with the extensions being upgraded) starts in executed wave ``wave`` at ``time``."""
+        self.checks += 1
+        vms = [vm for vm, _ in batch]
+        for scope, keys in self.halted.items():
+            for vm in vms:
+                key = group_key(scope, vm)
+                if key in keys:
+                    raise self._breach(f"batch {label} started at {time}s in halted {group_label(scope, key)}")
+        for gate in self.prechecks:
+            keys = {k for vm in vms if (k := group_key(gate.of, vm)) is not None}
+            for key in sorted(keys, key=repr):
+                names = self.members(gate.of, key)
+                bad = self.unhealthy_count(names, time)
+                if gate.cap.exceeded_by(bad, len(names)):
+                    raise self._breach(
+                        f"batch {label} started while {bad} of {len(names)} VMs of {group_label(gate.of, key)} were "
+                        f"unhealthy, more than {gate.cap} (rule {gate.name}{_where_text(gate)})")
+        for i, rule in enumerate(self.capacities):
+            unit = wave if rule.within == "wave" else phase
+            sizes = self._capacity_sizes(i, rule)
+            for vm, exts in batch:
+                if not isinstance(rule.where, TrueP) and not self.facts.matches_scheduled(rule.where, vm, exts):
+                    continue
+                key = group_key(rule.of, vm)
+                if key is None:
+                    continue
+                seen = self._cap_counts[(i, unit, key)]
+                seen.add(vm.name)
+                cap = rule.amount.of(sizes.get(key, 0))
+                if len(seen) > cap:
+                    raise self._breach(
+                        f"{len(seen)} VMs of {group_label(rule.of, key)} in one {rule.within} ({rule.within} {unit}), "
+                        f"more than the cap {cap} (rule {rule.name}{_where_text(rule)})")
+        for i, d in enumerate(self.distincts):
+            unit = wave if d.within == "wave" else phase
+            for vm, exts in batch:
+                if not isinstance(d.where, TrueP) and not self.facts.matches_scheduled(d.where, vm, exts):
+                    continue
+                key = group_key(d.per, vm)
+                value = count_value(d.count, vm)
+                if key is None or value is None:
+                    continue
+                values = self._distinct[(i, unit, key)]
+                values.add(value)
+                if len(values) > d.limit:
+                    raise self._breach(
+                        f"{len(values)} distinct {d.count.replace('_', ' ')}s of {group_label(d.per, key)} in one "
+                        f"{d.within} ({d.within} {unit}), more than {d.limit} (rule {d.name}{_where_text(d)})")
+        for sep in self.separations:
+            unit = wave if sep.within == "wave" else phase
+            regions = self._unit_regions[(sep.within, unit)]
+            for vm in vms:
+                if vm.region in regions:
+                    continue
+                for other in sorted(regions):
+                    apart = (self.fleet.paired(vm.region, other) if isinstance(sep, SeparatePairs)
+                             else vm.region in sep.regions and other in sep.regions)
+                    if apart:
+                        raise self._breach(
+                            f"regions {other} and {vm.region} upgrade in the same {sep.within} ({sep.within} {unit}) "
+                            f"(rule {sep.name}{_where_text(sep)})")
+                regions.add(vm.region)
+
+    def on_install(self, vm: str, extension: str, from_version: str, to_version: str) -> None:
+        if not self.allow_major and major(from_version) != major(to_version):
+            raise self._breach(f"install of {extension} {from_version} -> {to_version} on {vm} crosses a major version")
