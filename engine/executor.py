@@ -116,6 +116,8 @@ class RunResult:
     outcome: str  # "completed" | "halted"
     duration: int  # virtual seconds
     ideal: int  # waves x (nominal install + health wait), virtual seconds
+    nominal_install: int
+    health_wait: int
     waves: int
     tasks: int
     states: dict[str, int]
@@ -316,7 +318,8 @@ class Executor:
         label = group_label(*g)
         why = (f"{len(bad)} of {size} VMs of {label} are unhealthy ({percent_text(need)}), more than the "
                f"{gate.cap} cap of {_rule_ref(gate)}")
-        unblock = (f"repair {k} of {_names(bad)}, or raise the unhealthy cap of {_rule_ref(gate)} to at least "
+        fix = f"repair {_names(bad)}" if k == len(bad) else f"repair {k} of {_names(bad)}"
+        unblock = (f"{fix}, or raise the unhealthy cap of {_rule_ref(gate)} to at least "
                    f"{percent_text(need)}")
         detail = {"group": label, "scope": g[0], "set_size": size, "unhealthy": len(bad), "cap": str(gate.cap),
                   "unhealthy_vms": bad[:50], "why": why, "unblock": unblock}
@@ -727,6 +730,8 @@ class Executor:
             outcome="completed" if ok else "halted",
             duration=self.now,
             ideal=len(self.schedule.waves) * (self.driver.nominal_install_seconds + wait),
+            nominal_install=self.driver.nominal_install_seconds,
+            health_wait=wait,
             waves=len(self.schedule.waves),
             tasks=len(self.tasks),
             states=states,
