@@ -382,7 +382,7 @@ class StatementChecker:
                 "E206",
                 f"`{name.text}` is not a time unit",
                 name.span,
-                hint=(did_you_mean(cand, TIME_UNITS) or "") + " write `wave` or `phase`",
+                hint=did_you_mean(cand, TIME_UNITS) or "write `wave` or `phase`",
             )
             return None
         if cand in ir.SCOPES or cand in TIME_UNITS:

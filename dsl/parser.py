@@ -414,8 +414,21 @@ def classify(e: UnexpectedInput, text: str, filename: str) -> Diagnostic:
     width = max(1, len(tok_text))
     here = _span_at(filename, line, column, width)
     open_, _, _ = _scan_brackets(text, offset)
+    stmt_terms = {k.upper() for k in STATEMENT_KEYWORDS}
+    line_start = text.rfind("\n", 0, offset) + 1
+    first_on_line = not text[line_start:offset].strip()
+    in_block = "RBRACE" in expected and bool(expected & _version_terms())
+    if tok_type == "NAME" and (in_block or (first_on_line and expected & stmt_terms)):
+        words = VERSION_KEYWORDS if in_block else STATEMENT_KEYWORDS
+        return Diagnostic(
+            "E104",
+            f"unknown keyword `{tok_text}`",
+            here,
+            hint=_did_you_mean(tok_text, words) or f"expected one of: {', '.join(words)}",
+        )
     closer_expected = expected & {"RBRACE", "RSQB", "RPAR"}
-    if open_ and (closer_expected or tok_type in {"RBRACE", "RSQB", "RPAR"}) and tok_type not in expected:
+    closing_wrong = tok_type in {"RBRACE", "RSQB", "RPAR"}
+    if open_ and (closing_wrong or (closer_expected and tok_type in stmt_terms)) and tok_type not in expected:
         b = open_[-1]
         return Diagnostic(
             "E102",
@@ -443,15 +456,6 @@ def classify(e: UnexpectedInput, text: str, filename: str) -> Diagnostic:
             f"missing name after `{_prev_word(text, offset)}`",
             here,
             hint="every rule, gate, preference, theorem and param has a name, e.g. `rule one_zone: ...`",
-        )
-    stmt_terms = {k.upper() for k in STATEMENT_KEYWORDS}
-    if tok_type == "NAME" and expected and expected <= stmt_terms | {"$END", "RBRACE"} | _version_terms():
-        words = VERSION_KEYWORDS if "RBRACE" in expected else STATEMENT_KEYWORDS
-        return Diagnostic(
-            "E104",
-            f"unknown keyword `{tok_text}`",
-            here,
-            hint=_did_you_mean(tok_text, words) or f"a statement starts with one of: {', '.join(words)}",
         )
     if tok_text == "=" and "COMPARE" in expected:
         return Diagnostic("E106", "unexpected `=`", here, hint="compare with `==`")

@@ -1,0 +1,105 @@
+"""The corpus: valid files check clean and format stably; each invalid file gives its golden diagnostics.
+
+Regenerate goldens after an intended change with ``WAVEGATE_UPDATE_GOLDEN=1 pytest tests/test_dsl_corpus.py`` and
+review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from dsl.checker import CODES
+from dsl.diagnostics import render_all
+from dsl.formatter import format_text
+from dsl.loader import check_file
+from dsl.parser import decode, parse_text
+
+CORPUS = Path(__file__).parent / "corpus"
+VALID = sorted((CORPUS / "valid").glob("*.wg"))
+INVALID = sorted((CORPUS / "invalid").glob("*.wg"))
+DOCS = Path(__file__).parent.parent / "docs" / "language.md"
+UPDATE = bool(os.environ.get("WAVEGATE_UPDATE_GOLDEN"))
+# Codes no corpus file can carry: a file that does not exist, and one over the size limit (built in a test).
+GENERATED_ONLY = {"E001": "test_dsl_loader.py::test_missing_file", "E004": "test_dsl_loader.py::test_huge_file"}
+
+
+@pytest.fixture(autouse=True)
+def _in_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Spans name files relative to the corpus folder, so goldens do not depend on where the repo lives.
+    monkeypatch.chdir(CORPUS)
+
+
+def _rel(p: Path) -> str:
+    return str(p.relative_to(CORPUS))
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(INVALID) >= 40
+    assert len(VALID) >= 5
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_valid_file_checks_clean(path: Path) -> None:
+    res = check_file(_rel(path), ".")
+    assert res.diagnostics == [], render_all(res.diagnostics, res.sources)
+    assert res.ok
+    assert res.policy is not None
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_valid_file_is_formatted(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    formatted, diags = format_text(text, path.name)
+    assert diags == [] and formatted is not None
+    if "unformatted" in path.name:
+        assert formatted != text
+        assert format_text(formatted, path.name)[0] == formatted
+        assert parse_text(formatted, "x")[0] == parse_text(text, "x")[0]
+    else:
+        assert formatted == text
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_file_matches_golden(path: Path) -> None:
+    res = check_file(_rel(path), ".")
+    assert res.diagnostics, "an invalid-corpus file must produce diagnostics"
+    got = render_all(res.diagnostics, res.sources) + "\n"
+    golden = path.with_suffix(".expected")
+    if UPDATE or not golden.exists():
+        golden.write_text(got, encoding="utf-8")
+    assert got == golden.read_text(encoding="utf-8")
+    # The file's name says which code it is about; that code must be among the diagnostics.
+    m = re.match(r"([ew]\d{3})_", path.name)
+    if m:
+        assert m.group(1).upper() in {d.code for d in res.diagnostics}
+    if path.name.startswith("e"):
+        assert res.policy is None and res.theorems is None
+
+
+def test_every_code_is_exercised() -> None:
+    seen: set[str] = set()
+    for path in INVALID:
+        seen |= {d.code for d in check_file(_rel(path), ".").diagnostics}
+    missing = set(CODES) - seen - set(GENERATED_ONLY)
+    assert not missing, f"codes with no corpus case: {sorted(missing)}"
+    assert seen <= set(CODES), f"codes emitted but not declared: {sorted(seen - set(CODES))}"
+
+
+def test_docs_list_exactly_the_codes() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^### ([EW]\d{3})\b", text, flags=re.MULTILINE))
+    assert documented == set(CODES)
+
+
+def test_every_syntax_code_has_a_parser_path() -> None:
+    # The parser's and decoder's codes are part of CODES; spot-check that decode and parse emit only those.
+    for path in INVALID:
+        text, diags = decode(path.read_bytes(), path.name)
+        codes = {d.code for d in diags}
+        if text is not None:
+            codes |= {d.code for d in parse_text(text, path.name)[1]}
+        assert codes <= set(CODES)
