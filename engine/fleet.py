@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.diagnostics import Diagnostic, JsonLocation, Span
 from engine.errors import InputError
 from engine.versions import is_version
 
@@ -150,12 +150,33 @@ def read_json(path: Path, what: str) -> Any:
     if not text.strip():
         raise InputError([Diagnostic("E-JSON", f"{what} file is empty", JsonLocation(name, "$"))])
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as e:
-        msg = f"{name}:{e.lineno}:{e.colno}: malformed JSON: {e.msg}"
-        raise InputError([Diagnostic("E-JSON", msg, hint=f"the {what} must be one JSON object")]) from None
+        # A syntax error has a line and column: render it as file:line:col with the offending line under it.
+        where = Span(name, e.lineno, e.colno, e.lineno, e.colno + 1)
+        raise InputError([Diagnostic("E-JSON", f"malformed JSON: {e.msg}", where,
+                                     hint=f"the {what} must be one JSON object")], {name: text}) from None
+    except _DuplicateKey as e:
+        raise InputError([Diagnostic("E-JSON", f"duplicate key '{e.key}' in one JSON object", JsonLocation(name, "$"),
+                                     hint="JSON readers keep only one of them; remove the other")]) from None
     except RecursionError:
         raise InputError([Diagnostic("E-JSON", f"{name}: JSON nested too deeply")]) from None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A fleet with "zone" given twice would otherwise silently keep the last one.
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
 
 
 def pydantic_diagnostics(err: ValidationError, file: str, code: str) -> list[Diagnostic]:
