@@ -19,6 +19,8 @@ when plain induction fails, k-induction for k = 2..4.  Sizes are symbolic, so a 
 
 from __future__ import annotations
 
+import itertools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from typing import Any
 import z3
 
 from dsl.policy import (
+    Capacity,
     Gate,
     HealthWaitGate,
     Percent,
@@ -36,10 +39,12 @@ from dsl.policy import (
     Rule,
     StopUnhealthyGate,
     StopUpgradedGate,
+    TrueP,
     VersionClaim,
 )
+from engine.errors import InputError, MonitorBreach
 from engine.prover import Counterexample, Obligation, Outcome, Status
-from engine.symbolic import exceeded_term, same_group
+from engine.symbolic import cap_term, exceeded_term, same_group
 
 BMC_DEPTH = 6
 MAX_K = 4
@@ -96,17 +101,28 @@ def _any_exceeded(caps: tuple[Percent, ...], part: z3.ArithRef, whole: z3.ArithR
 
 
 class GateModel:
-    """Init and transition relation of one group under ``params``; ``claim_cap`` drives the breach monitor."""
+    """Init and transition relation of one group under ``params``; ``claim_cap`` drives the breach monitor.
 
-    def __init__(self, params: GateParams, claim_unhealthy_cap: Percent | None) -> None:
+    ``realizable`` restricts the environment to what a fleet JSON plus a fault script can produce (unhealthy VMs
+    fixed from the start, failures only as health failures of upgraded VMs): counterexample traces are searched
+    there first, so that they can be reproduced by the real executor.
+    """
+
+    def __init__(self, params: GateParams, claim_unhealthy_cap: Percent | None, realizable: bool = False,
+                 batch_caps: tuple[Capacity, ...] = ()) -> None:
         self.p = params
         self.n = z3.Int("n")
         self.claim_cap = claim_unhealthy_cap
+        self.realizable = realizable
+        # Batch caps of the spec (e.g. 20% of a scale set per wave): the executor's monitors enforce them.
+        self.side: list[z3.BoolRef] = []
+        self.batch_limits = [cap_term(r.amount, self.n, self.side, f"batch{j}") for j, r in enumerate(batch_caps)]
 
     def init(self, s: State) -> z3.BoolRef:
         n = self.n
+        pend_max = n - s["u"] if self.realizable else n
         return z3.And(
-            n >= 1, s["u"] >= 0, s["u"] <= n, s["m"] == 0, s["uu"] == 0, s["pend"] >= 0, s["pend"] <= n,
+            *self.side, n >= 1, s["u"] >= 0, s["u"] <= n, s["m"] == 0, s["uu"] == 0, s["pend"] >= 0, s["pend"] <= pend_max,
             s["b"] == 0, s["su"] == 0, s["suu"] == 0, s["sm"] == 0, s["tph"] == 0, s["tv"] == 0,
             *[z3.Not(s[k]) for k in BOOL_VARS],
         )
@@ -117,28 +133,45 @@ class GateModel:
     def _breach(self, u: z3.ArithRef) -> z3.BoolRef:
         return exceeded_term(self.claim_cap, u, self.n) if self.claim_cap is not None else z3.BoolVal(False)
 
+    # The gate decisions of engine.gates, shared by the transition relation and the conformance check.
+    def precheck_blocks(self, u: z3.ArithRef, n: z3.ArithRef) -> z3.BoolRef:
+        """Some precheck gate refuses the batch (not ``gates.may_start_batch``)."""
+        return _any_exceeded(self.p.precheck, u, n)
+
+    def stop_after_batch(self, uu: z3.ArithRef, m: z3.ArithRef, peak: z3.ArithRef, n: z3.ArithRef) -> z3.BoolRef:
+        """``gates.upgraded_breach`` on the counts after the batch, or ``gates.set_breach`` on its peak."""
+        return z3.Or(_any_exceeded(self.p.stop_upgraded, uu, m), _any_exceeded(self.p.stop_unhealthy, peak, n))
+
     def start(self, s: State, t: State) -> z3.BoolRef:
-        n, p = self.n, self.p
-        guard = z3.And(
-            z3.Not(s["stopped"]), z3.Not(s["inb"]), s["pend"] >= 1,
-            z3.Not(_any_exceeded(p.precheck, s["u"], n)),  # gates.may_start_batch for each precheck gate
-            z3.Not(_any_exceeded(p.stop_upgraded, s["uu"], s["m"])),  # no gates.upgraded_breach
-        )
+        n = self.n
+        guard = z3.And(z3.Not(s["stopped"]), z3.Not(s["inb"]), s["pend"] >= 1, z3.Not(self.precheck_blocks(s["u"], n)))
         return z3.And(
             guard, t["b"] >= 1, t["b"] <= s["pend"], t["pend"] == s["pend"] - t["b"], t["inb"], t["started"],
+            *[t["b"] <= lim for lim in self.batch_limits],
             t["su"] == s["u"], t["suu"] == s["uu"], t["sm"] == s["m"], t["sbflag"] == s["bflag"],
-            t["breach"] == self._breach(s["u"]), t["sae"] == _any_exceeded(p.stop_unhealthy, s["u"], n),
+            t["breach"] == self._breach(s["u"]), t["sae"] == _any_exceeded(self.p.stop_unhealthy, s["u"], n),
             z3.If(s["tph"] == 0, z3.Or(t["tph"] == 0, t["tph"] == 1), t["tph"] == s["tph"]),
             *self._unchanged(s, t, ("u", "m", "uu", "stopped", "bflag", "tfail", "tv")),
         )
 
-    def env(self, s: State, t: State) -> z3.BoolRef:
-        n, p = self.n, self.p
+    def block(self, s: State, t: State) -> z3.BoolRef:
+        """A precheck refuses: the group is blocked (halted) for the rest of the run."""
         return z3.And(
-            t["u"] >= 0, t["u"] <= n, t["uu"] >= 0, t["uu"] <= s["m"], t["uu"] <= t["u"], z3.Not(t["started"]),
+            z3.Not(s["stopped"]), z3.Not(s["inb"]), s["pend"] >= 1, self.precheck_blocks(s["u"], self.n),
+            t["stopped"], z3.Not(t["started"]),
+            *self._unchanged(s, t, ("u", "m", "uu", "pend", "b", "inb", "sae", "breach", "bflag", "su", "suu", "sm",
+                                    "sbflag", "tph", "tfail", "tv")),
+        )
+
+    def env(self, s: State, t: State) -> z3.BoolRef:
+        """Health changes for reasons outside the rollout; the upgraded counts change only at batch ends."""
+        n = self.n
+        return z3.And(
+            z3.BoolVal(not self.realizable),
+            t["u"] >= 0, t["u"] <= n, z3.Not(t["started"]),
             t["breach"] == z3.Or(s["breach"], z3.And(s["inb"], self._breach(t["u"]))),
-            t["sae"] == z3.Or(s["sae"], z3.And(s["inb"], _any_exceeded(p.stop_unhealthy, t["u"], n))),
-            *self._unchanged(s, t, ("m", "pend", "b", "inb", "stopped", "bflag", "su", "suu", "sm", "sbflag",
+            t["sae"] == z3.Or(s["sae"], z3.And(s["inb"], _any_exceeded(self.p.stop_unhealthy, t["u"], n))),
+            *self._unchanged(s, t, ("m", "uu", "pend", "b", "inb", "stopped", "bflag", "su", "suu", "sm", "sbflag",
                                     "tph", "tfail", "tv")),
         )
 
@@ -151,20 +184,30 @@ class GateModel:
                    t["tv"] == z3.If(z3.And(t["tfail"], z3.BoolVal(p.rollback)), 0, 1)),
             z3.And(t["tph"] == s["tph"], t["tfail"] == s["tfail"], t["tv"] == s["tv"]),
         )
+        if self.realizable:
+            # Failed VMs were healthy before; rolled back they are healthy again, kept they stay unhealthy.
+            counts = z3.And(t["m"] == s["m"] + s["b"], t["uu"] == s["uu"] + f, t["pend"] == s["pend"],
+                            t["u"] == s["u"] + (0 if p.rollback else f), s["u"] + f <= n)
+            peak = s["u"] + f
+        else:
+            # A VM counts once however often it is upgraded (retries); retried tasks go back to pending.
+            counts = z3.And(t["m"] >= s["m"], t["m"] <= s["m"] + s["b"], t["m"] <= n, t["uu"] >= s["uu"],
+                            t["uu"] <= s["uu"] + f, t["uu"] <= t["m"], t["pend"] >= s["pend"],
+                            t["pend"] <= s["pend"] + f, t["u"] >= 0, t["u"] <= n)
+            peak = s["u"]
         return z3.And(
-            s["inb"], f >= 0, f <= s["b"], z3.Not(t["inb"]), z3.Not(t["started"]), t["b"] == 0,
-            t["m"] == s["m"] + s["b"], t["uu"] == s["uu"] + f, t["u"] >= t["uu"], t["u"] <= n,
-            t["stopped"] == z3.Or(s["stopped"], s["sae"], _any_exceeded(p.stop_upgraded, t["uu"], t["m"])),
-            t["bflag"] == z3.Or(s["bflag"], s["breach"]), z3.Not(t["breach"]), z3.Not(t["sae"]),
-            tracked,
-            *self._unchanged(s, t, ("pend", "su", "suu", "sm", "sbflag")),
+            s["inb"], f >= 0, f <= s["b"], z3.Not(t["inb"]), z3.Not(t["started"]), t["b"] == 0, counts,
+            t["stopped"] == z3.Or(s["stopped"], s["sae"], self.stop_after_batch(t["uu"], t["m"], peak, n)),
+            t["bflag"] == z3.Or(s["bflag"], s["breach"], self._breach(peak)), z3.Not(t["breach"]),
+            z3.Not(t["sae"]), tracked,
+            *self._unchanged(s, t, ("su", "suu", "sm", "sbflag")),
         )
 
     def trans(self, s: State, t: State) -> z3.BoolRef:
-        return z3.Or(self.start(s, t), self.env(s, t), self.finish(s, t))
+        return z3.Or(self.start(s, t), self.block(s, t), self.env(s, t), self.finish(s, t))
 
     def action(self, m: z3.ModelRef, s: State, t: State) -> str:
-        for name, rel in (("start", self.start), ("finish", self.finish), ("env", self.env)):
+        for name, rel in (("start", self.start), ("finish", self.finish), ("block", self.block), ("env", self.env)):
             if z3.is_true(m.eval(rel(s, t), model_completion=True)):
                 return name
         return "?"
@@ -198,8 +241,13 @@ def claim_property(claim: Gate | VersionClaim, model: GateModel) -> tuple[Prop, 
 def candidate_lemmas(model: GateModel) -> list[tuple[str, Prop]]:
     n = model.n
     return [
-        ("bounds", lambda s: z3.And(s["u"] >= 0, s["u"] <= n, s["uu"] >= 0, s["uu"] <= s["m"], s["uu"] <= s["u"],
+        ("bounds", lambda s: z3.And(s["u"] >= 0, s["u"] <= n, s["uu"] >= 0, s["uu"] <= s["m"], s["m"] <= n,
                                     s["m"] >= 0, s["pend"] >= 0, s["b"] >= 0, n >= 1)),
+        ("started-snapshot", lambda s: z3.Implies(s["started"], z3.And(
+            s["su"] == s["u"], s["suu"] == s["uu"], s["sm"] == s["m"], s["sbflag"] == s["bflag"],
+            z3.Not(s["stopped"])))),
+        ("upgraded-guard", lambda s: z3.Or(s["stopped"], z3.Not(_any_exceeded(model.p.stop_upgraded, s["uu"],
+                                                                              s["m"])))),
         ("idle-batch", lambda s: z3.Implies(z3.Not(s["inb"]), z3.And(s["b"] == 0, z3.Not(s["breach"]),
                                                                       z3.Not(s["sae"])))),
         ("started-in-batch", lambda s: z3.Implies(s["started"], s["inb"])),
@@ -332,24 +380,251 @@ def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: 
                        involved=params.names)
     res = prove_invariant(model, prop, deadline)
     if res.status == "refuted":
-        ok, why = replay_trace(spec, claim, res.trace)
+        trace = realizable_trace(spec, claim, deadline)
+        if not trace:
+            return Outcome("unknown", SCOPE, "the model breaks the claim only with health changes a fault script "
+                           "cannot reproduce", involved=params.names)
+        ok, why, files = replay_trace(spec, claim, trace)
         if not ok:
             return Outcome("unknown", SCOPE, f"a candidate counterexample trace did not replay: {why}",
                            involved=params.names, obligations=res.obligations)
-        fleet = {"set_size": res.trace[0]["set_size"]}
-        cex = Counterexample(fleet, None, res.trace, f"{text}: fails at step {len(res.trace) - 1}")
+        fleet = {"set_size": trace[0]["set_size"], **files}
+        cex = Counterexample(fleet, None, trace, f"{text} fails: {why}")
         return Outcome("refuted", SCOPE, f"counterexample trace: {why}", counterexample=cex, involved=params.names)
     msg = f"{text}: {res.message}"
     return Outcome(res.status, SCOPE, msg, involved=params.names, obligations=res.obligations)
 
 
-def replay_trace(spec: Policy, claim: object, trace: tuple[dict[str, Any], ...]) -> tuple[bool, str]:
-    """Reproduce a model trace with the real executor before calling it a counterexample."""
-    import importlib.util
+# ----------------------------------------------------------------------------------------------------------------
+# Reproducing a model trace with the real executor
 
-    if importlib.util.find_spec("engine.executor") is None:
-        return False, "the executor (engine.executor) is not available to reproduce the trace"
-    return False, "reproducing gate traces with the executor is not wired yet"
+
+WITNESS = {"publisher": "Wavegate.Witness", "type": "WitnessAgent"}
+BAD_TYPE = "WitnessAgentBad"  # failing VMs carry this type; its new version fails every health watch
+
+
+def realizable_trace(spec: Policy, claim: object, deadline: float) -> tuple[dict[str, Any], ...]:
+    """A counterexample trace in the realizable sub-model (fleet + fault script can produce it), or ()."""
+    scope = getattr(claim, "of", "scale_set")
+    params = gate_params(spec, scope)
+    cap = claim.cap if isinstance(claim, StopUnhealthyGate) else None
+    caps = tuple(r for r in spec.rules if isinstance(r, Capacity) and r.within == "wave" and r.of in (scope, "set")
+                 and r.where == TrueP())
+    model = GateModel(params, cap, realizable=True, batch_caps=caps)
+    rprop = claim_property(claim, model)[0]  # type: ignore[arg-type]
+    states = [state(0)]
+    path: list[z3.BoolRef] = [model.init(states[0]), model.n <= 40]
+    for i in range(BMC_DEPTH + 1):
+        r, m = _solve([*path, z3.Not(rprop(states[i]))], deadline)
+        if r == "sat" and m is not None:
+            return _trace(model, m, states)
+        if r == "unknown":
+            return ()
+        states.append(state(i + 1))
+        path.append(model.trans(states[i], states[i + 1]))
+    return ()
+
+
+def scenario(trace: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Fleet, schedule and fault script that make the executor walk the realizable trace."""
+    n, u0 = trace[0]["set_size"], trace[0]["u"]
+    batches: list[tuple[int, int]] = []  # (size, failures)
+    for prev, step in itertools.pairwise(trace):
+        if step["action"] == "start":
+            batches.append((step["b"], 0))
+        elif step["action"] == "finish" and batches:
+            size, _ = batches[-1]
+            batches[-1] = (size, step["uu"] - prev["uu"])
+    vms: list[dict[str, Any]] = []
+
+    def vm(i: int, healthy: bool, typ: str, version: str) -> dict[str, Any]:
+        return {"name": f"vm{i:02d}", "region": "region0", "scale_set": "ss0", "update_domain": 0,
+                "subscription": "sub0", "healthy": healthy,
+                "extensions": [{"name": "agent", "publisher": WITNESS["publisher"], "type": typ, "version": version,
+                                "enable_automatic_upgrade": True}]}
+
+    for _ in range(u0):
+        vms.append(vm(len(vms), False, WITNESS["type"], "1.1"))
+    waves = []
+    for w, (size, fails) in enumerate(batches):
+        tasks = []
+        for j in range(size):
+            typ = BAD_TYPE if j < fails else WITNESS["type"]
+            v = vm(len(vms), True, typ, "1.0")
+            vms.append(v)
+            tasks.append({"vm": v["name"], "extension": "agent", "from_version": "1.0", "to_version": "1.1"})
+        waves.append({"index": w, "phase": 0, "tasks": tasks})
+    while len(vms) < n:
+        vms.append(vm(len(vms), True, WITNESS["type"], "1.1"))
+    fleet = {"regions": [{"name": "region0", "pair": None, "zones": 0}],
+             "catalog": [{"publisher": WITNESS["publisher"], "type": t, "versions": ["1.0", "1.1"]}
+                         for t in (WITNESS["type"], BAD_TYPE)],
+             "scale_sets": [{"name": "ss0", "region": "region0"}], "availability_sets": [], "vms": vms}
+    schedule = {"phases": [{"index": 0, "regions": ["region0"]}], "waves": waves, "skipped": [], "lower_bound": 0,
+                "optimal": False, "stats": {}}
+    faults = {"bad_versions": [{"publisher": WITNESS["publisher"], "type": BAD_TYPE, "version": "1.1",
+                                "fail_rate": 1.0}]}
+    return fleet, schedule, faults
+
+
+def run_executor(spec: Policy, fleet_json: dict[str, Any], schedule_json: dict[str, Any],
+                 faults_json: dict[str, Any], seed: int = 0) -> tuple[list[dict[str, Any]], Any]:
+    """Run the real executor with the simulated driver; the event log as dicts, and the run result."""
+    from engine.driver import SimDriver
+    from engine.events import MemorySink
+    from engine.executor import execute
+    from engine.faults import parse_faults
+    from engine.fleet import parse_fleet
+    from engine.schedule import parse_schedule
+
+    fleet = parse_fleet(fleet_json, "<scenario fleet>")
+    schedule = parse_schedule(schedule_json, "<scenario schedule>")
+    faults = parse_faults(faults_json, fleet, "<scenario faults>")
+    sink = MemorySink()
+    result = execute(spec, fleet, schedule, SimDriver(fleet, faults, seed=seed), sink)
+    return [json.loads(line) for line in sink.lines], result
+
+
+def claim_broken_in_log(claim: object, events: list[dict[str, Any]], set_size: int, outside_unhealthy: int) -> str:
+    """Where the real event log breaks the claim (for the one-set scenarios of :func:`scenario`), or ''."""
+    upgraded: set[str] = set()
+    turned: set[str] = set()
+    kept = 0
+    breach_seen = False
+    pending: dict[str, Any] = {"up": set(), "turned": set(), "kept": 0}
+    for e in events:
+        kind = e["event"]
+        if kind == "install_succeeded":
+            pending["up"].add(e["vm"])
+        elif kind == "health_failed" and not e["detail"]["was_unhealthy_before"]:
+            pending["turned"].add(e["vm"])
+        elif kind == "kept_unhealthy":
+            pending["kept"] += 1
+            if isinstance(claim, VersionClaim | HealthWaitGate):
+                return f"{e['vm']} failed its health watch and was kept on {e['to_version']} (event at {e['time']} min)"
+        elif kind == "batch_started":
+            u = outside_unhealthy + kept
+            if isinstance(claim, PrecheckGate) and claim.cap.exceeded_by(u, set_size):
+                return (f"batch of wave {e['detail']['wave']} started at {e['time']} min with {u} of {set_size} VMs "
+                        f"unhealthy (more than {claim.cap})")
+            if isinstance(claim, StopUpgradedGate) and claim.cap.exceeded_by(len(turned), len(upgraded)):
+                return (f"batch of wave {e['detail']['wave']} started at {e['time']} min with {len(turned)} of "
+                        f"{len(upgraded)} upgraded VMs unhealthy (more than {claim.cap})")
+            if isinstance(claim, StopUnhealthyGate) and breach_seen:
+                return (f"batch of wave {e['detail']['wave']} started at {e['time']} min after a batch during which "
+                        f"more than {claim.cap} of the set was unhealthy")
+            if isinstance(claim, StopUnhealthyGate) and claim.cap.exceeded_by(u, set_size):
+                breach_seen_now = True
+            else:
+                breach_seen_now = False
+            pending["breach"] = breach_seen_now
+        elif kind == "batch_finished":
+            upgraded |= pending["up"]
+            turned |= pending["turned"]
+            peak = outside_unhealthy + kept + len(pending["turned"])
+            kept += pending["kept"]
+            if isinstance(claim, StopUnhealthyGate) and (pending.get("breach") or claim.cap.exceeded_by(peak, set_size)):
+                breach_seen = True
+            pending = {"up": set(), "turned": set(), "kept": 0}
+    return ""
+
+
+def replay_trace(spec: Policy, claim: object, trace: tuple[dict[str, Any], ...]) -> tuple[bool, str, dict[str, Any]]:
+    """Reproduce a (realizable) model trace with the real executor before calling it a counterexample."""
+    fleet, schedule, faults = scenario(trace)
+    try:
+        events, _ = run_executor(spec, fleet, schedule, faults)
+    except InputError as e:
+        return False, f"the scenario is not valid input: {e}", {}
+    except MonitorBreach as e:
+        return False, f"the executor's runtime monitor stopped the scenario: {e}", {}
+    why = claim_broken_in_log(claim, events, trace[0]["set_size"], trace[0]["u"])
+    if not why:
+        return False, "the executor did not break the claim on the scenario", {}
+    return True, why, {"fleet": fleet, "schedule": schedule, "faults": faults}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Conformance: every step of a real event log is a transition the model allows
+
+
+def conformance_errors(policy: Policy, events: list[dict[str, Any]]) -> list[str]:
+    """Replay an executor event log against the model: each batch start must satisfy the model's start guard on the
+    logged counts, counts only grow at batch ends, and a group stops exactly when the model's stop decision says so
+    (``stop_after_batch``), and a failed health watch rolls back exactly when the model does."""
+    errors: list[str] = []
+    models: dict[str, GateModel] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    halted: dict[str, str] = {}
+    expected_stop: dict[str, float] = {}
+
+    def model_for(scope: str) -> GateModel:
+        if scope not in models:
+            models[scope] = GateModel(gate_params(policy, scope), None)
+        return models[scope]
+
+    def holds(expr: z3.BoolRef) -> bool:
+        return z3.is_true(z3.simplify(expr))
+
+    rollback = gate_params(policy, "scale_set").rollback
+    last_health_failed: dict[tuple[str, str], bool] = {}
+    for i, e in enumerate(events):
+        kind, d = e["event"], e.get("detail") or {}
+        where = f"event {i} ({kind} at {e['time']} min)"
+        if kind == "batch_started":
+            for c in d.get("checks", []):
+                g = c["group"]
+                gate = policy.rule(c["rule"])
+                scope = getattr(gate, "of", "scale_set")
+                model = model_for(scope)
+                n, u, m, uu = (z3.IntVal(c[k]) for k in ("set_size", "unhealthy", "upgraded", "upgraded_unhealthy"))
+                if g in halted:
+                    errors.append(f"{where}: batch starts in {g}, which the model has {halted[g]}")
+                if isinstance(gate, PrecheckGate) and holds(model.precheck_blocks(u, n)):
+                    errors.append(f"{where}: batch starts in {g} though the model's precheck refuses "
+                                  f"({c['unhealthy']} of {c['set_size']} unhealthy)")
+                if not holds(z3.And(uu >= 0, uu <= m, m <= n)):
+                    errors.append(f"{where}: counts of {g} outside the model's bounds")
+                if g in counts and counts[g] != (c["upgraded"], c["upgraded_unhealthy"]):
+                    errors.append(f"{where}: {g} shows upgraded/unhealthy {c['upgraded']}/{c['upgraded_unhealthy']}"
+                                  f", the model has {counts[g][0]}/{counts[g][1]}")
+        elif kind == "batch_finished":
+            for c in d.get("checks", []):
+                g = c["group"]
+                prev = counts.get(g, (0, 0))
+                m2, uu2 = c["upgraded"], c["upgraded_unhealthy"]
+                if m2 < prev[0] or uu2 < prev[1] or uu2 > m2 or m2 > c["set_size"]:
+                    errors.append(f"{where}: {g} counts {prev} -> {(m2, uu2)} are not a model step")
+                counts[g] = (m2, uu2)
+                model = model_for("scale_set" if not g.startswith("availability set") else "availability_set")
+                stop = holds(model.stop_after_batch(z3.IntVal(uu2), z3.IntVal(m2), z3.IntVal(c["unhealthy_max"]),
+                                                    z3.IntVal(c["set_size"])))
+                if stop and g not in halted:
+                    expected_stop[g] = e["time"]
+        elif kind in ("set_stopped", "set_blocked"):
+            g = d.get("group", "")
+            if kind == "set_stopped":
+                if g not in expected_stop and g not in halted:
+                    errors.append(f"{where}: {g} stopped but the model's stop decision does not fire")
+                expected_stop.pop(g, None)
+            else:
+                gate = policy.rule(e.get("rule") or "")
+                scope = getattr(gate, "of", "scale_set")
+                if not holds(model_for(scope).precheck_blocks(z3.IntVal(d["unhealthy"]), z3.IntVal(d["set_size"]))):
+                    errors.append(f"{where}: {g} blocked but the model's precheck allows it")
+            halted.setdefault(g, "stopped" if kind == "set_stopped" else "blocked")
+        elif kind == "health_failed":
+            last_health_failed[(e["vm"], e["extension"])] = True
+        elif kind in ("rolled_back", "kept_unhealthy"):
+            key = (e["vm"], e["extension"])
+            if not last_health_failed.pop(key, False):
+                errors.append(f"{where}: {kind} without a failed health watch")
+            if (kind == "rolled_back") != rollback:
+                errors.append(f"{where}: {kind}, but the model {'rolls back' if rollback else 'keeps'}")
+    for g, t in sorted(expected_stop.items()):
+        if g not in halted:
+            errors.append(f"{g}: the model stops it at {t} min, the executor did not")
+    return errors
 
 
 def fraction_text(v: Fraction) -> str:
