@@ -188,7 +188,8 @@ def test_cli_refuses_bad_fleet_without_traceback_and_writes_nothing(tmp_path: Pa
                             str(FIX / "schedules" / "rules-valid.json")])
     assert r.exit_code == 2
     assert expect in r.stderr
-    assert "Traceback" not in r.stdout + r.stderr and r.exception is None or isinstance(r.exception, SystemExit)
+    assert "Traceback" not in r.stdout + r.stderr
+    assert r.exception is None or isinstance(r.exception, SystemExit)
     out = tmp_path / "out.json"
     r = runner.invoke(app, ["plan", "--spec", str(FIX / "rules.wg"), "--fleet", str(fleet), "-o", str(out)])
     assert r.exit_code == 2 and expect in r.stderr

@@ -17,7 +17,10 @@ AT = Span("specs/x.wg", 1, 1, 1, 2)
 MON = ExtensionSelector(publisher="Microsoft.Azure.Monitor", type="AzureMonitorLinuxAgent")
 
 
-def outcome(versions: VersionPolicy = VersionPolicy(), fleet: str = "versions.json") -> dict[tuple[str, str], str]:
+DEFAULT = VersionPolicy()
+
+
+def outcome(versions: VersionPolicy = DEFAULT, fleet: str = "versions.json") -> dict[tuple[str, str], str]:
     """(vm, extension) -> 'target version' or 'skipped: reason'."""
     res = resolve_upgrades(load_fleet(FIX / fleet), versions)
     out = {(t.vm, t.extension): t.to_version for t in res.tasks}

@@ -58,7 +58,7 @@ def test_json_format() -> None:
          "$.waves[0].index"),
         ('{"phases": [], "waves": []}', "$.lower_bound"),
         ('[1, 2]', "$"),
-        ('{"phases": [', ":1:13: malformed JSON"),
+        ('{"phases": [', ":1:13: error[E-JSON]: malformed JSON"),
         ("", "schedule file is empty"),
     ],
 )
