@@ -500,6 +500,9 @@ class Executor:
             self.upgraded[g].update(n for n in batch.upgraded if g in self.vm_groups[n])
             self.upgraded_unhealthy[g].update(n for n in batch.turned if g in self.vm_groups[n])
         peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in self.stop_scopes}
+        vm_by_name = self.fleet.vm_by_name
+        self.monitor.on_batch_end([vm_by_name[n] for n in sorted(batch.upgraded)],
+                                  [vm_by_name[n] for n in sorted(batch.turned)])
         halts: list[Halt] = []
         for gate in self.stop_upgraded:
             for g in touched:

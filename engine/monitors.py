@@ -4,7 +4,8 @@ The executor tells the :class:`Monitor` about each batch it starts, each install
 the monitor recomputes from the policy and the fleet (never through ``engine.gates``, so a broken gate function
 cannot hide itself) and raises :class:`MonitorBreach` on the first broken invariant:
 
-* no batch starts while a precheck gate would fail for one of its groups, nor in a blocked or stopped group;
+* no batch starts while a precheck gate would fail for one of its groups, nor in a blocked or stopped group, nor
+  in a group where more than a stop gate's cap of the upgraded VMs turned unhealthy;
 * every ``Capacity`` rule (the batch cap: at most 20% of a scale set per wave) holds per executed wave or phase;
 * every ``DistinctLimit`` rule (one zone per region per wave, one update domain per set per wave) holds;
 * geo-paired regions (``SeparatePairs``) and listed regions (``SeparateRegions``) never share a wave or phase;
@@ -27,6 +28,7 @@ from dsl.policy import (
     PrecheckGate,
     SeparatePairs,
     SeparateRegions,
+    StopUpgradedGate,
     TrueP,
 )
 from engine.errors import MonitorBreach
@@ -51,6 +53,9 @@ class Monitor:
         self.facts = FleetFacts(fleet)
         self.unhealthy_count = unhealthy_count
         self.prechecks = [g for g in policy.gates if isinstance(g, PrecheckGate)]
+        self.stop_upgraded = [g for g in policy.gates if isinstance(g, StopUpgradedGate)]
+        self._upgraded: dict[tuple[str, GroupKey], set[str]] = defaultdict(set)
+        self._turned: dict[tuple[str, GroupKey], set[str]] = defaultdict(set)
         self.capacities = [r for r in policy.rules if isinstance(r, Capacity)]
         self.distincts = [r for r in policy.rules if isinstance(r, DistinctLimit)]
         self.separations = [r for r in policy.rules if isinstance(r, SeparatePairs | SeparateRegions)]
@@ -118,6 +123,13 @@ class Monitor:
                     raise self._breach(
                         f"batch {label} started while {bad} of {len(names)} VMs of {group_label(gate.of, key)} were "
                         f"unhealthy, more than {gate.cap} (rule {gate.name}{_where_text(gate)})")
+        for up_gate in self.stop_upgraded:
+            for key in sorted({k for vm in vms if (k := group_key(up_gate.of, vm)) is not None}, key=repr):
+                up, bad = len(self._upgraded[(up_gate.of, key)]), len(self._turned[(up_gate.of, key)])
+                if up_gate.cap.exceeded_by(bad, up):
+                    raise self._breach(
+                        f"batch {label} started after {bad} of {up} upgraded VMs of {group_label(up_gate.of, key)} "
+                        f"turned unhealthy, more than {up_gate.cap} (rule {up_gate.name}{_where_text(up_gate)})")
         for i, rule in enumerate(self.capacities):
             unit = wave if rule.within == "wave" else phase
             sizes = self._capacity_sizes(i, rule)
@@ -163,6 +175,18 @@ class Monitor:
                             f"regions {other} and {vm.region} upgrade in the same {sep.within} ({sep.within} {unit}) "
                             f"(rule {sep.name}{_where_text(sep)})")
                 regions.add(vm.region)
+
+    def on_batch_end(self, upgraded: Sequence[VM], turned: Sequence[VM]) -> None:
+        """A batch ended: ``upgraded`` got a new version installed, ``turned`` were healthy before and not after."""
+        for gate in self.stop_upgraded:
+            for vm in upgraded:
+                key = group_key(gate.of, vm)
+                if key is not None:
+                    self._upgraded[(gate.of, key)].add(vm.name)
+            for vm in turned:
+                key = group_key(gate.of, vm)
+                if key is not None:
+                    self._turned[(gate.of, key)].add(vm.name)
 
     def on_install(self, vm: str, extension: str, from_version: str, to_version: str) -> None:
         if not self.allow_major and major(from_version) != major(to_version):

@@ -104,34 +104,39 @@ def target(e: str) -> str:
 
 def schedule(fl: Fleet, phase_of_region: dict[str, int] | None = None, exts: tuple[str, ...] | None = None,
              to: dict[str, str] | None = None) -> Schedule:
-    """Waves that respect 20% per scale set per wave and one update domain per set per wave (a VM per set per
-    wave for small sets), phases by region; single VMs all go in the first wave of their phase."""
+    """Waves that respect 20% per scale set per wave, one update domain per set per wave and one zone per region
+    per wave (zone after zone), phases by region; single VMs go in the first wave of their phase."""
     phase_of_region = phase_of_region or {}
-    by_phase: dict[int, dict[str, list[Any]]] = {}
+    by_phase: dict[int, dict[str, dict[str, list[Any]]]] = {}
     for vm in fl.vms:
         p = phase_of_region.get(vm.region, 0)
-        by_phase.setdefault(p, {}).setdefault(vm.set_name or "", []).append(vm)
+        by_phase.setdefault(p, {}).setdefault(vm.zone or "", {}).setdefault(vm.set_name or "", []).append(vm)
     waves: list[dict[str, Any]] = []
     phases = []
     for p in sorted(by_phase):
-        phases.append({"index": p, "regions": sorted({v.region for vs in by_phase[p].values() for v in vs})})
-        slots: dict[int, list[dict[str, Any]]] = {}
-        for set_name, members in sorted(by_phase[p].items()):
-            if not set_name:
-                slots.setdefault(0, []).extend(_tasks(v, exts, to) for v in members)
-                continue
-            cap = max(1, len(members) // 5)
-            by_ud: dict[int, list[Any]] = {}
-            for v in members:
-                by_ud.setdefault(v.update_domain or 0, []).append(v)
-            k = 0
-            for ud in sorted(by_ud):
-                group = by_ud[ud]
-                for start in range(0, len(group), cap):
-                    slots.setdefault(k, []).extend(_tasks(v, exts, to) for v in group[start:start + cap])
-                    k += 1
-        for k in sorted(slots):
-            waves.append({"index": len(waves), "phase": p, "tasks": [t for ts in slots[k] for t in ts]})
+        regions = sorted({v.region for zs in by_phase[p].values() for vs in zs.values() for v in vs})
+        phases.append({"index": p, "regions": regions})
+        for zone in sorted(by_phase[p]):
+            slots: dict[int, list[list[dict[str, Any]]]] = {}
+            for set_name, members in sorted(by_phase[p][zone].items()):
+                if not set_name:
+                    slots.setdefault(0, []).extend(_tasks(v, exts, to) for v in members)
+                    continue
+                size = fl.set_sizes[set_name]
+                cap = max(1, size // 5)
+                by_ud: dict[int, list[Any]] = {}
+                for v in members:
+                    by_ud.setdefault(v.update_domain or 0, []).append(v)
+                k = 0
+                for ud in sorted(by_ud):
+                    group = by_ud[ud]
+                    for start in range(0, len(group), cap):
+                        slots.setdefault(k, []).extend(_tasks(v, exts, to) for v in group[start:start + cap])
+                        k += 1
+            for k in sorted(slots):
+                tasks = [t for ts in slots[k] for t in ts]
+                if tasks:
+                    waves.append({"index": len(waves), "phase": p, "tasks": tasks})
     return parse_schedule({"phases": phases, "waves": waves, "lower_bound": 0, "optimal": False})
 
 

@@ -1,0 +1,115 @@
+"""Runtime monitors: a deliberately broken gate is caught; on the real gates they never fire."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import exec_support as X
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.driver import SimDriver
+from engine.errors import MonitorBreach
+from engine.events import MemorySink
+from engine.executor import execute, final_fleet
+from engine.faults import parse_faults
+from engine.gates import GateFns
+from engine.schedule import parse_schedule
+
+DA = {"publisher": "Microsoft.Azure.Monitoring.DependencyAgent", "type": "DependencyAgentLinux"}
+
+
+def test_broken_precheck_is_caught() -> None:
+    fl = X.fleet({"ss": 10}, unhealthy=("ss-1", "ss-2", "ss-3"))
+    broken = GateFns(may_start_batch=lambda size, unhealthy, gate: True)
+    with pytest.raises(MonitorBreach, match=r"3 of 10 VMs of scale set ss were unhealthy, more than 20% \(rule precheck"):
+        execute(X.policy(), fl, X.schedule(fl), SimDriver(fl), MemorySink(), gates=broken)
+
+
+def test_broken_major_check_is_caught() -> None:
+    fl = X.fleet({}, singles=1)
+    broken = GateFns(install_allowed=lambda a, b, allow: True)
+    with pytest.raises(MonitorBreach, match="crosses a major version"):
+        execute(X.policy(), fl, X.schedule(fl, to={"da": "10.0"}), SimDriver(fl), MemorySink(), gates=broken)
+
+
+def test_broken_stop_gate_is_caught_at_the_next_batch() -> None:
+    fl = X.fleet({"ss": 10})
+    broken = GateFns(upgraded_breach=lambda up, bad, gate: False)
+    faults = parse_faults({"bad_versions": [{**DA, "version": "9.10"}]}, fl)
+    with pytest.raises(MonitorBreach, match=r"after 2 of 2 upgraded VMs of scale set ss turned unhealthy"):
+        execute(X.policy(), fl, X.schedule(fl), SimDriver(fl, faults), MemorySink(), gates=broken, max_retries=0)
+
+
+def test_schedule_breaking_the_batch_cap_is_caught() -> None:
+    fl = X.fleet({"ss": 10})
+    tasks = [{"vm": f"ss-{i}", "extension": "da", "from_version": "9.5", "to_version": "9.10"} for i in (0, 5, 1)]
+    sch = parse_schedule({"phases": [{"index": 0, "regions": ["eastus"]}],
+                          "waves": [{"index": 0, "phase": 0, "tasks": tasks}], "lower_bound": 1, "optimal": False})
+    with pytest.raises(MonitorBreach, match=r"3 VMs of scale set ss in one wave \(wave 0\), more than the cap 2"):
+        execute(X.policy(rules=X.default_rules()[:1]), fl, sch, SimDriver(fl), MemorySink())
+    with pytest.raises(MonitorBreach, match="distinct update domains of set ss"):
+        execute(X.policy(rules=X.default_rules()[2:3]), fl, sch, SimDriver(fl), MemorySink())
+
+
+def test_paired_regions_in_one_phase_are_caught() -> None:
+    fl_data = json.loads(X.fleet({}, singles=2, regions=("eastus", "westus")).to_json())
+    fl_data["regions"][0]["pair"] = "westus"
+    from engine.fleet import parse_fleet
+
+    fl = parse_fleet(fl_data)
+    with pytest.raises(MonitorBreach, match="regions eastus and westus upgrade in the same phase"):
+        execute(X.policy(), fl, X.schedule(fl), SimDriver(fl), MemorySink())
+
+
+names = st.sampled_from(["a", "b", "c", "d"])
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[Any, dict[str, Any], int]:
+    sets = draw(st.dictionaries(names, st.integers(1, 12), max_size=3))
+    singles = draw(st.integers(0 if sets else 1, 3))
+    exts = draw(st.sampled_from([("da",), ("da", "ama")]))
+    fl = X.fleet(sets, singles=singles, exts=exts, regions=("eastus", "westus"), zones=draw(st.booleans()))
+    vm_names = [v.name for v in fl.vms]
+    unhealthy = draw(st.lists(st.sampled_from(vm_names), max_size=3, unique=True))
+    if unhealthy:
+        data = json.loads(fl.to_json())
+        for v in data["vms"]:
+            v["healthy"] = v["name"] not in unhealthy
+        from engine.fleet import parse_fleet
+
+        fl = parse_fleet(data)
+    faults = {
+        "bad_versions": draw(st.lists(st.builds(lambda r: {**DA, "version": "9.10", "fail_rate": r},
+                                                st.sampled_from([0.2, 0.5, 1.0])), max_size=1)),
+        "vm_failures": [{"vm": v, "extension": "da", "attempts": draw(st.sampled_from([1, None]))}
+                        for v in draw(st.lists(st.sampled_from(vm_names), max_size=2, unique=True))],
+        "maintenance": [{"at_minutes": draw(st.integers(0, 30)), "vms": draw(st.lists(st.sampled_from(vm_names),
+                                                                                     min_size=1, max_size=4, unique=True)),
+                         "minutes": draw(st.integers(1, 60))} for _ in range(draw(st.integers(0, 2)))],
+    }
+    return fl, faults, draw(st.integers(0, 1000))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.booleans(), st.booleans())
+def test_real_gates_never_trip_a_monitor(case: tuple[Any, dict[str, Any], int], phased: bool, keep: bool) -> None:
+    fl, faults, seed = case
+    sch = X.schedule(fl, phase_of_region={"eastus": 0, "westus": 1} if phased else None)
+    pol = X.policy(X.default_gates(retry_after=3600, max_attempts=2, on_timeout="keep" if keep else "rollback"))
+    sink = MemorySink()
+    result = execute(pol, fl, sch, SimDriver(fl, parse_faults(faults, fl), seed), sink)  # raises on a breach
+    terminal = {"succeeded", "failed", "blocked", "stopped", "refused", "kept_unhealthy", "not_started"}
+    assert set(result.states) <= terminal
+    assert (result.outcome == "completed") == (set(result.states) == {"succeeded"} or not result.states)
+    after = final_fleet(fl, result)
+    bad_for_all = any(b["fail_rate"] == 1.0 for b in faults["bad_versions"])
+    if bad_for_all and not keep:
+        assert all(e.version != "9.10" for vm in after.vms for e in vm.extensions)  # rollback restores
+    events = [json.loads(line) for line in sink.lines]
+    assert [e["time"] for e in events] == sorted(e["time"] for e in events)
+    started = sum(1 for e in events if e["event"] == "install_started")
+    assert started == sum(1 for e in events if e["event"] in ("install_succeeded", "install_failed"))
