@@ -516,31 +516,41 @@ def encode_distinct(policy: Policy, claim: DistinctLimit) -> Encoding:
     if claim.limit > 12:
         raise Unsupported("limit too large for the distinct-values element")
     d = z3.Int("distinct")
-    premises: list[z3.BoolRef] = [d >= 0, d <= claim.limit + 1]
+    size = z3.Int("group_size")  # VMs of the ``per`` group matching the claim, scheduled or not
+    premises: list[z3.BoolRef] = [d >= 0, d <= claim.limit + 1, size >= d]
     involved: list[str] = []
     dropped: list[str] = []
     for j, r in enumerate(policy.rules):
+        same = isinstance(r, Capacity | NotWhole | DistinctLimit) and same_group(
+            r.of if isinstance(r, Capacity | NotWhole) else r.per, claim.per)
         if (isinstance(r, DistinctLimit) and r.count == claim.count and unit_covers(r.within, claim.within)
                 and (same_group(r.per, claim.per) or claim.per in CONTAINS.get(r.per, ()))
                 and r.where in (TrueP(), claim.where)):
             involved.append(r.name)
             premises.append(d <= r.limit)
         elif isinstance(r, Capacity) and unit_covers(r.within, claim.within) and (
-                same_group(r.of, claim.per) or claim.per in CONTAINS.get(r.of, ())) and r.where == TrueP():
+                same or claim.per in CONTAINS.get(r.of, ())) and r.where == TrueP():
             involved.append(r.name)
             side: list[z3.BoolRef] = []
-            size, sched = z3.Int(f"dsize_{j}"), z3.Int(f"dsched_{j}")
-            premises += [sched >= d, size >= sched, sched <= cap_term(r.amount, size, side, f"d{j}")]
+            if same:
+                premises.append(d <= cap_term(r.amount, size, side, f"d{j}"))
+            else:
+                outer, sched = z3.Int(f"dsize_{j}"), z3.Int(f"dsched_{j}")
+                premises += [sched >= d, outer >= size, outer - size >= sched - d,
+                             sched <= cap_term(r.amount, outer, side, f"d{j}")]
             premises += side
+        elif isinstance(r, NotWhole) and same and unit_covers(r.within, claim.within) and r.where == TrueP():
+            involved.append(r.name)
+            premises.append(z3.Implies(size >= max(r.min_size, 1), d < size))
         else:
             dropped.append(r.name)
 
     def build(m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any]]:
-        return _distinct_witness(claim, _val(m, d))
+        return _distinct_witness(claim, _val(m, d), _val(m, size) - _val(m, d))
 
     return Encoding("for all fleet sizes", premises, d >= 1, d >= claim.limit + 1, involved, dropped, build,
                     notes=[f"element: VMs of distinct {claim.count} in one {claim.per} and one {claim.within}"],
-                    size=d)
+                    size=size)
 
 
 def encode_no_major(policy: Policy) -> Encoding:
@@ -652,14 +662,17 @@ def _fleet_and_schedule(m: z3.ModelRef, kvs: list[AttrVals], strings: Interner, 
                      [(0, sched)])
 
 
-def _distinct_witness(claim: DistinctLimit, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _distinct_witness(claim: DistinctLimit, count: int, extra: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``count`` scheduled VMs of distinct values in one group, plus ``extra`` unscheduled VMs of the same group."""
     regions = [{"name": "region0", "pair": None, "zones": 0}]
     scale_sets: list[dict[str, str]] = []
     avsets: list[dict[str, str]] = []
     vms = []
-    for i in range(count):
-        vm = _plain_vm(f"vm{i}", "region0", True)
+    for i in range(count + extra):
+        vm = _plain_vm(f"vm{i}", "region0", i < count)
         c = claim.count
+        if i >= count:
+            i = 0  # an unscheduled VM repeats the first VM's value: it adds size, not a value
         if c == "zone":
             vm["zone"] = str(i + 1)
             regions[0]["zones"] = count
@@ -690,7 +703,8 @@ def _distinct_witness(claim: DistinctLimit, count: int) -> tuple[dict[str, Any],
         if "availability_set" in vm and vm["availability_set"] not in {s["name"] for s in avsets}:
             avsets.append({"name": vm["availability_set"], "region": vm["region"]})
     sched_regions = sorted({v["region"] for v in vms})
-    return _assemble(regions, scale_sets, avsets, vms, [sched_regions], [(0, [v["name"] for v in vms])])
+    return _assemble(regions, scale_sets, avsets, vms, [sched_regions],
+                     [(0, [v["name"] for v in vms if v["_scheduled"]])])
 
 
 def _assemble(regions: list[dict[str, Any]], scale_sets: list[dict[str, Any]], avsets: list[dict[str, Any]],

@@ -68,8 +68,8 @@ def gate_params(policy: Policy, scope: str) -> GateParams:
     up = [g for g in policy.gates if isinstance(g, StopUpgradedGate) and same_group(g.of, scope)]
     un = [g for g in policy.gates if isinstance(g, StopUnhealthyGate) and same_group(g.of, scope)]
     wait = [g for g in policy.gates if isinstance(g, HealthWaitGate)]
-    # health_outcome: a failed health wait keeps the new version only when a wait gate says "keep".
-    rollback = not (wait and wait[0].on_timeout == "keep")
+    # Without a wait gate the executor never watches health: a VM broken by its upgrade stays on the new version.
+    rollback = bool(wait) and wait[0].on_timeout == "rollback"
     names = tuple(g.name for g in (*pre, *up, *un, *wait[:1]))
     return GateParams(scope, tuple(g.cap for g in pre), tuple(g.cap for g in up), tuple(g.cap for g in un),
                       rollback, names)
@@ -311,14 +311,14 @@ def _trace(model: GateModel, m: z3.ModelRef, states: list[State]) -> tuple[dict[
     return tuple(out)
 
 
-def prove_invariant(model: GateModel, prop: Prop, deadline: float) -> InductionResult:
+def prove_invariant(model: GateModel, prop: Prop, deadline: float, lemmas_on: bool = True) -> InductionResult:
     r, trace = bmc(model, prop, BMC_DEPTH, deadline)
     if r == "sat":
         return InductionResult("refuted", (), trace, f"violated after {len(trace) - 1} steps")
     if r == "unknown":
         return InductionResult("unknown", (), (), "bounded search gave no answer within the time limit")
     s0, s1 = state(100), state(101)
-    lemmas = candidate_lemmas(model)
+    lemmas = candidate_lemmas(model) if lemmas_on else []
     # Houdini: drop candidate lemmas that are not initiated or not preserved, until the rest is inductive.
     while True:
         inv0 = z3.And(prop(s0), *[lem(s0) for _, lem in lemmas])
@@ -485,8 +485,15 @@ def run_executor(spec: Policy, fleet_json: dict[str, Any], schedule_json: dict[s
     return [json.loads(line) for line in sink.lines], result
 
 
-def claim_broken_in_log(claim: object, events: list[dict[str, Any]], set_size: int, outside_unhealthy: int) -> str:
-    """Where the real event log breaks the claim (for the one-set scenarios of :func:`scenario`), or ''."""
+def claim_broken_in_log(claim: object, events: list[dict[str, Any]], set_size: int, outside_unhealthy: int,
+                        final_versions: dict[tuple[str, str], str] | None = None,
+                        broken_vms: frozenset[str] = frozenset()) -> str:
+    """Where the real event log (and final state) breaks the claim for the one-set scenarios of :func:`scenario`,
+    or ''.  ``broken_vms`` are the VMs whose new version fails health."""
+    if isinstance(claim, VersionClaim | HealthWaitGate) and final_versions is not None:
+        stayed = sorted(vm for (vm, _), v in final_versions.items() if vm in broken_vms and v != "1.0")
+        if stayed and not any(e["event"] == "health_failed" for e in events):
+            return f"{stayed[0]}'s upgrade broke its health and it stayed on the new version (no health watch)"
     upgraded: set[str] = set()
     turned: set[str] = set()
     kept = 0
@@ -533,12 +540,13 @@ def replay_trace(spec: Policy, claim: object, trace: tuple[dict[str, Any], ...])
     """Reproduce a (realizable) model trace with the real executor before calling it a counterexample."""
     fleet, schedule, faults = scenario(trace)
     try:
-        events, _ = run_executor(spec, fleet, schedule, faults)
+        events, result = run_executor(spec, fleet, schedule, faults)
     except InputError as e:
         return False, f"the scenario is not valid input: {e}", {}
     except MonitorBreach as e:
         return False, f"the executor's runtime monitor stopped the scenario: {e}", {}
-    why = claim_broken_in_log(claim, events, trace[0]["set_size"], trace[0]["u"])
+    broken = frozenset(v["name"] for v in fleet["vms"] if v["extensions"][0]["type"] == BAD_TYPE)
+    why = claim_broken_in_log(claim, events, trace[0]["set_size"], trace[0]["u"], result.versions, broken)
     if not why:
         return False, "the executor did not break the claim on the scenario", {}
     return True, why, {"fleet": fleet, "schedule": schedule, "faults": faults}
