@@ -159,8 +159,7 @@ def body(b: ast.Body) -> str:
     if isinstance(b, ast.AtMostBody):
         parts = ["at most", value(b.amount)]
         if b.rounding:
-            opts = [o.mode if o.mode is not None else f"at least {value(o.minimum)}" for o in b.rounding if o.mode or o.minimum]
-            parts.append("(" + ", ".join(opts) + ")")
+            parts.append("(" + ", ".join(_round_opt(o) for o in b.rounding) + ")")
         if b.counted is not None:
             parts.append(b.counted.text)
         if b.of is not None:
@@ -208,6 +207,13 @@ def body(b: ast.Body) -> str:
     if b.kind == "no_major":
         return f"no {b.noun.text} ever moves to a new major version"
     return f"a {b.noun.text} whose upgrade failed health ends on its previous version"
+
+
+def _round_opt(o: ast.RoundOpt) -> str:
+    if o.mode is not None:
+        return o.mode
+    assert o.minimum is not None  # the grammar gives a round option either a mode or a minimum
+    return f"at least {value(o.minimum)}"
 
 
 def selector(s: ast.Selector) -> str:

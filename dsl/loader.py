@@ -8,7 +8,6 @@ CLI, tests and fuzzing).  ``load_theorems`` reads a ``proofs/*.wg`` file and the
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -358,5 +357,3 @@ def load_theorems(path: str | Path, project_root: str | Path | None = None) -> T
     assert res.theorems is not None
     return res.theorems
 
-
-Loader = Callable[[str | Path, str | Path | None], ir.Policy]
