@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -174,10 +175,21 @@ def render_junit(results: Sequence[TheoremResult]) -> str:
 # SARIF 2.1.0
 
 
+def sarif_uri(file: str, base: Path | None = None) -> str:
+    """Paths under ``base`` (the working folder) relative to it, as code-scanning views expect; others as file URIs."""
+    p = Path(file)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.relative_to((base or Path.cwd()).resolve()).as_posix()
+    except ValueError:
+        return p.as_uri()
+
+
 def _sarif_location(span: Span, message: str | None = None, ident: int | None = None) -> dict[str, Any]:
     loc: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": span.file.replace("\\", "/")},
+            "artifactLocation": {"uri": sarif_uri(span.file)},
             "region": {"startLine": max(1, span.line), "startColumn": max(1, span.column),
                        "endLine": max(1, span.end_line), "endColumn": max(1, span.end_column)},
         }
