@@ -93,7 +93,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _chain(
-    text: str, filename: str, root: Path, out: Checked, seen: tuple[str, ...] = ()
+    text: str, filename: str, root: Path, out: Checked, seen: tuple[str, ...] = (), names: tuple[str, ...] = ()
 ) -> list[_Unit] | None:
     """Parse a file and everything it extends, child first; None when something is broken."""
     tree, diags = parse_text(text, filename)
@@ -122,7 +122,7 @@ def _chain(
         out.diagnostics.append(
             Diagnostic(
                 "E211",
-                f"`extends` makes a cycle: {' -> '.join([filename, name])}",
+                f"`extends` makes a cycle: {' -> '.join([*names, filename, name])}",
                 ext.path.span,
                 hint="a policy cannot extend itself, directly or through others",
             )
@@ -131,7 +131,7 @@ def _chain(
     parent_text = _read(target, ext.path.span, "E213", "extended file", out)
     if parent_text is None:
         return None
-    rest = _chain(parent_text, name, root, out, (*seen, str(Path(filename).resolve())))
+    rest = _chain(parent_text, name, root, out, (*seen, str(Path(filename).resolve())), (*names, filename))
     if rest is None:
         return None
     return units + rest
@@ -255,7 +255,7 @@ def _theorems(units: list[_Unit], spec_root: Path, out: Checked) -> TheoremFile 
 def _default_root(filename: str, theorems: bool) -> Path:
     folder = Path(filename).parent
     # Theorem files live in proofs/ and name specs in ../specs/, so their default root is the project above.
-    return folder.parent if theorems else folder
+    return folder.resolve().parent if theorems else folder
 
 
 def check_source(
