@@ -167,6 +167,11 @@ class Journal:
             os.kill(os.getpid(), signal.SIGKILL)
 
     @property
+    def commits(self) -> int:
+        """Commits made by this process (what ``WAVEGATE_JOURNAL_CRASH_AFTER`` counts)."""
+        return self._commits
+
+    @property
     def entries(self) -> int:
         return self._next_seq
 
