@@ -34,6 +34,7 @@ EventKind = Literal[
     "install_succeeded",
     "install_failed",
     "install_refused",
+    "install_deferred",
     "health_ok",
     "health_failed",
     "rolled_back",
@@ -71,9 +72,9 @@ def events_schema() -> dict[str, Any]:
 
 
 def minutes(seconds: int) -> int | float:
-    """Virtual seconds as minutes: an integer when whole, else a float (deterministic repr)."""
+    """Virtual seconds as minutes: an integer when whole, else rounded to 3 decimals (a second is 0.017)."""
     whole, rest = divmod(seconds, 60)
-    return whole if rest == 0 else seconds / 60
+    return whole if rest == 0 else round(seconds / 60, 3)
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode

@@ -54,6 +54,7 @@ BLOCKED = "blocked"
 STOPPED = "stopped"
 REFUSED = "refused"
 KEPT = "kept_unhealthy"
+INELIGIBLE = "unhealthy_vm"  # never installed: the VM was unhealthy at every attempt
 SHOWN = 5  # how many VM names a message lists before "and N more"
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -63,7 +64,8 @@ _END, _START = 0, 1
 
 
 class Task:
-    __slots__ = ("attempts", "ext", "index", "phase", "ref", "rollbacks", "state", "tail", "version", "vm", "wave")
+    __slots__ = ("attempts", "deferred", "ext", "index", "phase", "ref", "rollbacks", "state", "tail", "version", "vm",
+                 "wave")
 
     def __init__(self, index: int, ref: TaskRef, vm: VM, ext: Extension, wave: int, phase: int) -> None:
         self.index = index
@@ -75,6 +77,7 @@ class Task:
         self.state = PENDING
         self.attempts = 0  # attempts made
         self.rollbacks = 0
+        self.deferred = False  # the last attempt found the VM unhealthy and did not install
         self.version = ref.from_version  # installed now
         # The fixed tail of this task's event lines: vm, extension, versions, pre-encoded once.
         self.tail = ", " + _encode({"vm": ref.vm, "extension": ref.extension, "from_version": ref.from_version,
@@ -384,16 +387,24 @@ class Executor:
                         "reason": f"{task.ref.from_version} -> {task.ref.to_version} crosses a major version",
                         "unblock": "upgrade majors by hand (set the version yourself); automatic upgrades never do"})
                     continue
-                self.monitor.on_install(task.ref.vm, task.ref.extension, task.ref.from_version, task.ref.to_version)
                 task.attempts += 1
+                if self.vm_unhealthy_at(task.ref.vm, clock[q]):
+                    # An unhealthy VM is not eligible: no install now, retried like a failure, never holds a phase.
+                    task.deferred = True
+                    queues[q][0].failed.append(task)
+                    self.emit_task(clock[q], "install_deferred", task, {
+                        "reason": "the VM is unhealthy (for reasons outside the rollout) when its turn comes",
+                        "attempt": task.attempts})
+                    continue
+                task.deferred = False
+                self.monitor.on_install(task.ref.vm, task.ref.extension, task.ref.from_version, task.ref.to_version)
                 self.emit_task(clock[q], "install_started", task, {"attempt": task.attempts} if task.attempts > 1 else None)
                 installs.append((q, task))
             if not installs:
                 continue
             results = self._act_install(installs, clock)
-            watch: list[tuple[int, Task, bool]] = []
+            watch: list[tuple[int, Task]] = []
             for (q, task), res in zip(installs, results, strict=True):
-                before = self.vm_unhealthy_at(task.ref.vm, clock[q])
                 clock[q] += res.seconds
                 batch = queues[q][0]
                 if not res.ok:
@@ -403,16 +414,16 @@ class Executor:
                 task.version = task.ref.to_version
                 batch.upgraded.add(task.ref.vm)
                 self.emit_task(clock[q], "install_succeeded", task)
-                watch.append((q, task, before))
+                watch.append((q, task))
             if not watch:
                 continue
             if self.health_gate is None:
-                for _, task, _ in watch:
+                for _, task in watch:
                     task.state = SUCCEEDED
                 continue
             seen = self._act_health(watch, clock, wait)
             rollbacks: list[tuple[int, Task]] = []
-            for (q, task, before), h in zip(watch, seen, strict=True):
+            for (q, task), h in zip(watch, seen, strict=True):
                 outcome = self.gates.health_outcome(h is not None and h <= wait, self.health_gate)
                 if outcome == "ok":
                     clock[q] += h or 0
@@ -422,10 +433,9 @@ class Executor:
                 start_bad = clock[q]
                 clock[q] += wait
                 batch = queues[q][0]
-                if not before:
-                    batch.turned.add(task.ref.vm)
-                self.emit_task(clock[q], "health_failed", task, {
-                    "wait_minutes": minutes(wait), "was_unhealthy_before": before, "rule": self.health_gate.name})
+                batch.turned.add(task.ref.vm)  # healthy at install start (else deferred), unhealthy after
+                self.emit_task(clock[q], "health_failed", task, {"wait_minutes": minutes(wait),
+                                                                 "rule": self.health_gate.name})
                 if outcome == "keep":
                     task.state = KEPT
                     self._add_induced(task.ref.vm, start_bad, FOREVER)
@@ -463,9 +473,9 @@ class Executor:
         return self.journal.act("install", run, lambda rs: [[r.seconds, r.ok, r.reason] for r in rs],
                                 lambda raw: [InstallResult(int(s), bool(ok), str(why)) for s, ok, why in raw])
 
-    def _act_health(self, watch: list[tuple[int, Task, bool]], clock: list[int], wait: int) -> list[int | None]:
+    def _act_health(self, watch: list[tuple[int, Task]], clock: list[int], wait: int) -> list[int | None]:
         def run() -> list[int | None]:
-            return [self.driver.watch_health(task.ref, task.attempts, clock[q], wait) for q, task, _ in watch]
+            return [self.driver.watch_health(task.ref, task.attempts, clock[q], wait) for q, task in watch]
 
         if self.journal is None:
             return run()
@@ -542,7 +552,7 @@ class Executor:
                 self.emit_task(e, "retry_scheduled", task, {"attempt": task.attempts + 1, "due_minutes": minutes(due),
                                                             "rule": self.retry_gate.name})
             else:
-                task.state = FAILED
+                task.state = INELIGIBLE if task.deferred else FAILED
                 self.emit_task(e, "retries_exhausted", task, {"attempts": task.attempts,
                                                               "rule": self.retry_gate.name if self.retry_gate else None})
         for g in touched:
@@ -646,7 +656,9 @@ class Executor:
     # -- the run -------------------------------------------------------------------------------------------------
 
     def holders(self, before_phase: int) -> list[Task]:
-        return [t for t in self.tasks if t.phase < before_phase and t.state != SUCCEEDED]
+        """Due tasks of earlier phases that did not succeed; tasks of unhealthy (ineligible) VMs never hold."""
+        return [t for t in self.tasks if t.phase < before_phase and t.state != SUCCEEDED and t.state != INELIGIBLE
+                and not (t.state == RETRY and t.deferred)]
 
     def _held_detail(self, phase: int, holding: list[Task]) -> dict[str, Any]:
         reasons: dict[str, list[str]] = defaultdict(list)

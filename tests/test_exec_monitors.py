@@ -102,7 +102,7 @@ def test_real_gates_never_trip_a_monitor(case: tuple[Any, dict[str, Any], int], 
     pol = X.policy(X.default_gates(retry_after=3600, max_attempts=2, on_timeout="keep" if keep else "rollback"))
     sink = MemorySink()
     result = execute(pol, fl, sch, SimDriver(fl, parse_faults(faults, fl), seed), sink)  # raises on a breach
-    terminal = {"succeeded", "failed", "blocked", "stopped", "refused", "kept_unhealthy", "not_started"}
+    terminal = {"succeeded", "failed", "blocked", "stopped", "refused", "kept_unhealthy", "not_started", "unhealthy_vm"}
     assert set(result.states) <= terminal
     assert (result.outcome == "completed") == (set(result.states) == {"succeeded"} or not result.states)
     after = final_fleet(fl, result)

@@ -197,3 +197,15 @@ def test_final_state_keeps_original_spelling_and_unknown_fields() -> None:
     after = json.loads(final_fleet(fl2, result).to_json())
     assert after["vms"][0]["extensions"][0]["version"] == "9.10"
     assert after["vms"][1]["extensions"][0]["version"] == "9.5.0" and after["vms"][1]["owner"] == "team-a"
+
+
+def test_an_unhealthy_vm_is_deferred_and_retried_and_does_not_hold_the_phase() -> None:
+    fl = X.fleet({"east": 10, "west": 5}, unhealthy=("east-0",), regions=("eastus", "westus"))
+    sch = X.schedule(fl, phase_of_region={"eastus": 0, "westus": 1})
+    pol = X.policy(X.default_gates(retry_after=3600, max_attempts=1))
+    result, ev, _ = run(fl, sch, policy=pol)
+    deferred = of(ev, "install_deferred")
+    assert [(e["vm"], e["detail"]["attempt"]) for e in deferred] == [("east-0", 1), ("east-0", 2)]
+    assert not [e for e in of(ev, "install_started") if e["vm"] == "east-0"]
+    assert not of(ev, "phase_held") and len(of(ev, "phase_started")) == 2
+    assert result.states == {"succeeded": 14, "unhealthy_vm": 1} and result.exit_code == 3

@@ -189,7 +189,8 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
     table.add_row("retried", f"{r.retried:,}", "")
     for state, note in (("retry_pending", "retry still due"), ("failed", "failed, not retried (set halted or retries used up)"),
                         ("blocked", "in blocked sets"), ("stopped", "in stopped sets"),
-                        ("refused", "would cross a major version"), ("kept_unhealthy", "kept on the new version, unhealthy"),
+                        ("refused", "would cross a major version"),
+                        ("unhealthy_vm", "never installed: the VM was unhealthy at every attempt"), ("kept_unhealthy", "kept on the new version, unhealthy"),
                         ("not_started", "phase held")):
         if states.get(state):
             table.add_row(state.replace("_", " "), f"{states[state]:,}", note)
@@ -208,8 +209,9 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
         if len(r.halts) > SHOWN_HALTS:
             console.print(f"  ... and {len(r.halts) - SHOWN_HALTS} more (set_blocked / set_stopped in the event log)")
     if r.held is not None:
-        reasons = "; ".join(f"{h['reason']} ({h['tasks']} tasks, e.g. {', '.join(h['examples'])})" for h in r.held["holders"])
-        console.print(f"phase {r.held['phase']} held: {r.held['unfinished_tasks']} earlier tasks unfinished: {reasons}")
+        reasons = "; ".join(f"{h['reason']} ({h['tasks']} tasks)" for h in r.held["holders"])
+        console.print(f"phase {r.held['phase']} held (rule phases): {r.held['unfinished_tasks']} tasks of earlier phases "
+                      f"did not succeed: {reasons}", highlight=False)
     verdict = ("completed: every scheduled task upgraded (exit 0)" if r.exit_code == 0
                else "halted by a policy gate (exit 3)")
     console.print(f"outcome: {verdict}; {r.events:,} events")
