@@ -831,6 +831,7 @@ SINGLE_VALUED = (
 def merge_items(per_file: Sequence[list[Item]], diags: list[Diagnostic]) -> list[Item]:
     """Items of a chain (given parent first): a child item with a parent item's name replaces it in place."""
     merged: list[Item] = []
+    index: dict[str, int] = {}
     for items in per_file:
         seen: dict[str, Item] = {}
         for it in items:
@@ -846,8 +847,9 @@ def merge_items(per_file: Sequence[list[Item]], diags: list[Diagnostic]) -> list
                 )
                 continue
             seen[it.name] = it
-            idx = next((i for i, m in enumerate(merged) if m.name == it.name), None)
+            idx = index.get(it.name)
             if idx is None:
+                index[it.name] = len(merged)
                 merged.append(it)
             elif merged[idx].category != it.category:
                 diags.append(
@@ -905,22 +907,39 @@ def check_single_valued(items: Sequence[Item], diags: list[Diagnostic]) -> None:
 
 def implied_warnings(items: Sequence[Item], diags: list[Diagnostic]) -> None:
     """W301: a rule of the same kind and scope as another, with a looser constant, adds nothing."""
-    rules = [it for it in items if it.category in ("rule", "theorem")]
-    for a in rules:
-        for b in rules:
-            if a is b:
-                continue
-            if _looser(a.value, b.value):
+    groups: dict[object, list[Item]] = {}
+    for it in items:
+        if it.category in ("rule", "theorem"):
+            key = _comparable_key(it.value)
+            if key is not None:
+                groups.setdefault(key, []).append(it)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        # The tightest rule of the group implies every strictly looser one.
+        for a in group:
+            tighter = next((b for b in group if b is not a and _looser(a.value, b.value)), None)
+            if tighter is not None:
                 diags.append(
                     Diagnostic(
                         "W301",
-                        f"rule `{a.name}` is implied by rule `{b.name}` ({b.span.file}:{b.span.line})",
+                        f"rule `{a.name}` is implied by rule `{tighter.name}` ({tighter.span.file}:{tighter.span.line})",
                         a.span,
                         hint="remove the looser rule, or tighten it",
                         severity="warning",
                     )
                 )
-                break
+
+
+def _comparable_key(r: object) -> object | None:
+    if isinstance(r, ir.Capacity):
+        kind = "count" if isinstance(r.amount, ir.Count) else ("pct", r.amount.rounding)
+        return ("cap", kind, r.of, r.within, r.where)
+    if isinstance(r, ir.DistinctLimit):
+        return ("distinct", r.count, r.per, r.within, r.where)
+    if isinstance(r, ir.UnitLimit):
+        return ("units", r.unit, r.per, r.where)
+    return None
 
 
 def _looser(a: object, b: object) -> bool:

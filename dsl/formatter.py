@@ -32,7 +32,7 @@ def format_file(tree: ast.File, source: str) -> str:
     src_lines = source.split("\n")
     out: list[str] = []
     comments = sorted(tree.comments, key=lambda c: (c.line, c.column))
-    used: set[int] = set()
+    next_comment = 0  # comments are consumed in source order, so one cursor keeps this linear
     last_line = 0  # last source line already emitted
 
     def blank_before(line: int) -> bool:
@@ -40,22 +40,21 @@ def format_file(tree: ast.File, source: str) -> str:
         return bool(out) and line - 1 > last_line and not src_lines[line - 2].strip()
 
     def leading(before: int, indent: str) -> None:
-        nonlocal last_line
-        for i, c in enumerate(comments):
-            if i in used or c.line >= before:
-                continue
+        nonlocal last_line, next_comment
+        while next_comment < len(comments) and comments[next_comment].line < before:
+            c = comments[next_comment]
             if blank_before(c.line) and out and out[-1] != "":
                 out.append("")
             out.append(indent + c.text)
-            used.add(i)
             last_line = c.line
+            next_comment += 1
 
     def trailing(first: int, last: int) -> str:
+        nonlocal next_comment
         texts = []
-        for i, c in enumerate(comments):
-            if i not in used and first <= c.line <= last:
-                texts.append(c.text)
-                used.add(i)
+        while next_comment < len(comments) and first <= comments[next_comment].line <= last:
+            texts.append(comments[next_comment].text)
+            next_comment += 1
         return ("  " + " ".join(texts)) if texts else ""
 
     for st in tree.statements:

@@ -93,13 +93,20 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _chain(
-    text: str, filename: str, root: Path, out: Checked, seen: tuple[str, ...] = (), names: tuple[str, ...] = ()
+    text: str,
+    filename: str,
+    root: Path,
+    out: Checked,
+    seen: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
+    tree: ast.File | None = None,
 ) -> list[_Unit] | None:
-    """Parse a file and everything it extends, child first; None when something is broken."""
-    tree, diags = parse_text(text, filename)
-    out.diagnostics.extend(diags)
+    """Parse a file (unless its tree is given) and everything it extends, child first; None when broken."""
     if tree is None:
-        return None
+        tree, diags = parse_text(text, filename)
+        out.diagnostics.extend(diags)
+        if tree is None:
+            return None
     scan = ck.scan_file(filename, tree, out.diagnostics)
     units = [_Unit(filename, tree, scan)]
     ext = scan.extends
@@ -313,7 +320,7 @@ def _check_into(text: str, filename: str, project_root: str | Path | None, out: 
             out.policy = out.theorems.spec
         return
     out.kind = "policy"
-    chain = _chain(text, filename, root, out)
+    chain = _chain(text, filename, root, out, tree=tree)
     if chain is not None:
         out.policy = _policy_from_chain(chain, out)
 
