@@ -283,6 +283,9 @@ class Encoding:
                          f"{rule.limit} per {rule.within}")
                 self._add(z3.And(terms), rule.name, label, facts)
         elif isinstance(rule, Capacity):
+            if self.mode == "phases" and rule.within == "wave":
+                self._phase_capacity(i, rule)
+                return
             if self._skip(rule.within):
                 return
             for key, cs in self._members(i).items():
@@ -330,6 +333,24 @@ class Encoding:
                 if a in by_key and b in by_key:
                     self._order(rule, by_key[a], by_key[b], f"{rule.key} = {a}", f"{rule.key} = {b}")
 
+    def _phase_capacity(self, i: int, rule: Capacity) -> None:
+        """A per-wave cap on a group spanning regions: each phase is at least as long as its share of the group
+        needs at that cap (the phase's waves hold all of the group's VMs in the phase's regions)."""
+        for key, cs in self._members(i).items():
+            per_region: dict[str, int] = defaultdict(int)
+            for c in cs:
+                per_region[c.region] += c.count
+            if len(per_region) < 2:
+                continue
+            cap = cap_of(self.groups, i, key)
+            if sum(per_region.values()) <= cap:
+                continue
+            label = group_label(rule.of, key)
+            facts = f"{label}: {sum(per_region.values())} VMs with tasks, {cap} per wave"
+            terms = [cap * self.plen[p] >= z3.Sum([z3.If(self.rp[r] == p, n, 0) for r, n in sorted(per_region.items())])
+                     for p in range(self.P)]
+            self._add(z3.And(terms), rule.name, label, facts)
+
     def _unit_limit(self, i: int, rule: UnitLimit) -> None:
         if self.mode == "phases":
             if rule.unit == "wave":
@@ -363,6 +384,13 @@ class Encoding:
             self._add(z3.And(terms), rule.name, f"{ea} before {la}", facts)
             return
         if self.mode == "phases":
+            # Waves never go back in phase, so "earlier wave" implies "same or earlier phase" for their regions.
+            for re in sorted({c.region for c in early}):
+                for rl in sorted({c.region for c in late}):
+                    if re != rl:
+                        self._add(self.rp[re] <= self.rp[rl], rule.name, f"{re}/{rl}",
+                                  f"VMs with {ea} in {re} go in waves before VMs with {la} in {rl}, so {re} is in "
+                                  f"the same or an earlier phase")
             return
         t = z3.Int(f"t_{rule.name}_{self._n}")
         self.variables += 1
@@ -418,9 +446,9 @@ class Encoding:
 
     def core(self) -> list[str]:
         assert isinstance(self.solver, z3.Solver)
-        return sorted((str(b) for b in self.solver.unsat_core() if str(b) in self.tracked), key=self._order)
+        return sorted((str(b) for b in self.solver.unsat_core() if str(b) in self.tracked), key=self._seq)
 
-    def _order(self, name: str) -> int:
+    def _seq(self, name: str) -> int:
         return int(name.rsplit("#", 1)[1])
 
 

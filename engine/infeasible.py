@@ -57,7 +57,7 @@ def paragraph(groups: Groups, items: Sequence[Tracked]) -> tuple[str, list[str]]
         facts.extend(mine[:MAX_FACTS])
         if len(mine) > MAX_FACTS:
             facts.append(f"and {len(mine) - MAX_FACTS} more group(s) of {n}")
-    text = f"no schedule exists: {head} for {'; '.join(facts)}."
+    text = f"no schedule exists: {head}: {'; '.join(facts)}."
     return text, names
 
 

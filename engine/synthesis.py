@@ -181,7 +181,8 @@ def _region_job(args: tuple[Groups, str, list[int], int | None, float]) -> Regio
 # Phases
 
 
-def solve_phases(groups: Groups, lengths: dict[str, int], budget: _Budget) -> tuple[dict[str, int], int, bool] | None:
+def solve_phases(groups: Groups, lengths: dict[str, int], budget: _Budget,
+                 share: float = 0.5) -> tuple[dict[str, int], int, bool] | None:
     """Phase per region minimising the sum of phase lengths; None when the phase rules admit no assignment.
     Returns (phase of each region, numbered 0.. in order, total waves, proven optimal)."""
     if not lengths:
@@ -189,7 +190,8 @@ def solve_phases(groups: Groups, lengths: dict[str, int], budget: _Budget) -> tu
     enc = Encoding(groups, [], 0, "phases", lengths=lengths, track=False)
     budget.calls += 1
     budget.variables += enc.variables
-    answer = enc.check(max(0.1, budget.left()))
+    deadline = time.monotonic() + max(1.0, share * budget.left())
+    answer = enc.check(max(0.1, deadline - time.monotonic()))
     if answer == "unsat":
         return None
     if answer == "unknown":
@@ -205,7 +207,8 @@ def solve_phases(groups: Groups, lengths: dict[str, int], budget: _Budget) -> tu
         enc.solver.push()
         enc.solver.add(z3.Sum(enc.plen) <= mid)
         budget.calls += 1
-        answer = enc.check(max(0.1, budget.left()))
+        left = deadline - time.monotonic()
+        answer = enc.check(left) if left > 0.05 else "unknown"
         if answer == "sat":
             best = enc.region_phases()
             total = _phase_total(best, lengths)
@@ -278,7 +281,10 @@ def plan(
         lower = total
     else:
         lbs = {r: p.lower_bound for r, p in regions.items()}
-        relaxed = solve_phases(groups, lbs, budget)
+        try:
+            relaxed = solve_phases(groups, lbs, budget, 0.3) if lbs != lengths else phases
+        except SolverTimeout:
+            relaxed = None
         lower = relaxed[1] if relaxed is not None and relaxed[2] else max(lbs.values(), default=0)
     say(f"{len(regions)} regions in {len(set(assign.values()))} phases, {total} waves (lower bound {lower})")
     blocks = _blocks(assign)
@@ -357,11 +363,10 @@ def _plan_coupled(groups: Groups, blocks: list[list[str]], regions: dict[str, Re
     best: list[WavePlan] | None = plans
     ub = sum(len(p) for p in plans) if plans is not None else None
     ids = [c.index for c in groups.classes]
+    n = sum(c.count for c in groups.classes)
+    wmax = min(n, limit) if limit is not None else n
     w = lower
-    while (ub is None or w < ub) and budget.left() > 0.5:
-        if ub is None:
-            n = sum(c.count for c in groups.classes)
-            w = min(n, limit) if limit is not None else n
+    while (ub is None or w < ub) and budget.left() > 0.5 and w <= wmax:
         say(f"joint model over {len(ids)} classes with {w} waves")
         enc = Encoding(groups, ids, w, "joint", track=False)
         budget.calls += 1
@@ -376,11 +381,13 @@ def _plan_coupled(groups: Groups, blocks: list[list[str]], regions: dict[str, Re
         if answer == "unknown":
             budget.notes.append(f"joint model with {w} waves: unknown within the time limit")
             break
-        if ub is None:
+        if ub is None and w >= wmax:
             from engine.infeasible import explain_joint
 
             raise explain_joint(groups, w, budget.left())
-        w += 1
+        # Without a plan, grow geometrically up to the bound that proves infeasibility (any schedule compresses
+        # to at most that many waves); with one, step up from the lower bound so each unsat raises it.
+        w = min(wmax, 2 * w) if ub is None else w + 1
     if best is None:
         raise SolverTimeout("no schedule found within the time limit; raise --time-limit")
     return best
