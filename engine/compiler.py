@@ -90,8 +90,10 @@ class Encoding:
         self.regions = sorted({c.region for c in self.cls}) if mode != "phases" else sorted(lengths or {})
         self.lengths = dict(lengths or {})
         self.track = track and not optimize
-        self.opt: z3.Optimize | None = z3.Optimize() if optimize else None
-        self.solver: z3.Solver | z3.Optimize = self.opt if self.opt is not None else z3.Solver()
+        # A context of its own: Z3 answers then depend only on this model, not on what the process solved before.
+        self.ctx = z3.Context()
+        self.opt: z3.Optimize | None = z3.Optimize(ctx=self.ctx) if optimize else None
+        self.solver: z3.Solver | z3.Optimize = self.opt if self.opt is not None else z3.Solver(ctx=self.ctx)
         self.solver.set("random_seed", SEED)
         self.tracked: dict[str, Tracked] = {}
         self.assumptions: dict[str, Any] = {}
@@ -115,9 +117,21 @@ class Encoding:
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
+    def all(self, *items: Any) -> Any:
+        xs = list(items[0]) if len(items) == 1 and isinstance(items[0], list) else list(items)
+        return z3.And(xs) if xs else z3.BoolVal(True, self.ctx)
+
+    def any(self, *items: Any) -> Any:
+        xs = list(items[0]) if len(items) == 1 and isinstance(items[0], list) else list(items)
+        return z3.Or(xs) if xs else z3.BoolVal(False, self.ctx)
+
+    def sum(self, items: Any) -> Any:
+        xs = list(items)
+        return z3.Sum(xs) if xs else z3.IntVal(0, self.ctx)
+
     def _add(self, expr: Any, rule: str, group: str, facts: str) -> None:
         if isinstance(expr, bool):
-            expr = z3.BoolVal(expr)
+            expr = z3.BoolVal(expr, self.ctx)
         if not self.track:
             self.solver.add(expr)
             return
@@ -125,7 +139,7 @@ class Encoding:
         self._n += 1
         self.tracked[name] = Tracked(name, rule, group, facts)
         # Guarded by an assumption literal so cores can be minimised by re-checking subsets.
-        b = z3.Bool(name)
+        b = z3.Bool(name, self.ctx)
         self.assumptions[name] = b
         self.solver.add(z3.Implies(b, expr))
 
@@ -133,10 +147,10 @@ class Encoding:
         s = self.solver
         if self.mode == "phases":
             for r in self.regions:
-                self.rp[r] = z3.Int(f"rp_{r}")
+                self.rp[r] = z3.Int(f"rp_{r}", self.ctx)
                 self.variables += 1
                 s.add(self.rp[r] >= 0, self.rp[r] < self.P)
-            self.plen = [z3.Int(f"len_{p}") for p in range(self.P)]
+            self.plen = [z3.Int(f"len_{p}", self.ctx) for p in range(self.P)]
             self.variables += self.P
             for p in range(self.P):
                 s.add(self.plen[p] >= 0)
@@ -150,13 +164,13 @@ class Encoding:
         for c in self.cls:
             total = []
             for w in range(self.W):
-                a = z3.Bool(f"a_{c.index}_{w}")
+                a = z3.Bool(f"a_{c.index}_{w}", self.ctx)
                 self.a[(c.index, w)] = a
                 self.variables += 1
                 if c.count == 1:
                     self.x[(c.index, w)] = z3.If(a, 1, 0)
                 else:
-                    x = z3.Int(f"x_{c.index}_{w}")
+                    x = z3.Int(f"x_{c.index}_{w}", self.ctx)
                     self.variables += 1
                     self.x[(c.index, w)] = x
                     s.add(x >= 0, x <= c.count, a == (x >= 1))
@@ -164,12 +178,12 @@ class Encoding:
             if c.count == 1:
                 s.add(z3.PbEq([(self.a[(c.index, w)], 1) for w in range(self.W)], 1))
             else:
-                s.add(z3.Sum(total) == c.count)
+                s.add(self.sum(total) == c.count)
         if self.mode == "joint":
-            self.ph = [z3.Int(f"ph_{w}") for w in range(self.W)]
+            self.ph = [z3.Int(f"ph_{w}", self.ctx) for w in range(self.W)]
             self.variables += self.W
             for r in self.regions:
-                self.rp[r] = z3.Int(f"rp_{r}")
+                self.rp[r] = z3.Int(f"rp_{r}", self.ctx)
                 self.variables += 1
                 s.add(self.rp[r] >= 0, self.rp[r] < self.P)
             if self.W:
@@ -178,13 +192,13 @@ class Encoding:
                 s.add(self.ph[w] >= 0, self.ph[w] < self.P)
                 if w + 1 < self.W:
                     d = self.ph[w + 1] - self.ph[w]
-                    s.add(z3.Or(d == 0, d == 1))
+                    s.add(self.any(d == 0, d == 1))
             for c in self.cls:
                 for w in range(self.W):
                     s.add(z3.Implies(self.a[(c.index, w)], self.ph[w] == self.rp[c.region]))
         if symmetry and self.W > 1 and not wave_order_rules(self.groups, self.ids):
             # Waves of one phase are interchangeable without wave-order rules: sort them by size.
-            size = [z3.Sum([self.x[(c.index, w)] for c in self.cls]) for w in range(self.W)]
+            size = [self.sum([self.x[(c.index, w)] for c in self.cls]) for w in range(self.W)]
             for w in range(self.W - 1):
                 if self.mode == "joint":
                     s.add(z3.Implies(self.ph[w] == self.ph[w + 1], size[w] >= size[w + 1]))
@@ -200,7 +214,7 @@ class Encoding:
 
     def in_phase(self, region: str, p: int) -> Any:
         if self.mode == "region":
-            return z3.BoolVal(p == 0)
+            return z3.BoolVal(p == 0, self.ctx)
         return self.rp[region] == p
 
     def active(self, c: VMClass, within: str, u: int) -> Any:
@@ -216,7 +230,7 @@ class Encoding:
     def region_active(self, region: str, w: int) -> Any:
         key = (region, w)
         if key not in self._region_active:
-            self._region_active[key] = z3.Or([self.a[(c.index, w)] for c in self.cls if c.region == region])
+            self._region_active[key] = self.any([self.a[(c.index, w)] for c in self.cls if c.region == region])
         return self._region_active[key]
 
     def _skip(self, within: str) -> bool:
@@ -252,7 +266,7 @@ class Encoding:
                 if rule.within == "phase":
                     self._add(self.rp[a] != self.rp[b] if self.mode != "region" else False, rule.name, f"{a}/{b}", facts)
                 elif not self._skip("wave"):
-                    self._add(z3.And([z3.Not(z3.And(self.region_active(a, w), self.region_active(b, w)))
+                    self._add(self.all([z3.Not(self.all(self.region_active(a, w), self.region_active(b, w)))
                                       for w in range(self.W)]), rule.name, f"{a}/{b}", facts)
         elif isinstance(rule, Canary):
             canaries = sorted(r for r in set(rule.regions) if r in self.regions)
@@ -275,13 +289,13 @@ class Encoding:
                     continue
                 terms = []
                 for u in self.units(rule.within):
-                    ors = [z3.Or([self.active(g.classes[c], rule.within, u) for c in ids]) for _, ids in
+                    ors = [self.any([self.active(g.classes[c], rule.within, u) for c in ids]) for _, ids in
                            sorted(values.items(), key=lambda kv: str(kv[0]))]
                     terms.append(z3.AtMost(*ors, rule.limit))
                 label = group_label(rule.per, key)
                 facts = (f"{label}: {len(values)} {rule.count.replace('_', ' ')} values with tasks, at most "
                          f"{rule.limit} per {rule.within}")
-                self._add(z3.And(terms), rule.name, label, facts)
+                self._add(self.all(terms), rule.name, label, facts)
         elif isinstance(rule, Capacity):
             if self.mode == "phases" and rule.within == "wave":
                 self._phase_capacity(i, rule)
@@ -298,10 +312,10 @@ class Encoding:
                     if rule.within == "wave" and all(c.count == 1 for c in cs):
                         terms.append(z3.AtMost(*[self.a[(c.index, u)] for c in cs], cap))
                     else:
-                        terms.append(z3.Sum([self.amount(c, rule.within, u) for c in cs]) <= cap)
+                        terms.append(self.sum([self.amount(c, rule.within, u) for c in cs]) <= cap)
                 label = group_label(rule.of, key)
                 facts = f"{label}: {n} VMs with tasks, {cap} per {rule.within}"
-                self._add(z3.And(terms), rule.name, label, facts)
+                self._add(self.all(terms), rule.name, label, facts)
         elif isinstance(rule, NotWhole):
             if self._skip(rule.within):
                 return
@@ -313,12 +327,12 @@ class Encoding:
                 terms = []
                 for u in self.units(rule.within):
                     if rule.within == "wave":
-                        terms.append(z3.Or([self.x[(c.index, u)] < c.count for c in cs]))
+                        terms.append(self.any([self.x[(c.index, u)] < c.count for c in cs]))
                     else:
-                        terms.append(z3.Or([z3.Not(self.in_phase(c.region, u)) for c in cs]))
+                        terms.append(self.any([z3.Not(self.in_phase(c.region, u)) for c in cs]))
                 label = group_label(rule.of, key)
                 facts = f"{label}: {size} VMs, never all in one {rule.within}"
-                self._add(z3.And(terms), rule.name, label, facts)
+                self._add(self.all(terms), rule.name, label, facts)
         elif isinstance(rule, UnitLimit):
             self._unit_limit(i, rule)
         elif isinstance(rule, Order):
@@ -347,16 +361,16 @@ class Encoding:
                 continue
             label = group_label(rule.of, key)
             facts = f"{label}: {sum(per_region.values())} VMs with tasks, {cap} per wave"
-            terms = [cap * self.plen[p] >= z3.Sum([z3.If(self.rp[r] == p, n, 0) for r, n in sorted(per_region.items())])
+            terms = [cap * self.plen[p] >= self.sum([z3.If(self.rp[r] == p, n, 0) for r, n in sorted(per_region.items())])
                      for p in range(self.P)]
-            self._add(z3.And(terms), rule.name, label, facts)
+            self._add(self.all(terms), rule.name, label, facts)
 
     def _unit_limit(self, i: int, rule: UnitLimit) -> None:
         if self.mode == "phases":
             if rule.unit == "wave":
                 if rule.per == "fleet" and isinstance(rule.where, TrueP):
                     facts = f"at most {rule.limit} waves in all"
-                    self._add(z3.Sum(self.plen) <= rule.limit, rule.name, "the fleet", facts)
+                    self._add(self.sum(self.plen) <= rule.limit, rule.name, "the fleet", facts)
                 return
         elif rule.unit == "wave" and rule.limit >= self.W:
             return
@@ -364,10 +378,10 @@ class Encoding:
             units = self.units(rule.unit)
             if rule.unit == "phase" and len({c.region for c in cs}) <= rule.limit and self.mode != "region":
                 continue
-            used = [z3.If(z3.Or([self.active(c, rule.unit, u) for c in cs]), 1, 0) for u in units]
+            used = [z3.If(self.any([self.active(c, rule.unit, u) for c in cs]), 1, 0) for u in units]
             label = group_label(rule.per, key)
             facts = f"{label}: at most {rule.limit} {rule.unit}s"
-            self._add(z3.Sum(used) <= rule.limit, rule.name, label, facts)
+            self._add(self.sum(used) <= rule.limit, rule.name, label, facts)
 
     def _order(self, rule: Order | OrderBy, early: list[VMClass], late: list[VMClass], ea: str, la: str) -> None:
         if not early or not late:
@@ -380,8 +394,8 @@ class Encoding:
             terms = []
             for re in sorted({c.region for c in early}):
                 for rl in sorted({c.region for c in late}):
-                    terms.append(self.rp[re] < self.rp[rl] if re != rl else z3.BoolVal(False))
-            self._add(z3.And(terms), rule.name, f"{ea} before {la}", facts)
+                    terms.append(self.rp[re] < self.rp[rl] if re != rl else z3.BoolVal(False, self.ctx))
+            self._add(self.all(terms), rule.name, f"{ea} before {la}", facts)
             return
         if self.mode == "phases":
             # Waves never go back in phase, so "earlier wave" implies "same or earlier phase" for their regions.
@@ -392,13 +406,13 @@ class Encoding:
                                   f"VMs with {ea} in {re} go in waves before VMs with {la} in {rl}, so {re} is in "
                                   f"the same or an earlier phase")
             return
-        t = z3.Int(f"t_{rule.name}_{self._n}")
+        t = z3.Int(f"t_{rule.name}_{self._n}", self.ctx)
         self.variables += 1
         terms = []
         for w in range(self.W):
             terms += [z3.Implies(self.a[(c.index, w)], t >= w) for c in early]
             terms += [z3.Implies(self.a[(c.index, w)], t < w) for c in late]
-        self._add(z3.And(terms), rule.name, f"{ea} before {la}", facts)
+        self._add(self.all(terms), rule.name, f"{ea} before {la}", facts)
 
     # -- soft preferences ----------------------------------------------------------------------------------------
 
@@ -413,7 +427,7 @@ class Encoding:
                 n = sum(c.count for c in cs)
                 if n < 2 or len(cs) != len(ids):
                     continue
-                whole = z3.Or([z3.And([self.x[(c.index, w)] == c.count for c in cs]) for w in range(self.W)])
+                whole = self.any([self.all([self.x[(c.index, w)] == c.count for c in cs]) for w in range(self.W)])
                 self.opt.add_soft(z3.Not(whole), pref.weight)
                 out.append((pref, key, whole))
         return out

@@ -205,7 +205,7 @@ def solve_phases(groups: Groups, lengths: dict[str, int], budget: _Budget,
     while lo < total:
         mid = (lo + total) // 2
         enc.solver.push()
-        enc.solver.add(z3.Sum(enc.plen) <= mid)
+        enc.solver.add(enc.sum(enc.plen) <= mid)
         budget.calls += 1
         left = deadline - time.monotonic()
         answer = enc.check(left) if left > 0.05 else "unknown"
