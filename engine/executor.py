@@ -58,6 +58,7 @@ INELIGIBLE = "unhealthy_vm"  # never installed: the VM was unhealthy at every at
 SHOWN = 5  # how many VM names a message lists before "and N more"
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+_string = json.encoder.encode_basestring  # the C string encoder json itself uses
 
 # Heap entry kinds: batch ends sort before batch starts at the same instant.
 _END, _START = 0, 1
@@ -80,8 +81,8 @@ class Task:
         self.deferred = False  # the last attempt found the VM unhealthy and did not install
         self.version = ref.from_version  # installed now
         # The fixed tail of this task's event lines: vm, extension, versions, pre-encoded once.
-        self.tail = ", " + _encode({"vm": ref.vm, "extension": ref.extension, "from_version": ref.from_version,
-                                    "to_version": ref.to_version})[1:-1]
+        self.tail = (f', "vm": {_string(ref.vm)}, "extension": {_string(ref.extension)}, '
+                     f'"from_version": {_string(ref.from_version)}, "to_version": {_string(ref.to_version)}')
 
 
 @dataclass
@@ -277,7 +278,7 @@ class Executor:
         self._seq += 1
 
     def emit_task(self, t: int, kind: str, task: Task, detail: dict[str, Any] | None = None) -> None:
-        extra = "" if detail is None else ', "detail": ' + json.dumps(detail, ensure_ascii=False)
+        extra = "" if detail is None else ', "detail": ' + _encode(detail)
         self._buf.append((t, self._seq, f'{{"time": {minutes(t)!r}, "event": "{kind}"{task.tail}{extra}}}'))
         self._seq += 1
         self.task_events += 1

@@ -66,9 +66,19 @@ class Monitor:
         self._distinct: dict[tuple[int, int, GroupKey], set[GroupKey]] = defaultdict(set)
         self._unit_regions: dict[tuple[str, int], set[str]] = defaultdict(set)
         self.halted: dict[str, set[GroupKey]] = defaultdict(set)
+        self._keys: dict[tuple[str, str], GroupKey | None] = {}
+        self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
 
     # -- helpers ---------------------------------------------------------------------------------------------
+
+    def key(self, scope: str, vm: VM) -> GroupKey | None:
+        """The VM's group of ``scope`` (cached: the same VMs come back in every batch of their set)."""
+        try:
+            return self._keys[(scope, vm.name)]
+        except KeyError:
+            k = self._keys[(scope, vm.name)] = group_key(scope, vm)
+            return k
 
     def members(self, scope: str, key: GroupKey) -> list[str]:
         found = self._members.get((scope, key))
@@ -111,11 +121,11 @@ class Monitor:
         vms = [vm for vm, _ in batch]
         for scope, keys in self.halted.items():
             for vm in vms:
-                key = group_key(scope, vm)
+                key = self.key(scope, vm)
                 if key in keys:
                     raise self._breach(f"batch {label} started at {time}s in halted {group_label(scope, key)}")
         for gate in self.prechecks:
-            keys = {k for vm in vms if (k := group_key(gate.of, vm)) is not None}
+            keys = {k for vm in vms if (k := self.key(gate.of, vm)) is not None}
             for key in sorted(keys, key=repr):
                 names = self.members(gate.of, key)
                 bad = self.unhealthy_count(names, time)
@@ -124,7 +134,7 @@ class Monitor:
                         f"batch {label} started while {bad} of {len(names)} VMs of {group_label(gate.of, key)} were "
                         f"unhealthy, more than {gate.cap} (rule {gate.name}{_where_text(gate)})")
         for up_gate in self.stop_upgraded:
-            for key in sorted({k for vm in vms if (k := group_key(up_gate.of, vm)) is not None}, key=repr):
+            for key in sorted({k for vm in vms if (k := self.key(up_gate.of, vm)) is not None}, key=repr):
                 up, bad = len(self._upgraded[(up_gate.of, key)]), len(self._turned[(up_gate.of, key)])
                 if up_gate.cap.exceeded_by(bad, up):
                     raise self._breach(
@@ -136,12 +146,14 @@ class Monitor:
             for vm, exts in batch:
                 if not isinstance(rule.where, TrueP) and not self.facts.matches_scheduled(rule.where, vm, exts):
                     continue
-                key = group_key(rule.of, vm)
+                key = self.key(rule.of, vm)
                 if key is None:
                     continue
                 seen = self._cap_counts[(i, unit, key)]
                 seen.add(vm.name)
-                cap = rule.amount.of(sizes.get(key, 0))
+                cap = self._caps.get((i, key))
+                if cap is None:
+                    cap = self._caps[(i, key)] = rule.amount.of(sizes.get(key, 0))
                 if len(seen) > cap:
                     raise self._breach(
                         f"{len(seen)} VMs of {group_label(rule.of, key)} in one {rule.within} ({rule.within} {unit}), "
@@ -151,7 +163,7 @@ class Monitor:
             for vm, exts in batch:
                 if not isinstance(d.where, TrueP) and not self.facts.matches_scheduled(d.where, vm, exts):
                     continue
-                key = group_key(d.per, vm)
+                key = self.key(d.per, vm)
                 value = count_value(d.count, vm)
                 if key is None or value is None:
                     continue
@@ -180,11 +192,11 @@ class Monitor:
         """A batch ended: ``upgraded`` got a new version installed, ``turned`` were healthy before and not after."""
         for gate in self.stop_upgraded:
             for vm in upgraded:
-                key = group_key(gate.of, vm)
+                key = self.key(gate.of, vm)
                 if key is not None:
                     self._upgraded[(gate.of, key)].add(vm.name)
             for vm in turned:
-                key = group_key(gate.of, vm)
+                key = self.key(gate.of, vm)
                 if key is not None:
                     self._turned[(gate.of, key)].add(vm.name)
 
