@@ -290,7 +290,7 @@ def plan(
     blocks = _blocks(assign)
     if coupled:
         lower = max(lower, need(groups, {c.index: c.count for c in groups.classes}))
-        plans = _plan_coupled(groups, blocks, regions, lower, limit, budget, say)
+        plans, lower = _plan_coupled(groups, blocks, regions, lower, limit, budget, say)
         waves_plan = [(p, wave) for p, block_plan in enumerate(plans) for wave in block_plan]
     else:
         waves_plan = _assemble(groups, blocks, regions)
@@ -353,8 +353,9 @@ def _assemble(groups: Groups, blocks: list[list[str]], regions: dict[str, Region
 
 
 def _plan_coupled(groups: Groups, blocks: list[list[str]], regions: dict[str, RegionPlan], lower: int,
-                  limit: int | None, budget: _Budget, say: Progress) -> list[WavePlan]:
-    """Rules couple regions inside waves: a constructive plan over the phases, then the joint model on the gap."""
+                  limit: int | None, budget: _Budget, say: Progress) -> tuple[list[WavePlan], int]:
+    """Rules couple regions inside waves: a constructive plan over the phases, then the joint model on the gap.
+    Returns the plan and the lower bound, raised by every wave count the joint model proved too few."""
     by_region: dict[str, list[int]] = defaultdict(list)
     for c in groups.classes:
         by_region[c.region].append(c.index)
@@ -387,10 +388,11 @@ def _plan_coupled(groups: Groups, blocks: list[list[str]], regions: dict[str, Re
             raise explain_joint(groups, w, budget.left())
         # Without a plan, grow geometrically up to the bound that proves infeasibility (any schedule compresses
         # to at most that many waves); with one, step up from the lower bound so each unsat raises it.
+        lower = max(lower, w + 1)
         w = min(wmax, 2 * w) if ub is None else w + 1
     if best is None:
         raise SolverTimeout("no schedule found within the time limit; raise --time-limit")
-    return best
+    return best, lower
 
 
 def _split_joint(counts: dict[int, list[int]], phases: list[int], waves: int) -> list[WavePlan]:
