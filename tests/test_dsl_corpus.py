@@ -89,6 +89,14 @@ def test_every_code_is_exercised() -> None:
     assert seen <= set(CODES), f"codes emitted but not declared: {sorted(seen - set(CODES))}"
 
 
+def test_codes_in_the_source_are_declared() -> None:
+    # Every code literal in the language's modules is a declared code, and every declared code is used somewhere.
+    src = "".join(p.read_text(encoding="utf-8") for p in sorted((CORPUS.parent.parent / "dsl").glob("*.py")))
+    src = re.sub(r"CODES: dict\[str, str\] = \{.*?\n\}\n", "", src, flags=re.DOTALL)  # the declaration itself
+    literals = set(re.findall(r'"([EW]\d{3})"', src))
+    assert literals == set(CODES)
+
+
 def test_docs_list_exactly_the_codes() -> None:
     text = DOCS.read_text(encoding="utf-8")
     documented = set(re.findall(r"^### ([EW]\d{3})\b", text, flags=re.MULTILINE))
