@@ -444,11 +444,19 @@ def classify(e: UnexpectedInput, text: str, filename: str) -> Diagnostic:
             hint="remove it, or add the opening bracket it belongs to",
         )
     if "COLON" in expected and _prev_word(text, offset) and tok_type != "COLON":
+        named = re.search(r"\b(rule|gate|prefer|theorem)\s+[A-Za-z_]\w*\s*$", text[:offset])
+        if named:
+            return Diagnostic(
+                "E101",
+                f"missing `:` after the name `{_prev_word(text, offset)}`",
+                here,
+                hint=f"write `{named.group(1)} NAME: BODY`",
+            )
         return Diagnostic(
             "E101",
-            f"missing `:` after the name `{_prev_word(text, offset)}`",
+            f"missing `:` after `{_prev_word(text, offset)}`",
             here,
-            hint="write `rule NAME: BODY` (also for prefer, gate and theorem)",
+            hint=f"write `{text[text.rfind(chr(10), 0, offset) + 1 : offset].strip()[-80:]}: ...`",
         )
     if expected == {"NAME"} and _prev_word(text, offset) in STATEMENT_KEYWORDS:
         return Diagnostic(
