@@ -96,11 +96,16 @@ def number(v: Fraction) -> str:
     if v.denominator == 1:
         return str(v.numerator)
     # Parsed decimals have denominators 2^a * 5^b, so an exact decimal expansion with k = max(a, b) digits exists.
-    k, den = 0, v.denominator
-    while 10**k % den != 0 and k < 1000:
-        k += 1
-    if 10**k % den != 0:
+    twos = fives = 0
+    rest = v.denominator
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
         return format(Decimal(v.numerator) / Decimal(v.denominator), "f")
+    k = max(twos, fives)
+    den = v.denominator
     digits = str(abs(v.numerator) * (10**k // den)).rjust(k + 1, "0")
     sign = "-" if v < 0 else ""
     return f"{sign}{digits[:-k]}.{digits[-k:]}".rstrip("0").rstrip(".")
