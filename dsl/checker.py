@@ -70,6 +70,11 @@ CODES: dict[str, str] = {
 }
 
 TIME_UNITS = ("wave", "phase")
+# (outer, inner): every group of the inner scope lies inside one group of the outer scope.
+NESTED = frozenset(
+    {("region", inner) for inner in ("zone", "scale_set", "availability_set", "set", "update_domain", "fault_domain")}
+    | {(s, d) for s in ("scale_set", "availability_set", "set") for d in ("update_domain", "fault_domain")}
+)
 COUNTABLE = tuple(s for s in ir.GROUP_SCOPES if s not in ("fleet", "vm"))
 SPREAD_KEYS = ("region", "zone", "scale_set", "availability_set", "set", "subscription", "update_domain", "fault_domain")
 Category = Literal["rule", "prefer", "gate", "theorem"]
@@ -629,6 +634,13 @@ class StatementChecker:
         if limit == 0:
             self._impossible(b.amount.span, f"at most 0 {counted}s")
             return None
+        if group == counted or group == "vm" or (counted, group) in NESTED:
+            self.warn(
+                "W302",
+                f"each {group} holds VMs of a single {counted}, so this never limits anything",
+                b.span,
+                hint="did you mean another scope after `per`?",
+            )
         return ir.DistinctLimit(name, span, limit=limit, count=counted, per=group, within=within, where=where)
 
     def _impossible(self, sp: Span, what: str) -> None:
