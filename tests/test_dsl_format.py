@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
 from dsl.formatter import format_text
-from dsl.loader import check_source
+from dsl.loader import Checked, check_source
 from dsl.parser import decode, lark_parser, parse_text
 
 ROOT = Path(__file__).parent.parent
@@ -29,6 +29,16 @@ def _texts() -> list[tuple[str, str]]:
 
 
 TEXTS = _texts()
+
+
+def outcome_holds(res: Checked) -> None:
+    """Either a checked result and no errors, or no result and at least one error."""
+    if res.ok:
+        assert res.policy is not None
+        assert res.kind != "theorems" or res.theorems is not None
+    else:
+        assert res.policy is None and res.theorems is None
+        assert any(d.is_error for d in res.diagnostics)
 
 
 def roundtrip_holds(text: str) -> None:
@@ -91,8 +101,7 @@ GRAMMAR = from_lark(
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(GRAMMAR)
 def test_generated_programs_never_crash_and_roundtrip(text: str) -> None:
-    res = check_source(text, "gen.wg", "/nonexistent-root")
-    assert res.policy is not None or res.theorems is not None or res.diagnostics or res.kind != "policy"
+    outcome_holds(check_source(text, "gen.wg", "/nonexistent-root"))
     roundtrip_holds(text)
 
 
@@ -113,8 +122,7 @@ def test_mutated_corpus_never_crashes(index: int, rng: random.Random, edits: int
             lines = text.split("\n")
             rng.shuffle(lines)
             text = "\n".join(lines)
-    res = check_source(text, "mut.wg", "/nonexistent-root")
-    assert res.ok or res.diagnostics
+    outcome_holds(check_source(text, "mut.wg", "/nonexistent-root"))
     roundtrip_holds(text)
 
 
@@ -125,5 +133,4 @@ def test_random_bytes_never_crash(data: bytes) -> None:
     if text is None:
         assert diags
         return
-    res = check_source(text, "b.wg", "/nonexistent-root")
-    assert res.ok or res.diagnostics
+    outcome_holds(check_source(text, "b.wg", "/nonexistent-root"))
