@@ -400,11 +400,11 @@ def _value_name(scope: str, key: GroupKey) -> str:
 
 
 def _sort_key(key: GroupKey) -> tuple[tuple[int, Any], ...]:
-    # Keys mix None, ints and strings; rank by type first so sorting never compares across types.
+    # Keys mix None, ints and strings; rank by type first so sorting never compares across types (None last).
     out: list[tuple[int, Any]] = []
     for v in key:
         if v is None:
-            out.append((0, 0))
+            out.append((9, 0))
         elif isinstance(v, bool):
             out.append((1, int(v)))
         elif isinstance(v, int):
