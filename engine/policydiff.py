@@ -80,9 +80,12 @@ def _gate_differences(sub: Policy, sup: Policy, time_limit: float) -> tuple[list
     diffs: list[Difference] = []
     checked = 0
     sub_kinds = {type(g) for g in sub.gates}
+    sub_same = {_strip(g) for g in sub.gates}
     for g in sup.gates:
         checked += 1
         label = f"gate {g.name}"
+        if _strip(g) in sub_same and (not isinstance(g, PROVABLE_GATES) or _same_gates(sub, sup, g.of if hasattr(g, "of") else "")):
+            continue  # the same gate, among the same gates of its scope: the executor behaves the same
         if isinstance(g, PROVABLE_GATES) and not (isinstance(g, HealthWaitGate) and g.on_timeout == "keep"):
             d = _outcome_difference(label, prove_claim(sub, g, time_limit))
             if d is not None:
@@ -104,6 +107,15 @@ def _gate_differences(sub: Policy, sup: Policy, time_limit: float) -> tuple[list
             if retries and (retries[0].max_attempts > g.max_attempts or retries[0].after.seconds < g.after.seconds):
                 diffs.append(Difference(label, "differs", "more or earlier retries than this gate allows"))
     return diffs, checked
+
+
+def _same_gates(a: Policy, b: Policy, scope: str) -> bool:
+    """The gates that decide together with one of this scope (prechecks, stops, health wait) are identical."""
+
+    def sig(p: Policy) -> set[tuple[object, ...]]:
+        return {_strip(g) for g in p.gates if isinstance(g, PROVABLE_GATES) and getattr(g, "of", scope) == scope}
+
+    return sig(a) == sig(b)
 
 
 def _version_differences(sub: Policy, sup: Policy) -> list[Difference]:

@@ -285,15 +285,23 @@ def bmc(model: GateModel, prop: Prop, depth: int, deadline: float,
     (default: the property fails).  Returns 'sat' with the trace, 'unsat', or 'unknown'."""
     goal = target or (lambda s: z3.Not(prop(s)))
     states = [state(0)]
-    path: list[z3.BoolRef] = [model.init(states[0])]
+    solver = z3.Solver()  # incremental: the path grows by one step, each goal is pushed and popped
+    solver.add(model.init(states[0]))
     for i in range(depth + 1):
-        r, m = _solve([*path, goal(states[i])], deadline)
-        if r == "sat" and m is not None:
-            return "sat", _trace(model, m, states)
-        if r == "unknown":
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "unknown", ()
+        solver.set("timeout", max(1, int(remaining * 1000)))
+        solver.push()
+        solver.add(goal(states[i]))
+        r = solver.check()
+        if r == z3.sat:
+            return "sat", _trace(model, solver.model(), states)
+        solver.pop()
+        if r != z3.unsat:
             return "unknown", ()
         states.append(state(i + 1))
-        path.append(model.trans(states[i], states[i + 1]))
+        solver.add(model.trans(states[i], states[i + 1]))
     return "unsat", ()
 
 
@@ -320,15 +328,29 @@ def prove_invariant(model: GateModel, prop: Prop, deadline: float, lemmas_on: bo
     s0, s1 = state(100), state(101)
     lemmas = candidate_lemmas(model) if lemmas_on else []
     # Houdini: drop candidate lemmas that are not initiated or not preserved, until the rest is inductive.
+    # One incremental solver per question (push/pop per lemma) keeps this to a few milliseconds per lemma.
+    init_solver = z3.Solver()
+    init_solver.add(model.init(s0))
+    trans = model.trans(s0, s1)
     while True:
         inv0 = z3.And(prop(s0), *[lem(s0) for _, lem in lemmas])
+        cons_solver = z3.Solver()
+        cons_solver.add(inv0, trans)
         dropped = []
         for name, lem in lemmas:
-            r_init, _ = _solve([model.init(s0), z3.Not(lem(s0))], deadline)
-            r_cons, _ = _solve([inv0, model.trans(s0, s1), z3.Not(lem(s1))], deadline)
-            if "unknown" in (r_init, r_cons):
+            answers = []
+            for solver, goal in ((init_solver, z3.Not(lem(s0))), (cons_solver, z3.Not(lem(s1)))):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return InductionResult("unknown", (), (), "induction gave no answer within the time limit")
+                solver.set("timeout", max(1, int(remaining * 1000)))
+                solver.push()
+                solver.add(goal)
+                answers.append(solver.check())
+                solver.pop()
+            if z3.unknown in answers:
                 return InductionResult("unknown", (), (), "induction gave no answer within the time limit")
-            if r_init == "sat" or r_cons == "sat":
+            if z3.sat in answers:
                 dropped.append(name)
         if not dropped:
             break
@@ -503,7 +525,7 @@ def claim_broken_in_log(claim: object, events: list[dict[str, Any]], set_size: i
         kind = e["event"]
         if kind == "install_succeeded":
             pending["up"].add(e["vm"])
-        elif kind == "health_failed" and not e["detail"]["was_unhealthy_before"]:
+        elif kind == "health_failed" and not (e.get("detail") or {}).get("was_unhealthy_before", False):
             pending["turned"].add(e["vm"])
         elif kind == "kept_unhealthy":
             pending["kept"] += 1
