@@ -116,3 +116,11 @@ def test_help_shows_examples() -> None:
     for cmd in ("check", "fmt"):
         code, out = run(cmd, "--help")
         assert code == 0 and "Example" in out
+
+
+def test_strict_fails_on_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(CORPUS)
+    code, out = run("check", "--root", ".", "invalid/w303_unused_param.wg")
+    assert code == 0 and "W303" in out
+    code, out = run("check", "--strict", "--root", ".", "invalid/w303_unused_param.wg")
+    assert code == 1

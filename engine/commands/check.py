@@ -39,15 +39,16 @@ def wg_files(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
 def _summary(n_files: int, diags: list[Diagnostic]) -> str:
     errors = sum(1 for d in diags if d.is_error)
     warnings = sum(1 for d in diags if d.severity == "warning")
-    verdict = "ok" if errors == 0 else "failed"
+    verdict = "ok" if errors == 0 else "failed"  # the exit code, not this word, is what --strict changes
     return (
         f"checked {n_files} file{'s' if n_files != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
         f"{warnings} warning{'s' if warnings != 1 else ''} — {verdict}"
     )
 
 
-def run_check(paths: list[Path], root: Path | None, fmt: Format) -> tuple[str, int]:
-    """The report and exit code of a check (0 valid, 1 diagnostics found, 2 missing or unreadable input)."""
+def run_check(paths: list[Path], root: Path | None, fmt: Format, strict: bool = False) -> tuple[str, int]:
+    """The report and exit code of a check (0 valid, 1 diagnostics found, 2 missing or unreadable input);
+    with ``strict``, warnings count as findings too."""
     files, missing = wg_files(paths)
     results: list[tuple[Path, Checked]] = [(f, check_file(f, root)) for f in files]
     diags: list[Diagnostic] = list(missing)
@@ -60,7 +61,8 @@ def run_check(paths: list[Path], root: Path | None, fmt: Format) -> tuple[str, i
                 seen.add(d)
                 diags.append(d)
     io_error = bool(missing) or any(d.code == "E001" for d in diags)
-    code = 2 if io_error else (1 if any(d.is_error for d in diags) else 0)
+    finding = any(d.is_error or (strict and d.severity == "warning") for d in diags)
+    code = 2 if io_error else (1 if finding else 0)
     if fmt == Format.json:
         doc = {
             "files": [
@@ -91,6 +93,7 @@ def register(app: typer.Typer) -> None:
                 "for theorem files, the folder above).",
             ),
         ] = None,
+        strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as findings (exit 1).")] = False,
     ) -> None:
         """Check policy and theorem files: syntax, names, types and units, ranges, extends.
 
@@ -102,7 +105,8 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate check specs/*.wg
           wavegate check specs proofs --format json
+          wavegate check --strict specs        # warnings fail too
         """
-        text, code = run_check(paths, root, fmt)
+        text, code = run_check(paths, root, fmt, strict)
         typer.echo(text)
         raise typer.Exit(code)
