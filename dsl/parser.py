@@ -283,7 +283,10 @@ def parse_text(text: str, filename: str) -> tuple[ast.File | None, list[Diagnost
             if offset <= last_offset:
                 break
             last_offset = offset
-            diags.append(classify(e, work, filename))
+            diag = classify(e, work, filename)
+            if any((d.code, d.location) == (diag.code, diag.location) for d in diags):
+                break  # the same unclosed bracket again: a cascade, not a new error
+            diags.append(diag)
             blanked = _blank_statement(work, offset)
             if blanked is None:
                 break
