@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from engine.fleet import Fleet
+from engine.errors import InputError
+from engine.fleet import VM, Fleet, validate_fleet
 
 # (publisher, type, versions published): several minors per major; some with a newer major.
 EXTENSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -48,8 +50,9 @@ def azure_regions() -> list[dict[str, Any]]:
             for r in sorted(raw, key=lambda r: r["name"])]
 
 
-def generate(vms: int, seed: int) -> dict[str, Any]:
-    """A fleet document (plain JSON data) of about ``vms`` VMs; deterministic in (vms, seed)."""
+def generate(vms: int, seed: int, make_vm: Callable[[dict[str, Any]], Any] = lambda d: d) -> dict[str, Any]:
+    """A fleet document (plain JSON data) of ``vms`` VMs; deterministic in (vms, seed).  ``make_vm`` turns each
+    VM's data into what the document holds (validated models for big fleets, so the data is never held twice)."""
     rng = random.Random(seed)
     regions = azure_regions()
     n_regions = max(4, min(len(regions), vms // 150))
@@ -92,22 +95,22 @@ def generate(vms: int, seed: int) -> dict[str, Any]:
             first_zone = rng.randrange(region["zones"]) if zonal else 0
             for i in range(size):
                 zone = str((first_zone + i % n_zones) % region["zones"] + 1) if zonal else None
-                doc["vms"].append(_vm(f"{name}-{i:04d}", region["name"], zone, sub, exts, rng, env,
-                                      scale_set=name, ud=i % n_ud, fd=i % 3))
+                doc["vms"].append(make_vm(_vm(f"{name}-{i:04d}", region["name"], zone, sub, exts, rng, env,
+                                      scale_set=name, ud=i % n_ud, fd=i % 3)))
         elif kind < 0.8:
             size = min(left, rng.randint(2, 12))
             name = f"{region['name']}-avset-{k:05d}"
             doc["availability_sets"].append({"name": name, "region": region["name"]})
             n_ud = rng.choice((1, 2, 3, 5))
             for i in range(size):
-                doc["vms"].append(_vm(f"{name}-{i:04d}", region["name"], None, sub, exts, rng, env,
-                                      availability_set=name, ud=i % n_ud, fd=i % 2))
+                doc["vms"].append(make_vm(_vm(f"{name}-{i:04d}", region["name"], None, sub, exts, rng, env,
+                                      availability_set=name, ud=i % n_ud, fd=i % 2)))
         else:
             size = min(left, rng.randint(1, 6))
             for i in range(size):
                 zone = str(rng.randint(1, region["zones"])) if region["zones"] and rng.random() < 0.5 else None
-                doc["vms"].append(_vm(f"{region['name']}-vm-{k:05d}-{i}", region["name"], zone, sub, _profile(rng),
-                                      rng, env))
+                doc["vms"].append(make_vm(_vm(f"{region['name']}-vm-{k:05d}-{i}", region["name"], zone, sub, _profile(rng),
+                                      rng, env)))
         made += size
         k += 1
     return doc
@@ -151,7 +154,12 @@ def _vm(name: str, region: str, zone: str | None, sub: str, exts: list[tuple[str
 
 
 def generate_fleet(vms: int, seed: int) -> Fleet:
-    return Fleet.model_validate(generate(vms, seed))
+    """The generated fleet, validated like a loaded one (every cross-reference check of engine.fleet)."""
+    fleet = Fleet.model_validate(generate(vms, seed, VM.model_validate))
+    problems = validate_fleet(fleet, f"<generated {vms} VMs, seed {seed}>")
+    if problems:
+        raise InputError(problems)
+    return fleet
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,7 +28,9 @@ class GreedyResult:
     waves: int
 
 
-def greedy_phases(groups: Groups) -> dict[str, int]:
+def greedy_phases(groups: Groups, lengths: dict[str, int] | None = None) -> dict[str, int]:
+    """First-fit phases; regions in name order, or longest first when ``lengths`` are given (then regions of
+    similar length share phases, which is what a sum of per-phase maxima rewards)."""
     apart: dict[str, set[str]] = defaultdict(set)
     for r in groups.rules:
         pairs: list[tuple[str, str]] = []
@@ -66,7 +68,8 @@ def greedy_phases(groups: Groups) -> dict[str, int]:
     for region in sorted(set(canary)):
         place(region, 0)
     start = len(phases) if canary and alone else 0
-    for region in groups.regions:
+    order = sorted(groups.regions, key=lambda r: (-lengths.get(r, 0), r)) if lengths else list(groups.regions)
+    for region in order:
         if region not in assign:
             place(region, start)
     used = sorted(set(assign.values()))

@@ -317,6 +317,7 @@ class Groups:
     pairs: tuple[tuple[str, str], ...]  # geo-pairs among regions with tasks, each sorted, list sorted
     members: tuple[dict[GroupKey, tuple[int, ...]], ...]  # per rule/preference: group key -> class indices
     sizes: tuple[dict[GroupKey, int], ...]  # per rule: group key -> size (all fleet VMs matching where)
+    caps: tuple[dict[GroupKey, int], ...]  # per Capacity rule: group key (with scheduled VMs) -> VMs per unit
     tasks: dict[str, tuple[UpgradeTask, ...]]
     unscheduled: int
 
@@ -419,6 +420,12 @@ def build_groups(policy: Policy, fleet: Fleet, resolution: Resolution) -> Groups
                     if key is not None:
                         out[key] += 1
         sizes.append(dict(out))
+    caps: list[dict[GroupKey, int]] = []
+    for i, rule in enumerate(rules):
+        if isinstance(rule, Capacity):
+            caps.append({k: rule.amount.of(sizes[i].get(k, 0)) for k in members[i]})
+        else:
+            caps.append({})
     regions = tuple(sorted({c.region for c in classes}))
     rset = set(regions)
     pairs = sorted({tuple(sorted((r.name, r.pair))) for r in fleet.regions
@@ -432,6 +439,7 @@ def build_groups(policy: Policy, fleet: Fleet, resolution: Resolution) -> Groups
         pairs=tuple((a, b) for a, b in pairs),
         members=tuple(members),
         sizes=tuple(sizes),
+        caps=tuple(caps),
         tasks={k: tuple(v) for k, v in tasks.items()},
         unscheduled=len(fleet.vms) - n_sched,
     )
@@ -453,9 +461,7 @@ def distinct_values(groups: Groups, rule_index: int, class_indices: Iterable[int
 
 
 def cap_of(groups: Groups, rule_index: int, key: GroupKey) -> int:
-    rule = groups.rules[rule_index]
-    assert isinstance(rule, Capacity)
-    return rule.amount.of(groups.sizes[rule_index].get(key, 0))
+    return groups.caps[rule_index][key]
 
 
 def order_keys(groups: Groups, rule_index: int) -> dict[str, list[int]]:

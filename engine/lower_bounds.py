@@ -79,3 +79,30 @@ def need(groups: Groups, counts: Mapping[int, int], used: frozenset[int] = froze
                 chain[k] = ks[k] + max(prev, default=0)
             best = max(best, max(chain.values(), default=0))
     return best
+
+
+def phase_bound(groups: Groups, lengths: Mapping[str, int]) -> int:
+    """Lower bound on the total waves for regions of known minimal lengths, whatever the phase assignment:
+    a phase lasts as long as its longest region; with at most K regions per phase, the phase holding the j-th
+    longest region (in steps of K) costs at least that region's length; canary regions that go alone form
+    phases of their own; two geo-paired regions never share a phase, so their lengths add up."""
+    from dsl.policy import Canary, SeparatePairs, TrueP
+
+    if not lengths:
+        return 0
+    caps = [r.limit for r in groups.rules if isinstance(r, DistinctLimit) and r.within == "phase"
+            and r.count == "region" and r.per == "fleet" and isinstance(r.where, TrueP)]
+    k = min(caps) if caps else None
+    alone = {x for r in groups.rules if isinstance(r, Canary) and r.alone for x in r.regions if x in lengths}
+    first = max((lengths[x] for x in alone), default=0)
+    rest = sorted((n for r, n in lengths.items() if r not in alone), reverse=True)
+    if k is not None and k > 0:
+        chunks = sum(rest[j] for j in range(0, len(rest), k))
+    else:
+        chunks = rest[0] if rest else 0
+    best = chunks
+    if any(isinstance(r, SeparatePairs) and r.within == "phase" for r in groups.rules):
+        for a, b in groups.pairs:
+            if a in lengths and b in lengths and a not in alone and b not in alone:
+                best = max(best, lengths[a] + lengths[b])
+    return first + best

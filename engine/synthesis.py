@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dsl.policy import (
+    Canary,
     Capacity,
     DistinctLimit,
     NotWhole,
@@ -44,11 +45,13 @@ from engine.construct import WavePlan, construct, fits
 from engine.errors import CheckFailed, SolverTimeout
 from engine.fleet import Fleet
 from engine.groups import Groups, build_groups
-from engine.lower_bounds import need
+from engine.lower_bounds import need, phase_bound
 from engine.schedule import Phase, Schedule, Task, Wave
 from engine.upgrades import resolve_upgrades
 
 Progress = Callable[[str], None]
+# Class x wave cells beyond which the joint model is not built: measured, such models do not answer in a minute.
+JOINT_LIMIT = 60_000
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,6 @@ def solve_phases(groups: Groups, lengths: dict[str, int], budget: _Budget,
     total = _phase_total(best, lengths)
     lo = max(lengths.values())
     optimal = False
-    import z3
 
     while lo < total:
         mid = (lo + total) // 2
@@ -270,7 +272,9 @@ def plan(
             raise explain_regions(groups, proven, limit, budget.left())
         raise SolverTimeout(f"no schedule found for region {bad[0].region} within the time limit; raise --time-limit")
     lengths = {r: len(p.plan) for r, p in regions.items()}
-    phases = solve_phases(groups, lengths, budget)
+    phases = _first_fit_if_tight(groups, lengths, limit)
+    if phases is None:
+        phases = solve_phases(groups, lengths, budget)
     if phases is None:
         from engine.infeasible import explain_phases
 
@@ -285,15 +289,24 @@ def plan(
             relaxed = solve_phases(groups, lbs, budget, 0.3) if lbs != lengths else phases
         except SolverTimeout:
             relaxed = None
-        lower = relaxed[1] if relaxed is not None and relaxed[2] else max(lbs.values(), default=0)
+        lower = relaxed[1] if relaxed is not None and relaxed[2] else 0
+        lower = max(lower, phase_bound(groups, lbs))
     say(f"{len(regions)} regions in {len(set(assign.values()))} phases, {total} waves (lower bound {lower})")
-    blocks = _blocks(assign)
+    candidates = [_blocks(assign)]
+    if not (regions_opt and phase_opt):
+        # The phase model did not prove its answer: also try longest-first first-fit phases, keep the shorter.
+        from engine.greedy import greedy_phases
+
+        alt = _blocks(greedy_phases(groups, lengths))
+        if alt != candidates[0] and _phase_rules_only_first_fit(groups):
+            candidates.append(alt)
     if coupled:
         lower = max(lower, need(groups, {c.index: c.count for c in groups.classes}))
-        plans, lower = _plan_coupled(groups, blocks, regions, lower, limit, budget, say)
+        plans, lower = _plan_coupled(groups, candidates, regions, lower, limit, budget, say)
         waves_plan = [(p, wave) for p, block_plan in enumerate(plans) for wave in block_plan]
     else:
-        waves_plan = _assemble(groups, blocks, regions)
+        options = [_assemble(groups, b, regions) for b in candidates]
+        waves_plan = min(options, key=len)
     optimal = len(waves_plan) <= lower
     lower = min(lower, len(waves_plan))
     spread_cost = _repair_spread(groups, waves_plan)
@@ -352,22 +365,85 @@ def _assemble(groups: Groups, blocks: list[list[str]], regions: dict[str, Region
     return out
 
 
-def _plan_coupled(groups: Groups, blocks: list[list[str]], regions: dict[str, RegionPlan], lower: int,
+def _first_fit_if_tight(groups: Groups, lengths: dict[str, int],
+                        limit: int | None) -> tuple[dict[str, int], int, bool] | None:
+    """Longest-first first-fit phases, when they meet the combinatorial phase bound (then they are optimal and
+    the phase model is not needed); None otherwise."""
+    if not lengths or not _phase_rules_only_first_fit(groups):
+        return None
+    from engine.greedy import greedy_phases
+
+    assign = greedy_phases(groups, lengths)
+    total = _phase_total(assign, lengths)
+    if total != phase_bound(groups, lengths) or (limit is not None and total > limit):
+        return None
+    if not _first_fit_valid(groups, assign):
+        return None
+    return assign, total, True
+
+
+def _first_fit_valid(groups: Groups, assign: dict[str, int]) -> bool:
+    """The phase rules the first-fit heuristic aims at, confirmed (it may place a canary late)."""
+    for r in groups.rules:
+        if isinstance(r, SeparatePairs) and r.within == "phase":
+            if any(assign[a] == assign[b] for a, b in groups.pairs):
+                return False
+        elif isinstance(r, SeparateRegions) and r.within == "phase":
+            listed = sorted(x for x in set(r.regions) if x in assign)
+            if len({assign[x] for x in listed}) != len(listed):
+                return False
+        elif isinstance(r, Canary):
+            canaries = {x for x in r.regions if x in assign}
+            if any(assign[x] != 0 for x in canaries):
+                return False
+            if r.alone and canaries and any(p == 0 and x not in canaries for x, p in assign.items()):
+                return False
+        elif isinstance(r, DistinctLimit) and r.within == "phase":
+            per: dict[int, int] = defaultdict(int)
+            for p in assign.values():
+                per[p] += 1
+            if max(per.values(), default=0) > r.limit:
+                return False
+    return True
+
+
+def _phase_rules_only_first_fit(groups: Groups) -> bool:
+    """The first-fit phase heuristic honours pairs, listed regions, canary and regions-per-phase only."""
+    handled = (SeparatePairs, SeparateRegions, Canary)
+    for r in groups.rules:
+        if isinstance(r, handled):
+            continue
+        if isinstance(r, DistinctLimit) and r.within == "phase" and r.count == "region" and r.per == "fleet":
+            continue
+        within = getattr(r, "within", None) or getattr(r, "unit", None)
+        if within == "phase":
+            return False
+    return True
+
+
+def _plan_coupled(groups: Groups, candidates: list[list[list[str]]], regions: dict[str, RegionPlan], lower: int,
                   limit: int | None, budget: _Budget, say: Progress) -> tuple[list[WavePlan], int]:
     """Rules couple regions inside waves: a constructive plan over the phases, then the joint model on the gap.
     Returns the plan and the lower bound, raised by every wave count the joint model proved too few."""
     by_region: dict[str, list[int]] = defaultdict(list)
     for c in groups.classes:
         by_region[c.region].append(c.index)
-    class_blocks = [[c for r in block for c in by_region[r]] for block in blocks]
-    plans = construct(groups, class_blocks, max_waves=limit)
-    best: list[WavePlan] | None = plans
-    ub = sum(len(p) for p in plans) if plans is not None else None
+    best: list[WavePlan] | None = None
+    for blocks in candidates:
+        class_blocks = [[c for r in block for c in by_region[r]] for block in blocks]
+        plans = construct(groups, class_blocks, max_waves=limit)
+        if plans is not None and (best is None or sum(map(len, plans)) < sum(map(len, best))):
+            best = plans
+    ub = sum(len(p) for p in best) if best is not None else None
     ids = [c.index for c in groups.classes]
     n = sum(c.count for c in groups.classes)
     wmax = min(n, limit) if limit is not None else n
     w = lower
     while (ub is None or w < ub) and budget.left() > 0.5 and w <= wmax:
+        if len(ids) * w > JOINT_LIMIT:
+            budget.notes.append(f"joint model of {len(ids)} classes x {w} waves is too large to close the gap; "
+                                "the gap to the lower bound is stated")
+            break
         say(f"joint model over {len(ids)} classes with {w} waves")
         enc = Encoding(groups, ids, w, "joint", track=False)
         budget.calls += 1
@@ -483,7 +559,7 @@ def _schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int, dic
             cursor[c] += wave[c]
     tasks_by_wave: dict[int, list[Task]] = defaultdict(list)
     for name in sorted(vm_wave):
-        for t in groups.tasks[name]:
+        for t in sorted(groups.tasks[name], key=lambda t: t.extension):
             tasks_by_wave[vm_wave[name]].append(Task(vm=name, extension=t.extension, from_version=t.from_version,
                                                      to_version=t.to_version))
     phase_regions: dict[int, set[str]] = defaultdict(set)
@@ -494,8 +570,8 @@ def _schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int, dic
     used = sorted(phase_regions)
     renum = {p: k for k, p in enumerate(used)}
     phases = [Phase(index=renum[p], regions=sorted(phase_regions[p])) for p in used]
-    out_waves = [Wave(index=i, phase=renum[p], tasks=sorted(tasks_by_wave[i], key=lambda t: (t.vm, t.extension)))
-                 for i, (p, _) in enumerate(waves)]
+    # Tasks are already in (VM, extension) order: VMs in name order, each VM's tasks by extension name.
+    out_waves = [Wave(index=i, phase=renum[p], tasks=tasks_by_wave[i]) for i, (p, _) in enumerate(waves)]
     phase_waves = [sum(1 for p, _ in waves if renum[p] == k) for k in range(len(used))]
     stats = {
         "classes": len(groups.classes),
