@@ -34,7 +34,7 @@ from dsl.policy import (
 from engine.errors import InputError
 from engine.fleet import parse_fleet
 from engine.schedule import Skipped, parse_schedule
-from engine.symbolic import Encoding, Unsupported, encode
+from engine.symbolic import Encoding, Unsupported, encode, witness_candidates
 from engine.upgrades import resolve_upgrades
 from engine.versions import major
 
@@ -213,7 +213,8 @@ def prove_claim(spec: Policy, claim: Rule | Gate | VersionClaim, time_limit: flo
     try:
         enc = encode(spec, claim)
     except Unsupported as e:
-        return Outcome("unknown", "none", str(e))
+        assert not isinstance(claim, Gate)
+        return refute_by_witness(spec, claim, str(e))
     assert not isinstance(claim, Gate)
     result, model = check_claim_with_counterexample(enc, deadline)
     involved = tuple(enc.involved)
@@ -230,13 +231,28 @@ def prove_claim(spec: Policy, claim: Rule | Gate | VersionClaim, time_limit: flo
         dropped = f" (rules not used: {', '.join(enc.dropped)})" if enc.dropped else ""
         return Outcome("proven", enc.scope, f"holds {enc.scope}{dropped}", involved=involved, notes=tuple(enc.notes))
     assert model is not None
-    fleet_json, schedule_json = enc.build(model)
+    try:
+        fleet_json, schedule_json = enc.build(model)
+    except Unsupported as e:
+        return Outcome("unknown", enc.scope, f"a candidate counterexample could not be built: {e}", involved=involved)
     ok, why = replay(spec, claim, fleet_json, schedule_json)
     if not ok:
         return Outcome("unknown", enc.scope, f"a candidate counterexample did not replay: {why}", involved=involved)
     schedule_json = _complete_schedule(spec, fleet_json, schedule_json)
     cex = Counterexample(fleet_json, schedule_json, explanation=why)
     return Outcome("refuted", enc.scope, f"counterexample: {why}", counterexample=cex, involved=involved)
+
+
+def refute_by_witness(spec: Policy, claim: Rule | VersionClaim, reason: str) -> Outcome:
+    """No encoding: try the candidate witnesses; one that replays refutes the claim, else unknown (never proven)."""
+    candidates = witness_candidates(spec, claim)
+    for fleet_json, schedule_json in candidates:
+        ok, why = replay(spec, claim, fleet_json, schedule_json)
+        if ok:
+            cex = Counterexample(fleet_json, _complete_schedule(spec, fleet_json, schedule_json), explanation=why)
+            return Outcome("refuted", "by a replayed witness", f"counterexample: {why}", counterexample=cex)
+    tried = f"; none of {len(candidates)} candidate witness(es) replayed" if candidates else ""
+    return Outcome("unknown", "none", f"{reason}: cannot be proven here{tried}")
 
 
 def prove_theorem(spec: Policy, theorem: Theorem, time_limit: float = 10.0) -> TheoremResult:

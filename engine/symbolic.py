@@ -18,6 +18,7 @@ through the independent checker before it calls anything a counterexample.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -38,12 +39,15 @@ from dsl.policy import (
     Not,
     NotWhole,
     Or,
+    Order,
+    OrderBy,
     Percent,
     Policy,
     Predicate,
     SeparatePairs,
     SeparateRegions,
     TrueP,
+    UnitLimit,
     VersionClaim,
 )
 
@@ -335,6 +339,8 @@ def encode(policy: Policy, claim: object) -> Encoding:
         return encode_distinct(policy, claim)
     if isinstance(claim, VersionClaim) and claim.kind == "no_major":
         return encode_no_major(policy)
+    if isinstance(claim, UnitLimit):
+        return encode_unit_limit(policy, claim)
     raise Unsupported(f"no symbolic encoding for claims of kind {type(claim).__name__}")
 
 
@@ -553,6 +559,38 @@ def encode_distinct(policy: Policy, claim: DistinctLimit) -> Encoding:
                     size=size)
 
 
+IN_ONE_REGION = frozenset({"region", "zone", "scale_set", "availability_set", "set", "update_domain", "fault_domain",
+                           "vm"})
+
+
+def encode_unit_limit(policy: Policy, claim: UnitLimit) -> Encoding:
+    """One group of scope ``per`` whose scheduled VMs use d distinct units; a region's tasks lie in one phase."""
+    if claim.limit + 1 > 12:
+        raise Unsupported("limit too large for the unit-count element")
+    d = z3.Int("units_used")
+    premises: list[z3.BoolRef] = [d >= 0, d <= claim.limit + 1]
+    involved: list[str] = []
+    dropped: list[str] = []
+    if claim.unit == "phase" and claim.per in IN_ONE_REGION:
+        premises.append(d <= 1)  # the schedule format: each region's tasks all lie in one phase
+    for r in policy.rules:
+        if (isinstance(r, UnitLimit) and (r.unit == claim.unit or (r.unit == "wave" and claim.unit == "phase"))
+                and (same_group(r.per, claim.per) or claim.per in CONTAINS.get(r.per, ()))
+                and r.where in (TrueP(), claim.where)):
+            involved.append(r.name)
+            premises.append(d <= r.limit)
+        else:
+            dropped.append(r.name)
+
+    def build(m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any]]:
+        found = _unit_limit_witnesses(claim)
+        if not found:
+            raise Unsupported("no witness layout for this unit limit")
+        return found[0]
+
+    return Encoding("for all fleet sizes", premises, d >= 1, d >= claim.limit + 1, involved, dropped, build)
+
+
 def encode_no_major(policy: Policy) -> Encoding:
     """Upgrade resolution on one extension: installed major a, target t newer; the target's major differs."""
     inst_major, inst_rest = z3.Int("inst_major"), z3.Int("inst_rest")
@@ -742,3 +780,113 @@ def _assemble(regions: list[dict[str, Any]], scale_sets: list[dict[str, Any]], a
         "stats": {},
     }
     return fleet, schedule
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Witnesses for claim kinds without an encoding: candidate counterexamples, only ever shown after replay
+
+
+def witness_candidates(policy: Policy, claim: object) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Small fleets + schedules that would break ``claim``; the prover replays each (it passes the spec and fails
+    the claim) before calling it a counterexample, so a wrong guess costs time, never a false refutation."""
+    if isinstance(claim, Canary):
+        return _canary_witnesses(claim)
+    if isinstance(claim, Order):
+        return _pair_witnesses(policy, claim, claim.later, claim.earlier, claim.unit)
+    if isinstance(claim, OrderBy):
+        return _order_by_witnesses(policy, claim)
+    if isinstance(claim, UnitLimit):
+        return _unit_limit_witnesses(claim)
+    return []
+
+
+def _layout(vms: list[dict[str, Any]], unit: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """VMs scheduled one per unit, in list order (units are waves of one phase, or phases of distinct regions)."""
+    regions = sorted({v["region"] for v in vms})
+    region_list = [{"name": r, "pair": None, "zones": max([int(v["zone"]) for v in vms
+                                                          if v["region"] == r and v.get("zone")] or [0])}
+                   for r in regions]
+    sets = sorted({(k, v[k], v["region"]) for v in vms for k in ("scale_set", "availability_set") if v.get(k)})
+    scale_sets = [{"name": n, "region": r} for k, n, r in sets if k == "scale_set"]
+    avsets = [{"name": n, "region": r} for k, n, r in sets if k == "availability_set"]
+    if unit == "phase":
+        phases = [[v["region"]] for v in vms]
+        waves = [(i, [v["name"]]) for i, v in enumerate(vms)]
+    else:
+        phases = [regions]
+        waves = [(0, [v["name"]]) for v in vms]
+    return _assemble(region_list, scale_sets, avsets, vms, phases, waves)
+
+
+def _canary_witnesses(claim: Canary) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    if not claim.regions:
+        return []
+    canary, other = claim.regions[0], "witness-region"
+    a, b = _plain_vm("vm-canary", canary, True), _plain_vm("vm-other", other, True)
+    regions = [{"name": canary, "pair": None, "zones": 0}, {"name": other, "pair": None, "zones": 0}]
+    late = _assemble(regions, [], [], [a, b], [[other], [canary]], [(0, ["vm-other"]), (1, ["vm-canary"])])
+    shared = _assemble(regions, [], [], [a, b], [[canary, other]], [(0, ["vm-canary", "vm-other"])])
+    return [late, shared] if claim.alone else [late]
+
+
+def _satisfying_vms(policy: Policy, claim: object, wants: list[list[tuple[Predicate, bool]]],
+                    distinct_regions: bool) -> list[dict[str, Any]] | None:
+    """One VM per entry of ``wants``, each making its (predicate, truth) pairs hold; sets never shared."""
+    strings = interner_for(policy, claim)
+    kinds = [AttrVals(f"w{i}", None, (), strings) for i in range(len(wants))]
+    s = z3.Solver()
+    s.set("timeout", 2000)
+    for kv, want in zip(kinds, wants, strict=True):
+        for pred, truth in want:
+            s.add(eval_pred(pred, kv) == truth)
+        for key in ("vm.region", "vm.in_scale_set", "vm.in_availability_set", "scale_set.name",
+                    "availability_set.name"):
+            kv.get(key)
+        s.add(*kv.all_side())
+    for a, b in itertools.combinations(kinds, 2):
+        s.add(a.get("scale_set.name")[0] != b.get("scale_set.name")[0],
+              a.get("availability_set.name")[0] != b.get("availability_set.name")[0])
+        if distinct_regions:
+            s.add(a.get("vm.region")[0] != b.get("vm.region")[0])
+    if s.check() != z3.sat:
+        return None
+    m = s.model()
+    return [_vm_from(m, kv, strings, f"vm-{chr(97 + i)}", True) for i, kv in enumerate(kinds)]
+
+
+def _pair_witnesses(policy: Policy, claim: object, first: Predicate, second: Predicate,
+                    unit: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    vms = _satisfying_vms(policy, claim, [[(first, True), (second, False)], [(second, True), (first, False)]],
+                          unit == "phase")
+    return [] if vms is None else [_layout(vms, unit)]
+
+
+def _order_by_witnesses(policy: Policy, claim: OrderBy) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    if claim.key.path[:2] != ("vm", "tags") or len(claim.key.path) != 3:
+        return []
+    tag = claim.key.path[2]
+    vms = _satisfying_vms(policy, claim, [[(claim.where, True)], [(claim.where, True)]], claim.unit == "phase")
+    if vms is None:
+        return []
+    first, second = ("0", "1") if claim.descending else ("1", "0")  # the wrong order: larger key first
+    vms[0]["tags"] = {**vms[0].get("tags", {}), tag: first}
+    vms[1]["tags"] = {**vms[1].get("tags", {}), tag: second}
+    return [_layout(vms, claim.unit)]
+
+
+def _unit_limit_witnesses(claim: UnitLimit) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    n = claim.limit + 1
+    if n > 12:
+        return []
+    vms = []
+    for i in range(n):
+        region = f"region{i}" if claim.unit == "phase" else "region0"
+        vm = _plain_vm(f"vm{i}", region, True)
+        if claim.per in ("scale_set", "set", "update_domain", "fault_domain"):
+            vm["scale_set"] = "ss0"
+        elif claim.per == "availability_set":
+            vm["availability_set"] = "as0"
+        vms.append(vm)
+    if claim.unit == "phase" and claim.per not in ("fleet", "subscription"):
+        return []  # a region's tasks lie in one phase: a group inside a region never spans two phases
+    return [_layout(vms, claim.unit)]
