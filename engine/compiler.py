@@ -340,9 +340,9 @@ class Encoding:
                         [c for c in g.classes if self._in_model(c) and c.views[i][1]], "earlier", "later")
         elif isinstance(rule, OrderBy):
             by_key: dict[str, list[VMClass]] = defaultdict(list)
-            for c in g.classes:
-                if self._in_model(c) and c.views[i] is not None:
-                    by_key[c.views[i]].append(c)
+            for vc in g.classes:
+                if self._in_model(vc) and vc.views[i] is not None:
+                    by_key[vc.views[i]].append(vc)
             for a, b in order_pairs(g, i):
                 if a in by_key and b in by_key:
                     self._order(rule, by_key[a], by_key[b], f"{rule.key} = {a}", f"{rule.key} = {b}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 from dsl.policy import Capacity, DistinctLimit, NotWhole, Order, OrderBy
 from engine.groups import Groups, cap_of, key_before
@@ -27,7 +28,7 @@ def need(groups: Groups, counts: Mapping[int, int], used: frozenset[int] = froze
     cls = groups.classes
     for i, rule in enumerate(groups.rules):
         if isinstance(rule, Capacity) and rule.within == "wave":
-            tot: dict[object, int] = defaultdict(int)
+            tot: dict[Any, int] = defaultdict(int)
             for c, n in live.items():
                 v = cls[c].views[i]
                 if v is not None:

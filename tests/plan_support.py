@@ -7,7 +7,9 @@ from typing import Any
 
 from dsl.diagnostics import Span
 from dsl.policy import (
+    Attr,
     Capacity,
+    Compare,
     DistinctLimit,
     NotWhole,
     Percent,
@@ -15,8 +17,6 @@ from dsl.policy import (
     Rule,
     SeparatePairs,
     Spread,
-    Compare,
-    Attr,
 )
 from engine.fleet import Fleet, parse_fleet
 
