@@ -228,8 +228,8 @@ def prove_claim(spec: Policy, claim: Rule | Gate | VersionClaim, time_limit: flo
         if vac == "unknown":
             return Outcome("unknown", enc.scope, "the vacuity check gave no answer within the time limit",
                            involved=involved)
-        dropped = f" (rules not used: {', '.join(enc.dropped)})" if enc.dropped else ""
-        return Outcome("proven", enc.scope, f"holds {enc.scope}{dropped}", involved=involved, notes=tuple(enc.notes))
+        basis = f", from {', '.join(enc.involved)}" if enc.involved else " (needs no rule of the spec)"
+        return Outcome("proven", enc.scope, f"holds {enc.scope}{basis}", involved=involved, notes=tuple(enc.notes))
     assert model is not None
     try:
         fleet_json, schedule_json = enc.build(model)

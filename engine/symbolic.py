@@ -341,6 +341,10 @@ def encode(policy: Policy, claim: object) -> Encoding:
         return encode_no_major(policy)
     if isinstance(claim, UnitLimit):
         return encode_unit_limit(policy, claim)
+    if isinstance(claim, Canary):
+        return encode_canary(policy, claim)
+    if isinstance(claim, Order | OrderBy):
+        return encode_order(policy, claim)
     raise Unsupported(f"no symbolic encoding for claims of kind {type(claim).__name__}")
 
 
@@ -589,6 +593,72 @@ def encode_unit_limit(policy: Policy, claim: UnitLimit) -> Encoding:
         return found[0]
 
     return Encoding("for all fleet sizes", premises, d >= 1, d >= claim.limit + 1, involved, dropped, build)
+
+
+def _first_witness(policy: Policy, claim: object) -> Callable[[z3.ModelRef], tuple[dict[str, Any], dict[str, Any]]]:
+    def build(m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any]]:
+        found = witness_candidates(policy, claim)
+        if not found:
+            raise Unsupported("no witness layout for this claim")
+        return found[0]
+
+    return build
+
+
+def encode_canary(policy: Policy, claim: Canary) -> Encoding:
+    """A listed region a with tasks and another region b, in phases 0 or 1 (all a canary rule tells apart)."""
+    if not claim.regions:
+        raise Unsupported("a canary claim without regions")
+    strings = interner_for(policy, claim)
+    name_a, name_b = z3.Int("canary_a"), z3.Int("canary_b")
+    pa, pb = z3.Int("phase_a"), z3.Int("phase_b")
+    limit = len(strings.consts) + 8
+    premises: list[z3.BoolRef] = [name_a != name_b, pa >= 0, pa <= 1, pb >= 0, pb <= 1,
+                                  name_a >= 0, name_a <= limit, name_b >= 0, name_b <= limit]
+
+    def listed(names: tuple[str, ...], x: z3.ArithRef) -> z3.BoolRef:
+        return z3.Or(*[x == strings.id(r) for r in names]) if names else z3.BoolVal(False)
+
+    involved: list[str] = []
+    dropped: list[str] = []
+    for r in policy.rules:
+        if isinstance(r, Canary):
+            involved.append(r.name)
+            la, lb = listed(r.regions, name_a), listed(r.regions, name_b)
+            premises += [z3.Implies(la, pa == 0), z3.Implies(lb, pb == 0)]
+            if r.alone:
+                premises += [z3.Implies(z3.And(z3.Or(la, lb), z3.Not(la)), pa != 0),
+                             z3.Implies(z3.And(z3.Or(la, lb), z3.Not(lb)), pb != 0)]
+        else:
+            dropped.append(r.name)
+    in_claim = listed(claim.regions, name_a)
+    violation = z3.And(in_claim, z3.Or(pa != 0, z3.And(z3.BoolVal(claim.alone),
+                                                       z3.Not(listed(claim.regions, name_b)), pb == 0)))
+    return Encoding("for all fleet sizes", premises, in_claim, violation, involved, dropped,
+                    _first_witness(policy, claim))
+
+
+def encode_order(policy: Policy, claim: Order | OrderBy) -> Encoding:
+    """Two scheduled VMs that the claim orders (a strictly before b) with a's unit not before b's."""
+    ua, ub = z3.Int("unit_a"), z3.Int("unit_b")
+    premises: list[z3.BoolRef] = [ua >= 0, ub >= 0]
+    involved: list[str] = []
+    dropped: list[str] = []
+    for r in policy.rules:
+        # An order by phases orders waves too (phase indices never decrease along the waves).
+        unit = getattr(r, "unit", None)
+        same_unit = unit == claim.unit or (unit == "phase" and claim.unit == "wave")
+        same_order = isinstance(claim, Order) and isinstance(r, Order) and (r.earlier, r.later) == (
+            claim.earlier, claim.later)
+        same_key = isinstance(claim, OrderBy) and isinstance(r, OrderBy) and r.key == claim.key and (
+            r.descending == claim.descending and r.where in (TrueP(), claim.where))
+        if same_unit and (same_order or same_key):
+            involved.append(r.name)
+            premises.append(ua < ub)
+        else:
+            dropped.append(r.name)
+    return Encoding("for all fleet sizes", premises, z3.BoolVal(True), ua >= ub, involved, dropped,
+                    _first_witness(policy, claim))
 
 
 def encode_no_major(policy: Policy) -> Encoding:
