@@ -23,7 +23,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -384,10 +384,17 @@ def prove_invariant(model: GateModel, prop: Prop, deadline: float, lemmas_on: bo
     return InductionResult("unknown", obligations, (), "neither induction nor k-induction closes the proof")
 
 
+def involved_gates(spec: Policy, claim: object, scope: str) -> tuple[str, ...]:
+    """The spec's gates a claim is about (where a SARIF result or a refutation points)."""
+    kinds: tuple[type, ...] = (PrecheckGate, StopUpgradedGate, StopUnhealthyGate)
+    kind: type = type(claim) if isinstance(claim, kinds) else HealthWaitGate
+    return tuple(g.name for g in spec.gates if isinstance(g, kind) and same_group(getattr(g, "of", scope), scope))
+
+
 def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: float) -> Outcome:
     """A gate claim (or ``rollback_restores``) under the spec's gates: proven / refuted / unknown / vacuous."""
     scope = getattr(claim, "of", "scale_set")
-    params = gate_params(spec, scope)
+    params = replace(gate_params(spec, scope), names=involved_gates(spec, claim, scope))
     cap = claim.cap if isinstance(claim, StopUnhealthyGate) else None
     model = GateModel(params, cap)
     try:

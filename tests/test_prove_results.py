@@ -180,3 +180,14 @@ def test_cli_prove_bad_input_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "broken.wg:2" in res.output
     assert not (tmp_path / "never.json").exists()  # nothing half-written
     assert runner.invoke(app, ["prove", "no/such/file.wg"]).exit_code == 2
+
+
+def test_every_bundled_proof_file_is_proven() -> None:
+    """The project's own gate: every theorem of proofs/ (one file per spec in specs/) is proven."""
+    specs = {p.name for p in (ROOT / "specs").glob("*.wg")}
+    proofs = sorted((ROOT / "proofs").glob("*.wg"))
+    assert specs <= {p.name for p in proofs}
+    res = runner.invoke(app, ["prove", *map(str, proofs), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["ok"] and all(t["status"] == "proven" for t in doc["theorems"])
