@@ -31,15 +31,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare two policies over all fleets: prints equivalent, stricter, looser or incomparable.
 
-        \b
-        NEW is stricter when every schedule it permits, OLD permits too (and its executor gates stop at least as
-        early).  For each direction that differs, a distinguishing fleet and schedule (replayed: it passes one
-        policy and fails the other).  Exit 0 when NEW is equivalent or stricter, 1 when looser, incomparable or
-        unknown, 2 on bad input.
+        NEW is stricter when every schedule it permits, OLD permits too,
+        and its executor gates stop at least as early.  For each direction
+        that differs: a distinguishing fleet and schedule, replayed (it
+        passes one policy and fails the other).  Exit 0 when NEW is
+        equivalent or stricter, 1 when looser, incomparable or unknown,
+        2 on bad input.
 
         \b
         Example:
-          wavegate diff specs/azure-default.wg specs/team-strict.wg     # prints: stricter
+          wavegate diff specs/azure-default.wg specs/team-strict.wg
+          (prints: stricter)
         """
         from dsl.loader import load_policy
 

@@ -67,15 +67,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Prove the theorems of proofs/*.wg: proven / refuted / unknown / vacuous, each with its scope.
 
-        \b
-        Only "proven" passes: a refuted theorem prints a counterexample fleet and schedule (or executor trace),
-        replayed through the independent checker first; unknown and vacuous fail too.
+        Only "proven" passes.  A refuted theorem prints a counterexample
+        fleet and schedule (or executor trace), replayed through the
+        independent checker first; unknown and vacuous fail too.
         Exit 0 when every theorem is proven, 1 otherwise, 2 on bad input.
 
         \b
         Example:
-          wavegate prove                                   # ./proofs (or the bundled proofs)
-          wavegate prove proofs/azure-default.wg --format sarif -o prove.sarif
+          wavegate prove            # ./proofs, else the bundled proofs
+          wavegate prove proofs/azure-default.wg -f sarif -o prove.sarif
         """
         results = prove_paths(list(paths or []), time_limit)
         text = render(results, fmt.value, times=not no_times)
