@@ -26,6 +26,7 @@ from dsl.policy import (
     StopUpgradedGate,
 )
 from engine.prover import Counterexample, Outcome, prove_claim
+from engine.reports import json_block
 
 Verdict = Literal["equivalent", "stricter", "looser", "incomparable", "unknown"]
 PROVABLE_GATES = (PrecheckGate, StopUpgradedGate, StopUnhealthyGate, HealthWaitGate)
@@ -200,10 +201,9 @@ def render_diff_text(res: DiffResult, old_label: str, new_label: str) -> str:
             lines.append(f"  - {x.item}: {x.status}: {x.message}")
             cex = x.counterexample
             if cex is not None and cex.schedule is not None:
-                lines.append("    distinguishing fleet:")
-                lines += ["      " + s for s in json.dumps(cex.fleet, indent=2).splitlines()]
-                lines.append("    distinguishing schedule:")
-                lines += ["      " + s for s in json.dumps(cex.schedule, indent=2).splitlines()]
+                lines += json_block("distinguishing fleet", cex.fleet, len(cex.fleet.get("vms", [])))
+                lines += json_block("distinguishing schedule", cex.schedule,
+                                    sum(len(w["tasks"]) for w in cex.schedule.get("waves", [])))
             elif cex is not None:
                 lines.append(f"    distinguishing executor trace (set of {cex.fleet.get('set_size')} VMs):")
                 lines += ["      " + json.dumps(st) for st in cex.trace]

@@ -69,18 +69,41 @@ def counterexample_text(r: TheoremResult) -> list[str]:
             names = ", ".join(f"{t['vm']} ({t['from_version']} -> {t['to_version']})" for t in w["tasks"])
             out.append(f"      wave {w['index']} (phase {w['phase']}): {names}")
         out.append(f"    why: {cex.explanation}")
-        out.append("    fleet JSON:")
-        out += ["      " + line for line in json.dumps(cex.fleet, indent=2).splitlines()]
-        out.append("    schedule JSON:")
-        out += ["      " + line for line in json.dumps(cex.schedule, indent=2).splitlines()]
+        out += json_block("fleet JSON", cex.fleet, len(cex.fleet.get("vms", [])))
+        out += json_block("schedule JSON", cex.schedule, sum(len(w["tasks"]) for w in cex.schedule.get("waves", [])))
     else:
-        out.append(f"      set of {cex.fleet.get('set_size')} VMs; executor trace:")
+        scenario = cex.fleet.get("fleet")
+        if isinstance(scenario, dict):
+            vms = scenario.get("vms", [])
+            down = [v["name"] for v in vms if not v.get("healthy", True)]
+            out.append(f"      replayed by the executor: scale set of {len(vms)} VMs"
+                       + (f", unhealthy from the start: {', '.join(down)}" if down else ""))
+            for w in cex.fleet.get("schedule", {}).get("waves", []):
+                bad = [t["vm"] for t in w["tasks"] if _is_bad(scenario, t["vm"])]
+                out.append(f"      wave {w['index']}: {', '.join(t['vm'] for t in w['tasks'])}"
+                           + (f" (new version fails health on {', '.join(bad)})" if bad else ""))
+            out += json_block("fault script JSON", cex.fleet.get("faults", {}), 1)
+        out.append(f"      set of {cex.fleet.get('set_size')} VMs; model trace:")
         for st in cex.trace:
             out.append(f"      step {st['step']} {st['action']:<6} unhealthy={st['u']} upgraded={st['m']} "
                        f"upgraded-unhealthy={st['uu']} pending={st['pend']} batch={st['b']}"
                        + (" STARTED" if st.get("started") else "") + (" stopped" if st.get("stopped") else ""))
         out.append(f"    why: {cex.explanation}")
     return out
+
+
+SHOWN_JSON_ITEMS = 60  # larger counterexamples are summarised in text; --format json has them whole
+
+
+def json_block(title: str, doc: Any, items: int) -> list[str]:
+    if items > SHOWN_JSON_ITEMS:
+        return [f"    {title}: {items} items, too long to show here (use --format json)"]
+    return [f"    {title}:", *("      " + line for line in json.dumps(doc, indent=2).splitlines())]
+
+
+def _is_bad(fleet: dict[str, Any], vm: str) -> bool:
+    return any(v["name"] == vm and v["extensions"] and v["extensions"][0]["type"].endswith("Bad")
+               for v in fleet.get("vms", []))
 
 
 def render_text(results: Sequence[TheoremResult], times: bool = True) -> str:
