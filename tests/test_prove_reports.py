@@ -100,5 +100,5 @@ def test_json_and_text(results: list[TheoremResult]) -> None:
     text = render_text(results, times=False)
     assert text.splitlines()[0].startswith("✗ proofs/x.wg:4:1: batch: refuted")
     assert "✓ proofs/x.wg:6:1: pairs: proven" in text
-    assert "executor trace" in text and "STARTED" in text
+    assert "replayed by the executor" in text and "STARTED" in text
     assert render_text(results, times=False) == render_text(results, times=False)

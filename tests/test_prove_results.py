@@ -152,7 +152,7 @@ def test_done_when_every_20_becomes_50(tmp_path: Path, monkeypatch: pytest.Monke
     assert "scale set ss0 (5 VMs)" in res.output and "wave 0 (phase 0): vm0-0 (1.0 -> 1.1), vm0-1" in res.output
     assert '"vms": [' in res.output and '"waves": [' in res.output  # fleet JSON and schedule JSON
     assert "rule involved: ss_batch at specs/azure-default.wg" in res.output
-    assert "exec_precheck: refuted" in res.output and "executor trace" in res.output
+    assert "exec_precheck: refuted" in res.output and "replayed by the executor" in res.output
     diff = runner.invoke(app, ["diff", str(ROOT / "specs" / "azure-default.wg"), "specs/azure-default.wg"])
     assert diff.exit_code == 1, diff.output
     assert diff.output.splitlines()[0] == "looser"
