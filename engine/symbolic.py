@@ -257,6 +257,9 @@ def eval_pred(p: Predicate, vals: AttrVals) -> z3.BoolRef:
     if isinstance(p, HasTag):
         return vals.get(f"vm.tags.{p.key}")[1]
     key = attr_key(p.left)
+    if key.startswith("extension."):
+        # Per task, and a VM has several extensions: a free atom per distinct comparison over-approximates.
+        return z3.Bool(f"{vals.tag}_task_{key}_{p.op}_{p.right!r}")
     val, present = vals.get(key)
     t = attr_type(key)
     rights = p.right if isinstance(p.right, tuple) else (p.right,)
