@@ -374,13 +374,15 @@ def prove_invariant(model: GateModel, prop: Prop, deadline: float, lemmas_on: bo
         r_step, _ = _solve([*chain, *[prop(ss[i]) for i in range(k)], z3.Not(prop(ss[k]))], deadline)
         if r_step == "unsat":
             r_base, _ = bmc(model, prop, k, deadline)
-            obligations = (
+            # The failed plain-induction obligations stay in the report, followed by the k-induction ones.
+            k_obligations = (
                 Obligation(f"initiation (k={k})", r_base == "unsat", f"no violation within {k} steps of a start"),
                 Obligation(f"consecution (k={k})", True, f"{k} good steps are followed by a good one"),
-                Obligation("safety", True, "the property is the invariant"),
+                Obligation(f"safety (k={k})", True, "the property is the invariant"),
             )
             ok = r_base == "unsat"
-            return InductionResult("proven" if ok else "unknown", obligations, (), f"{k}-induction")
+            return InductionResult("proven" if ok else "unknown", (*obligations, *k_obligations), (),
+                                   f"{k}-induction (plain induction fails)")
     return InductionResult("unknown", obligations, (), "neither induction nor k-induction closes the proof")
 
 

@@ -180,3 +180,20 @@ def test_a_broken_gate_in_the_executor_is_caught(default: Policy) -> None:
         if conformance_errors(default, [json.loads(line) for line in sink.lines]):
             caught += 1
     assert caught > 0
+
+
+def test_k_induction_closes_what_plain_induction_cannot(default: Policy) -> None:
+    """'A batch starts only with at most n unhealthy' is not 1-inductive on its own (an unreachable state with
+    u > n starts a batch), but it is 2-inductive: every step into a start goes through a state with u <= n."""
+    import z3
+
+    model = GateModel(gate_params(default, "scale_set"), None)
+
+    def prop(s: Any) -> Any:
+        return z3.Implies(s["started"], s["su"] <= model.n)
+
+    res = prove_invariant(model, prop, time.monotonic() + 20, lemmas_on=False)
+    assert res.status == "proven" and res.message.startswith("2-induction")
+    assert [(o.name, o.ok) for o in res.obligations] == [
+        ("initiation", True), ("consecution", False), ("safety", True),  # plain induction: reported as failing
+        ("initiation (k=2)", True), ("consecution (k=2)", True), ("safety (k=2)", True)]
