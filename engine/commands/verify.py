@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
         \b
         Example:
-          wavegate verify --spec specs/team-strict.wg --fleet my-fleet.json schedule.json
+          wavegate verify --spec specs/team-strict.wg --fleet my.json s.json
         """
         text, ok = run_verify(schedule, spec, fleet, _format(fmt), max_vms)
         typer.echo(text, nl=False)
