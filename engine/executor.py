@@ -36,9 +36,9 @@ from engine.errors import InputError
 from engine.events import EventSink, event_line, minutes
 from engine.fleet import VM, Extension, Fleet
 from engine.gates import REAL_GATES, GateFns, percent_text, repairs_needed, unblocking_cap
-from engine.groups import group_key, group_label
+from engine.groups import group_label
 from engine.journal import Journal
-from engine.monitors import Monitor
+from engine.monitors import Monitor, key_getter
 from engine.schedule import Schedule
 from engine.versions import is_version, parse_version
 
@@ -58,6 +58,10 @@ INELIGIBLE = "unhealthy_vm"  # never installed: the VM was unhealthy at every at
 SHOWN = 5  # how many VM names a message lists before "and N more"
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _by_extension(task: Task) -> str:
+    return task.ref.extension
 _string = json.encoder.encode_basestring  # the C string encoder json itself uses
 
 # Heap entry kinds: batch ends sort before batch starts at the same instant.
@@ -109,6 +113,9 @@ class Batch:
     phase: int
     start: int
     ids: list[int]
+    vms: list[str]  # sorted
+    queues: list[list[Task]]  # per VM (same order), its tasks sorted by extension
+    groups: list[Group]  # the gate groups its VMs belong to, sorted
     end: int = 0
     upgraded: set[str] = field(default_factory=set)  # VMs with an install that succeeded
     turned: set[str] = field(default_factory=set)  # VMs healthy before an install and unhealthy after it
@@ -202,10 +209,11 @@ class Executor:
         self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
         self.members: dict[Group, list[str]] = defaultdict(list)
         self.vm_groups: dict[str, tuple[Group, ...]] = {}
+        getters = [(scope, key_getter(scope)) for scope in self.scopes]
         for vm in fleet.vms:
             gs: list[Group] = []
-            for scope in self.scopes:
-                key = group_key(scope, vm)
+            for scope, get in getters:
+                key = get(vm)
                 if key is not None:
                     gs.append((scope, key))
                     self.members[(scope, key)].append(vm.name)
@@ -213,10 +221,12 @@ class Executor:
         # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
         self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
         self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
+        self.ever_unhealthy: set[str] = set()  # VMs with any unhealthy window: the only ones worth a look
         for vm in fleet.vms:
             ws = driver.outside_unhealthy(vm.name)
             if ws:
                 self.outside[vm.name] = ws
+                self.ever_unhealthy.add(vm.name)
                 for g in self.vm_groups[vm.name]:
                     self.dynamic[g].add(vm.name)
         self.induced: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -228,6 +238,7 @@ class Executor:
         self.now = 0
         self.exec_waves = 0
         self._buf: list[tuple[int, int, str]] = []
+        self._when: dict[int, str] = {}  # virtual second -> its minutes as event text
         self._seq = 0
         self.events = 0
         self.task_events = 0
@@ -241,8 +252,11 @@ class Executor:
                 return True
         return any(a <= t < b for a, b in self.induced.get(name, ()))
 
-    def unhealthy_count(self, names: Sequence[str], t: int) -> int:
-        return sum(1 for n in names if (n in self.outside or n in self.induced) and self.vm_unhealthy_at(n, t))
+    def unhealthy_count(self, scope: str, key: GroupKey, names: Sequence[str], t: int) -> int:
+        """How many of ``names`` (the group ``(scope, key)``) are unhealthy at ``t``; for the monitors."""
+        known = self.dynamic.get((scope, key)) if scope in self.scopes else None
+        candidates = known if known is not None else self.ever_unhealthy.intersection(names)
+        return sum(1 for n in candidates if self.vm_unhealthy_at(n, t))
 
     def group_unhealthy_at(self, g: Group, t: int) -> list[str]:
         return sorted(n for n in self.dynamic.get(g, ()) if self.vm_unhealthy_at(n, t))
@@ -279,7 +293,10 @@ class Executor:
 
     def emit_task(self, t: int, kind: str, task: Task, detail: dict[str, Any] | None = None) -> None:
         extra = "" if detail is None else ', "detail": ' + _encode(detail)
-        self._buf.append((t, self._seq, f'{{"time": {minutes(t)!r}, "event": "{kind}"{task.tail}{extra}}}'))
+        when = self._when.get(t)
+        if when is None:
+            when = self._when[t] = repr(minutes(t))
+        self._buf.append((t, self._seq, f'{{"time": {when}, "event": "{kind}"{task.tail}{extra}}}'))
         self._seq += 1
         self.task_events += 1
 
@@ -339,11 +356,12 @@ class Executor:
             live = [i for i in ids if self.tasks[i].state in (PENDING, RETRY)]
             if not live:
                 continue
+            vm_groups = self.vm_groups
+            tasks = self.tasks
+            touched = sorted({g for i in live for g in vm_groups[tasks[i].ref.vm]}, key=repr)
             for gate in self.prechecks:
-                groups = sorted({g for i in live for g in self.vm_groups[self.tasks[i].vm.name] if g[0] == gate.of},
-                                key=repr)
-                for g in groups:
-                    if g in self.halted:
+                for g in touched:
+                    if g[0] != gate.of or g in self.halted:
                         continue
                     h = self._precheck(gate, g, t)
                     if h is not None:
@@ -360,18 +378,21 @@ class Executor:
         """Install, watch and roll back the tasks of the batches started at ``t``; returns (end time, batch) each."""
         queues: list[tuple[Batch, list[Task]]] = []
         batches: list[Batch] = []
+        tasks = self.tasks
+        vm_groups = self.vm_groups
         for unit, ids, wave, phase in started:
-            by_vm: dict[str, list[Task]] = defaultdict(list)
+            by_vm: dict[str, list[Task]] = {}
             for i in ids:
-                by_vm[self.tasks[i].vm.name].append(self.tasks[i])
+                task = tasks[i]
+                by_vm.setdefault(task.ref.vm, []).append(task)
             vms = sorted(by_vm)
-            batch = Batch(unit, wave, phase, t, ids, end=t)
+            per_vm = [by_vm[n] if len(by_vm[n]) == 1 else sorted(by_vm[n], key=_by_extension) for n in vms]
+            groups = sorted({g for n in vms for g in vm_groups[n]}, key=repr)
+            batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
-            self.monitor.on_batch_start(self.exec_waves, phase, t,
-                                        [(by_vm[n][0].vm, [x.ext for x in by_vm[n]]) for n in vms], unit)
-            self.emit(t, event_line(t, "batch_started", detail=self._batch_detail(batch, vms, by_vm, t)))
-            for n in vms:
-                queues.append((batch, sorted(by_vm[n], key=lambda x: x.ref.extension)))
+            self.monitor.on_batch_start(self.exec_waves, phase, t, [(q[0].vm, [x.ext for x in q]) for q in per_vm], unit)
+            self.emit(t, event_line(t, "batch_started", detail=self._batch_detail(batch, t)))
+            queues.extend((batch, q) for q in per_vm)
         clock = [t] * len(queues)
         wait = self.health_gate.wait.seconds if self.health_gate is not None else 0
         rnd = 0
@@ -462,6 +483,7 @@ class Executor:
 
     def _add_induced(self, vm: str, start: int, end: int) -> None:
         self.induced[vm].append((start, end if end >= 0 else FOREVER))
+        self.ever_unhealthy.add(vm)
         for g in self.vm_groups[vm]:
             self.dynamic[g].add(vm)
 
@@ -490,26 +512,29 @@ class Executor:
             return run()
         return self.journal.act("reinstall", run, lambda xs: xs, lambda raw: [int(x) for x in raw])
 
-    def _batch_detail(self, batch: Batch, vms: list[str], by_vm: dict[str, list[Task]], t: int) -> dict[str, Any]:
-        first = by_vm[vms[0]][0].vm
+    def _batch_detail(self, batch: Batch, t: int) -> dict[str, Any]:
+        first = batch.queues[0][0].vm
         unit_scope = "scale_set" if first.scale_set else ("availability_set" if first.availability_set else "vm")
         checks = []
         gated: list[PrecheckGate | StopUpgradedGate] = [*self.prechecks, *self.stop_upgraded]
         for gate in gated:
-            groups = sorted({g for n in vms for g in self.vm_groups[n] if g[0] == gate.of}, key=repr)
-            for g in groups:
+            for g in batch.groups:
+                if g[0] != gate.of:
+                    continue
                 checks.append({"rule": gate.name, "group": group_label(*g), "set_size": len(self.members[g]),
                                "unhealthy": len(self.group_unhealthy_at(g, t)), "upgraded": len(self.upgraded[g]),
                                "upgraded_unhealthy": len(self.upgraded_unhealthy[g]), "cap": str(gate.cap)})
         return {"set": batch.unit, "unit": unit_scope, "wave": batch.wave, "phase": batch.phase,
-                "executed_wave": self.exec_waves, "vms": len(vms), "tasks": len(batch.ids), "checks": checks}
+                "executed_wave": self.exec_waves, "vms": len(batch.vms), "tasks": len(batch.ids), "checks": checks}
 
     def end_batch(self, e: int, batch: Batch) -> None:
-        vms = sorted({self.tasks[i].vm.name for i in batch.ids})
-        touched = sorted({g for n in vms for g in self.vm_groups[n]}, key=repr)
-        for g in touched:
-            self.upgraded[g].update(n for n in batch.upgraded if g in self.vm_groups[n])
-            self.upgraded_unhealthy[g].update(n for n in batch.turned if g in self.vm_groups[n])
+        touched = batch.groups
+        for n in batch.upgraded:
+            for g in self.vm_groups[n]:
+                self.upgraded[g].add(n)
+        for n in batch.turned:
+            for g in self.vm_groups[n]:
+                self.upgraded_unhealthy[g].add(n)
         peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in self.stop_scopes}
         vm_by_name = self.fleet.vm_by_name
         self.monitor.on_batch_end([vm_by_name[n] for n in sorted(batch.upgraded)],
@@ -738,8 +763,7 @@ class Executor:
         for s in self.schedule.skipped:
             skipped[s.reason] += 1
         versions = {(t.ref.vm, t.ref.extension): t.version for t in self.tasks if t.version != t.ref.from_version}
-        healthy = {vm.name: not self.vm_unhealthy_at(vm.name, self.now) for vm in self.fleet.vms
-                   if vm.name in self.outside or vm.name in self.induced}
+        healthy = {n: not self.vm_unhealthy_at(n, self.now) for n in sorted(self.ever_unhealthy)}
         wait = self.health_gate.wait.seconds if self.health_gate is not None else 0
         ok = all(t.state == SUCCEEDED for t in self.tasks)
         return RunResult(

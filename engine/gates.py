@@ -13,7 +13,6 @@ from fractions import Fraction
 from typing import Literal
 
 from dsl.policy import HealthWaitGate, Percent, PrecheckGate, RetryGate, StopUnhealthyGate, StopUpgradedGate
-from engine.versions import major
 
 HealthOutcome = Literal["ok", "rollback", "keep"]
 
@@ -59,8 +58,10 @@ def may_start_phase(unfinished_due_tasks: int) -> bool:
 
 
 def install_allowed(from_version: str, to_version: str, allow_major: bool) -> bool:
-    """Never install a different major version than the one installed (unless the policy allows majors)."""
-    return allow_major or major(from_version) == major(to_version)
+    """Never install a different major version than the one installed (unless the policy allows majors).
+
+    Versions reaching the executor are validated, so the major is the integer before the first dot."""
+    return allow_major or int(from_version.partition(".")[0]) == int(to_version.partition(".")[0])
 
 
 def unblocking_cap(part: int, whole: int) -> Fraction:

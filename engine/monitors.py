@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from dsl.policy import (
+    GROUP_KEY,
     Capacity,
     DistinctLimit,
     Policy,
@@ -33,12 +35,38 @@ from dsl.policy import (
 )
 from engine.errors import MonitorBreach
 from engine.fleet import VM, Extension, Fleet
-from engine.groups import FleetFacts, count_value, group_key, group_label
+from engine.groups import FleetFacts, group_label
 from engine.versions import major
 
 GroupKey = tuple[Any, ...]
-# (VM names, time) -> how many of them are unhealthy at that time (the executor's health view).
-UnhealthyCount = Callable[[Sequence[str], int], int]
+# (scope, group key, its VM names, time) -> how many of them are unhealthy then (the executor's health view).
+UnhealthyCount = Callable[[str, GroupKey, Sequence[str], int], int]
+
+
+def key_getter(scope: str) -> Callable[[VM], GroupKey | None]:
+    """``engine.groups.group_key`` for one scope as a fast function (attrgetter in C); tests check they agree."""
+    if scope == "fleet":
+        return lambda vm: ()
+    fields = [("set_name" if f == "set" else f) for f in GROUP_KEY[scope]]
+    get = attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda vm: None if (v := get(vm)) is None else (v,)
+    if scope in ("update_domain", "fault_domain"):
+        return lambda vm: t if (t := get(vm))[0] is not None else None  # a null domain is a group of its own
+    return lambda vm: None if None in (t := get(vm)) else t
+
+
+def value_getter(scope: str) -> Callable[[VM], GroupKey | None]:
+    """``engine.groups.count_value`` for one scope: a null zone does not count, other nulls are a value."""
+    if scope == "fleet":
+        return lambda vm: ()
+    fields = [("set_name" if f == "set" else f) for f in GROUP_KEY[scope]]
+    get = attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda vm: (get(vm),)
+    if scope == "zone":
+        return lambda vm: None if vm.zone is None else get(vm)
+    return get
 
 
 def _where_text(rule: object) -> str:
@@ -57,35 +85,36 @@ class Monitor:
         self._upgraded: dict[tuple[str, GroupKey], set[str]] = defaultdict(set)
         self._turned: dict[tuple[str, GroupKey], set[str]] = defaultdict(set)
         self.capacities = [r for r in policy.rules if isinstance(r, Capacity)]
-        self.distincts = [r for r in policy.rules if isinstance(r, DistinctLimit)]
+        # Counting per-task values (``count extension``) is a schedule-level rule the checker owns, not a monitor.
+        self.distincts = [r for r in policy.rules if isinstance(r, DistinctLimit) and r.count in GROUP_KEY
+                          and r.per in GROUP_KEY]
         self.separations = [r for r in policy.rules if isinstance(r, SeparatePairs | SeparateRegions)]
         self.allow_major = policy.versions.allow_major
+        self._counts = [value_getter(d.count) for d in self.distincts]
         self._members: dict[tuple[str, GroupKey], list[str]] = {}
         self._sizes: dict[int, dict[GroupKey, int]] = {}
         self._cap_counts: dict[tuple[int, int, GroupKey], set[str]] = defaultdict(set)
         self._distinct: dict[tuple[int, int, GroupKey], set[GroupKey]] = defaultdict(set)
         self._unit_regions: dict[tuple[str, int], set[str]] = defaultdict(set)
         self.halted: dict[str, set[GroupKey]] = defaultdict(set)
-        self._keys: dict[tuple[str, str], GroupKey | None] = {}
+        self._getters: dict[str, Callable[[VM], GroupKey | None]] = {}
         self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
     def key(self, scope: str, vm: VM) -> GroupKey | None:
-        """The VM's group of ``scope`` (cached: the same VMs come back in every batch of their set)."""
-        try:
-            return self._keys[(scope, vm.name)]
-        except KeyError:
-            k = self._keys[(scope, vm.name)] = group_key(scope, vm)
-            return k
+        getter = self._getters.get(scope)
+        if getter is None:
+            getter = self._getters[scope] = key_getter(scope)
+        return getter(vm)
 
     def members(self, scope: str, key: GroupKey) -> list[str]:
         found = self._members.get((scope, key))
         if found is None:
             by_key: dict[GroupKey, list[str]] = defaultdict(list)
             for vm in self.fleet.vms:
-                k = group_key(scope, vm)
+                k = self.key(scope, vm)
                 if k is not None:
                     by_key[k].append(vm.name)
             for k, names in by_key.items():
@@ -99,7 +128,7 @@ class Monitor:
             sizes = defaultdict(int)
             for vm in self.fleet.vms:
                 if isinstance(rule.where, TrueP) or self.facts.matches_for_size(rule.where, vm):
-                    k = group_key(rule.of, vm)
+                    k = self.key(rule.of, vm)
                     if k is not None:
                         sizes[k] += 1
             self._sizes[i] = sizes
@@ -128,7 +157,7 @@ class Monitor:
             keys = {k for vm in vms if (k := self.key(gate.of, vm)) is not None}
             for key in sorted(keys, key=repr):
                 names = self.members(gate.of, key)
-                bad = self.unhealthy_count(names, time)
+                bad = self.unhealthy_count(gate.of, key, names, time)
                 if gate.cap.exceeded_by(bad, len(names)):
                     raise self._breach(
                         f"batch {label} started while {bad} of {len(names)} VMs of {group_label(gate.of, key)} were "
@@ -158,13 +187,14 @@ class Monitor:
                     raise self._breach(
                         f"{len(seen)} VMs of {group_label(rule.of, key)} in one {rule.within} ({rule.within} {unit}), "
                         f"more than the cap {cap} (rule {rule.name}{_where_text(rule)})")
+        counts = self._counts
         for i, d in enumerate(self.distincts):
             unit = wave if d.within == "wave" else phase
             for vm, exts in batch:
                 if not isinstance(d.where, TrueP) and not self.facts.matches_scheduled(d.where, vm, exts):
                     continue
                 key = self.key(d.per, vm)
-                value = count_value(d.count, vm)
+                value = counts[i](vm)
                 if key is None or value is None:
                     continue
                 values = self._distinct[(i, unit, key)]

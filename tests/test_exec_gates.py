@@ -80,3 +80,31 @@ def test_gate_fns_default_to_the_real_functions() -> None:
     assert gates.REAL_GATES.may_start_batch is gates.may_start_batch
     assert gates.REAL_GATES.install_allowed is gates.install_allowed
     assert gates.percent_text(Fraction(50)) == "50%" and gates.percent_text(Fraction(100, 3)) == "33.33%"
+
+
+@given(st.from_regex(r"\d{1,3}(\.\d{1,3}){0,3}", fullmatch=True), st.from_regex(r"\d{1,3}(\.\d{1,3}){0,3}", fullmatch=True))
+def test_fast_major_check_agrees_with_parse_version(a: str, b: str) -> None:
+    from engine.versions import major
+
+    assert gates.install_allowed(a, b, False) == (major(a) == major(b))
+
+
+def test_fast_group_keys_agree_with_engine_groups() -> None:
+    from exec_support import fleet
+
+    from dsl.policy import GROUP_KEY
+    from engine.groups import count_value, group_key
+    from engine.monitors import key_getter, value_getter
+
+    fl = fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus"))
+    data = fl.model_dump()
+    data["vms"][0]["update_domain"] = None
+    data["vms"][1]["zone"] = None
+    from engine.fleet import Fleet
+
+    fl = Fleet.model_validate(data)
+    for scope in GROUP_KEY:
+        get, val = key_getter(scope), value_getter(scope)
+        for vm in fl.vms:
+            assert get(vm) == group_key(scope, vm), (scope, vm.name)
+            assert val(vm) == count_value(scope, vm), (scope, vm.name)
