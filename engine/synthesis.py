@@ -311,9 +311,12 @@ def plan(
     lower = min(lower, len(waves_plan))
     spread_cost = _repair_spread(groups, waves_plan)
     schedule = _schedule(groups, resolution.skipped, waves_plan, lower, optimal, budget, coupled, spread_cost)
+    # The classes and tasks are no longer needed: free them before the checker builds its own view of the fleet.
+    n_waves = len(waves_plan)
+    del groups, resolution, regions, waves_plan
     _recheck(policy, fleet, schedule)
     elapsed = time.monotonic() - start
-    return PlanResult(schedule, elapsed, lower, optimal, len(waves_plan), budget.calls, spread_cost,
+    return PlanResult(schedule, elapsed, lower, optimal, n_waves, budget.calls, spread_cost,
                       tuple(coupled), tuple(budget.notes))
 
 
