@@ -95,10 +95,29 @@ def counterexample_text(r: TheoremResult) -> list[str]:
 SHOWN_JSON_ITEMS = 60  # larger counterexamples are summarised in text; --format json has them whole
 
 
+def compact_json(doc: Any) -> list[str]:
+    """JSON a person can scan: one line per top-level field, one line per element of a top-level list."""
+    if not isinstance(doc, dict):
+        return json.dumps(doc, indent=2).splitlines()
+    out = ["{"]
+    keys = list(doc)
+    for i, k in enumerate(keys):
+        comma = "," if i < len(keys) - 1 else ""
+        v = doc[k]
+        if isinstance(v, list) and v:
+            out.append(f"  {json.dumps(k)}: [")
+            out += [f"    {json.dumps(x)}{',' if j < len(v) - 1 else ''}" for j, x in enumerate(v)]
+            out.append(f"  ]{comma}")
+        else:
+            out.append(f"  {json.dumps(k)}: {json.dumps(v)}{comma}")
+    out.append("}")
+    return out
+
+
 def json_block(title: str, doc: Any, items: int) -> list[str]:
     if items > SHOWN_JSON_ITEMS:
         return [f"    {title}: {items} items, too long to show here (use --format json)"]
-    return [f"    {title}:", *("      " + line for line in json.dumps(doc, indent=2).splitlines())]
+    return [f"    {title}:", *("      " + line for line in compact_json(doc))]
 
 
 def _is_bad(fleet: dict[str, Any], vm: str) -> bool:
