@@ -34,8 +34,10 @@ from dsl.policy import (
     Gate,
     HealthWaitGate,
     Percent,
+    PhaseGate,
     Policy,
     PrecheckGate,
+    RetryGate,
     Rule,
     StopUnhealthyGate,
     StopUpgradedGate,
@@ -395,6 +397,8 @@ def involved_gates(spec: Policy, claim: object, scope: str) -> tuple[str, ...]:
 
 def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: float) -> Outcome:
     """A gate claim (or ``rollback_restores``) under the spec's gates: proven / refuted / unknown / vacuous."""
+    if isinstance(claim, PhaseGate | RetryGate):
+        return prove_run_claim(spec, claim, deadline)
     scope = getattr(claim, "of", "scale_set")
     params = replace(gate_params(spec, scope), names=involved_gates(spec, claim, scope))
     cap = claim.cap if isinstance(claim, StopUnhealthyGate) else None
@@ -424,6 +428,98 @@ def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: 
         return Outcome("refuted", SCOPE, f"counterexample trace: {why}", counterexample=cex, involved=params.names)
     msg = f"{text}: {res.message}"
     return Outcome(res.status, SCOPE, msg, involved=params.names, obligations=res.obligations)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Phase progression and retries: one decision of the executor each, for every fleet
+
+
+RUN_SCOPE = "for all fleets (the executor's phase and retry decisions)"
+
+
+def prove_run_claim(spec: Policy, claim: PhaseGate | RetryGate, deadline: float) -> Outcome:
+    """``a phase starts only after the previous phase succeeded`` and ``retry failed after D, at most N times``.
+
+    The executor decides these with ``gates.may_start_phase`` and ``gates.may_retry`` (and schedules a retry
+    ``after`` later); the assertions below are those decisions, negated claim included, unsatisfiable exactly when
+    the claim holds for every run.  A refutation is replayed by the executor on a two-VM scenario."""
+    s = z3.Solver()
+    s.set("timeout", max(1, int((deadline - time.monotonic()) * 1000)))
+    names: tuple[str, ...]
+    if isinstance(claim, PhaseGate):
+        gates = [g for g in spec.gates if isinstance(g, PhaseGate)]
+        names = tuple(g.name for g in gates)
+        unfinished, starts = z3.Int("unfinished_due_tasks"), z3.Bool("next_phase_starts")
+        s.add(unfinished >= 0, starts == (z3.BoolVal(not gates) | (unfinished == 0)))  # gates.may_start_phase
+        s.add(starts, unfinished > 0)
+        text = "a phase starts only after every due task of the previous phases succeeded"
+    else:
+        retries = [g for g in spec.gates if isinstance(g, RetryGate)]
+        names = tuple(g.name for g in retries)
+        failed, retried, delay = z3.Int("failed_attempts"), z3.Bool("retried"), z3.Int("retry_after_seconds")
+        allowed = z3.Or(*[z3.And(failed <= g.max_attempts, delay == g.after.seconds) for g in retries[:1]]) \
+            if retries else z3.BoolVal(False)
+        s.add(failed >= 1, retried == allowed)  # gates.may_retry, due ``after`` later
+        s.add(retried, z3.Or(failed > claim.max_attempts, delay < claim.after.seconds))
+        text = f"failed upgrades are retried at most {claim.max_attempts} times, each at least {claim.after} later"
+    r = s.check()
+    if r == z3.unsat:
+        return Outcome("proven", RUN_SCOPE, f"{text}: the executor's decision cannot break it", involved=names)
+    if r != z3.sat:
+        return Outcome("unknown", RUN_SCOPE, "the solver gave no answer within the time limit", involved=names)
+    fleet, schedule, faults = _run_scenario(claim)
+    try:
+        events, _ = run_executor(spec, fleet, schedule, faults)
+    except (InputError, MonitorBreach) as e:
+        return Outcome("unknown", RUN_SCOPE, f"a candidate counterexample did not replay: {e}", involved=names)
+    why = _run_claim_broken(claim, events)
+    if not why:
+        return Outcome("unknown", RUN_SCOPE, "a candidate counterexample did not replay: the executor kept the claim",
+                       involved=names)
+    trace = tuple({"step": i, "action": e["event"], "set_size": len(fleet["vms"]), "u": 0, "m": 0, "uu": 0,
+                   "pend": 0, "b": 0, "time_minutes": e["time"], "vm": e.get("vm")}
+                  for i, e in enumerate(events) if e["event"] in ("phase_started", "install_started", "install_failed",
+                                                                  "retry_scheduled"))
+    cex = Counterexample({"set_size": len(fleet["vms"]), "fleet": fleet, "schedule": schedule, "faults": faults},
+                         None, trace, f"{text} fails: {why}")
+    return Outcome("refuted", RUN_SCOPE, f"counterexample trace: {why}", counterexample=cex, involved=names)
+
+
+def _run_scenario(claim: PhaseGate | RetryGate) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Two regions in two phases, one VM each; the first VM's install always fails."""
+    vms = [{"name": f"vm{i}", "region": f"region{i}", "subscription": "sub0",
+            "extensions": [{"name": "agent", "publisher": WITNESS["publisher"], "type": WITNESS["type"],
+                            "version": "1.0", "enable_automatic_upgrade": True}]} for i in range(2)]
+    fleet = {"regions": [{"name": f"region{i}", "pair": None, "zones": 0} for i in range(2)],
+             "catalog": [{"publisher": WITNESS["publisher"], "type": WITNESS["type"], "versions": ["1.0", "1.1"]}],
+             "scale_sets": [], "availability_sets": [], "vms": vms}
+    task = {"extension": "agent", "from_version": "1.0", "to_version": "1.1"}
+    schedule = {"phases": [{"index": i, "regions": [f"region{i}"]} for i in range(2)],
+                "waves": [{"index": i, "phase": i, "tasks": [{"vm": f"vm{i}", **task}]} for i in range(2)],
+                "skipped": [], "lower_bound": 0, "optimal": False, "stats": {}}
+    faults = {"vm_failures": [{"vm": "vm0", "extension": "agent", "attempts": None}]}
+    return fleet, schedule, faults
+
+
+def _run_claim_broken(claim: PhaseGate | RetryGate, events: list[dict[str, Any]]) -> str:
+    if isinstance(claim, PhaseGate):
+        failed_open = False
+        for e in events:
+            if e["event"] == "install_failed" and e.get("vm") == "vm0":
+                failed_open = True
+            elif e["event"] == "install_succeeded" and e.get("vm") == "vm0":
+                failed_open = False
+            elif e["event"] == "phase_started" and (e.get("detail") or {}).get("phase") == 1 and failed_open:
+                return f"phase 1 started at {e['time']} min while vm0's upgrade in phase 0 had failed"
+        return ""
+    starts = [e["time"] for e in events if e["event"] == "install_started" and e.get("vm") == "vm0"]
+    fails = [e["time"] for e in events if e["event"] == "install_failed" and e.get("vm") == "vm0"]
+    if len(starts) - 1 > claim.max_attempts:
+        return f"vm0 was retried {len(starts) - 1} times, more than {claim.max_attempts}"
+    for failed_at, next_start in zip(fails, starts[1:], strict=False):
+        if (next_start - failed_at) * 60 < claim.after.seconds:
+            return f"vm0 was retried {next_start - failed_at:g} min after failing, sooner than {claim.after}"
+    return ""
 
 
 # ----------------------------------------------------------------------------------------------------------------
