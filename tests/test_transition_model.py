@@ -197,3 +197,20 @@ def test_k_induction_closes_what_plain_induction_cannot(default: Policy) -> None
     assert [(o.name, o.ok) for o in res.obligations] == [
         ("initiation", True), ("consecution", False), ("safety", True),  # plain induction: reported as failing
         ("initiation (k=2)", True), ("consecution (k=2)", True), ("safety (k=2)", True)]
+
+
+def test_phase_and_retry_claims(default: Policy) -> None:
+    from dsl.policy import Duration, PhaseGate, RetryGate
+
+    phase, retry = PhaseGate("p", default.span), RetryGate("r", default.span)
+    deadline = time.monotonic() + 20
+    assert prove_gate_claim(default, phase, deadline).status == "proven"
+    assert prove_gate_claim(default, retry, deadline).status == "proven"
+    no_phase = replace(default, gates=tuple(g for g in default.gates if not isinstance(g, PhaseGate)))
+    out = prove_gate_claim(no_phase, phase, deadline)
+    assert out.status == "refuted" and "phase 1 started" in out.message
+    sooner = replace(default, gates=tuple(replace(g, after=Duration(3600)) if isinstance(g, RetryGate) else g
+                                          for g in default.gates))
+    out = prove_gate_claim(sooner, retry, deadline)
+    assert out.status == "refuted" and "sooner than 3d" in out.message
+    assert out.counterexample is not None and out.counterexample.fleet["faults"]["vm_failures"]
