@@ -247,6 +247,8 @@ class Executor:
     # -- health --------------------------------------------------------------------------------------------------
 
     def vm_unhealthy_at(self, name: str, t: int) -> bool:
+        if name not in self.ever_unhealthy:
+            return False
         for a, b in self.outside.get(name, ()):
             if a <= t < b:
                 return True

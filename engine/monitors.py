@@ -103,11 +103,14 @@ class Monitor:
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
-    def key(self, scope: str, vm: VM) -> GroupKey | None:
+    def key_of(self, scope: str) -> Callable[[VM], GroupKey | None]:
         getter = self._getters.get(scope)
         if getter is None:
             getter = self._getters[scope] = key_getter(scope)
-        return getter(vm)
+        return getter
+
+    def key(self, scope: str, vm: VM) -> GroupKey | None:
+        return self.key_of(scope)(vm)
 
     def members(self, scope: str, key: GroupKey) -> list[str]:
         found = self._members.get((scope, key))
@@ -172,10 +175,12 @@ class Monitor:
         for i, rule in enumerate(self.capacities):
             unit = wave if rule.within == "wave" else phase
             sizes = self._capacity_sizes(i, rule)
+            get = self.key_of(rule.of)
+            every = isinstance(rule.where, TrueP)
             for vm, exts in batch:
-                if not isinstance(rule.where, TrueP) and not self.facts.matches_scheduled(rule.where, vm, exts):
+                if not every and not self.facts.matches_scheduled(rule.where, vm, exts):
                     continue
-                key = self.key(rule.of, vm)
+                key = get(vm)
                 if key is None:
                     continue
                 seen = self._cap_counts[(i, unit, key)]
@@ -190,11 +195,14 @@ class Monitor:
         counts = self._counts
         for i, d in enumerate(self.distincts):
             unit = wave if d.within == "wave" else phase
+            get = self.key_of(d.per)
+            count = counts[i]
+            every = isinstance(d.where, TrueP)
             for vm, exts in batch:
-                if not isinstance(d.where, TrueP) and not self.facts.matches_scheduled(d.where, vm, exts):
+                if not every and not self.facts.matches_scheduled(d.where, vm, exts):
                     continue
-                key = self.key(d.per, vm)
-                value = counts[i](vm)
+                key = get(vm)
+                value = count(vm)
                 if key is None or value is None:
                     continue
                 values = self._distinct[(i, unit, key)]

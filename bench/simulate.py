@@ -1,0 +1,104 @@
+"""Executor throughput: events per second on generated 100k- and 1M-VM rollouts (schedules from the planner).
+
+Usage:
+    python bench/simulate.py                       # 100k and 1M VMs, journal row at 100k
+    python bench/simulate.py --sizes 100000 --journal-sizes 100000 --cache /tmp/wg-bench
+
+Each fleet comes from ``engine.generator`` (seeded) with every VM made healthy, so the whole schedule runs (the
+generator's unhealthy VMs would block sets and hold later phases: less work, not a throughput figure); the schedule
+comes from ``engine.api.plan`` (cached as JSON under --cache).  Events go to a JSONL file on disk, as with
+``wavegate simulate --events``.  Rows: the run with the journal off, then (for --journal-sizes) with the journal on.
+Columns: setup = building the executor (indexes over the fleet and schedule); run = the event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from engine import api
+from engine.driver import SimDriver
+from engine.events import AtomicJsonlWriter
+from engine.executor import Executor
+from engine.fleet import Fleet
+from engine.generator import generate_fleet
+from engine.journal import Journal
+from engine.resources import bundled_spec
+from engine.schedule import Schedule, load_schedule
+
+
+def healthy_fleet(n: int, seed: int) -> Fleet:
+    fleet = generate_fleet(n, seed)
+    vms = [vm if vm.healthy else vm.model_copy(update={"healthy": True}) for vm in fleet.vms]
+    return fleet.model_copy(update={"vms": vms})
+
+
+def planned(policy: api.Policy, fleet: Fleet, n: int, seed: int, cache: Path, time_limit: float) -> tuple[Schedule, float]:
+    path = cache / f"schedule-{n}-{seed}.json"
+    if path.exists():
+        return load_schedule(path), 0.0
+    t = time.perf_counter()
+    schedule = api.plan(policy, fleet, time_limit=time_limit)
+    took = time.perf_counter() - t
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(schedule.to_json())
+    return schedule, took
+
+
+def run_once(policy: api.Policy, fleet: Fleet, schedule: Schedule, seed: int, journal: bool, out: Path) -> dict[str, float]:
+    writer = AtomicJsonlWriter(out / "events.jsonl")
+    jr = Journal.create(out / "run.db", {"seed": str(seed)}) if journal else None
+    try:
+        c0, t0 = time.process_time(), time.perf_counter()
+        ex = Executor(policy, fleet, schedule, SimDriver(fleet, seed=seed), writer, journal=jr)
+        c1, t1 = time.process_time(), time.perf_counter()
+        result = ex.run()
+        c2, t2 = time.process_time(), time.perf_counter()
+        writer.commit()
+    finally:
+        writer.abort()
+        if jr is not None:
+            jr.close()
+    return {"tasks": result.tasks, "events": result.events, "task_events": result.task_events,
+            "setup": t1 - t0, "run": t2 - t1, "run_cpu": c2 - c1, "setup_cpu": c1 - c0,
+            "commits": float(jr.commits) if jr is not None else 0.0, "outcome": float(result.exit_code)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--journal-sizes", type=int, nargs="*", default=[100_000])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--plan-time-limit", type=float, default=1200.0)
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "wavegate-bench")
+    args = ap.parse_args(argv)
+    policy = api.load_policy(bundled_spec())
+    rows: list[tuple[int, str, dict[str, float], float, int]] = []
+    for n in args.sizes:
+        t = time.perf_counter()
+        fleet = healthy_fleet(n, args.seed)
+        gen = time.perf_counter() - t
+        schedule, plan_s = planned(policy, fleet, n, args.seed, args.cache, args.plan_time_limit)
+        print(f"{n:,} VMs: generated in {gen:.1f}s, planned in {plan_s:.1f}s ({'cached' if not plan_s else 'fresh'}), "
+              f"{len(schedule.waves)} waves", flush=True)
+        for journal in (False, True):
+            if journal and n not in args.journal_sizes:
+                continue
+            label = "on" if journal else "off"
+            with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
+                stats = run_once(policy, fleet, schedule, args.seed, journal, Path(tmp))
+            rows.append((n, label, stats, plan_s, len(schedule.waves)))
+    header = (f"{'VMs':>10} {'tasks':>9} {'waves':>5} {'journal':>7} {'events':>9} {'task ev':>9} {'setup s':>8} "
+              f"{'run s':>7} {'run cpu s':>9} {'events/s':>9} {'task ev/s':>9} {'commits':>8}")
+    print(header)
+    print("-" * len(header))
+    for n, label, s, _, waves in rows:
+        print(f"{n:>10,} {int(s['tasks']):>9,} {waves:>5} {label:>7} {int(s['events']):>9,} {int(s['task_events']):>9,} "
+              f"{s['setup']:>8.2f} {s['run']:>7.2f} {s['run_cpu']:>9.2f} {s['events'] / s['run']:>9,.0f} "
+              f"{s['task_events'] / s['run']:>9,.0f} {int(s['commits']):>8,}")
+
+
+if __name__ == "__main__":
+    main()
