@@ -82,9 +82,15 @@ def counterexample_text(r: TheoremResult) -> list[str]:
                 bad = [t["vm"] for t in w["tasks"] if _is_bad(scenario, t["vm"])]
                 out.append(f"      wave {w['index']}: {', '.join(t['vm'] for t in w['tasks'])}"
                            + (f" (new version fails health on {', '.join(bad)})" if bad else ""))
-            out += json_block("fault script JSON", cex.fleet.get("faults", {}), 1)
-        out.append(f"      set of {cex.fleet.get('set_size')} VMs; model trace:")
-        for st in cex.trace:
+            if cex.fleet.get("faults"):
+                out += json_block("fault script JSON", cex.fleet["faults"], 1)
+        if cex.trace and "event" in cex.trace[0]:
+            out.append("      executor events:")
+            out += [f"      {st['time_minutes']:>8g} min  {st['event']}" + (f" {st['vm']}" if st.get("vm") else "")
+                    for st in cex.trace]
+        else:
+            out.append(f"      set of {cex.fleet.get('set_size')} VMs; model trace:")
+        for st in (s for s in cex.trace if "event" not in s):
             out.append(f"      step {st['step']} {st['action']:<6} unhealthy={st['u']} upgraded={st['m']} "
                        f"upgraded-unhealthy={st['uu']} pending={st['pend']} batch={st['b']}"
                        + (" STARTED" if st.get("started") else "") + (" stopped" if st.get("stopped") else ""))

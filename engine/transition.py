@@ -33,6 +33,7 @@ from dsl.policy import (
     Capacity,
     Gate,
     HealthWaitGate,
+    PauseGate,
     Percent,
     PhaseGate,
     Policy,
@@ -397,7 +398,7 @@ def involved_gates(spec: Policy, claim: object, scope: str) -> tuple[str, ...]:
 
 def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: float) -> Outcome:
     """A gate claim (or ``rollback_restores``) under the spec's gates: proven / refuted / unknown / vacuous."""
-    if isinstance(claim, PhaseGate | RetryGate):
+    if isinstance(claim, PhaseGate | RetryGate | PauseGate):
         return prove_run_claim(spec, claim, deadline)
     scope = getattr(claim, "of", "scale_set")
     params = replace(gate_params(spec, scope), names=involved_gates(spec, claim, scope))
@@ -434,10 +435,10 @@ def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: 
 # Phase progression and retries: one decision of the executor each, for every fleet
 
 
-RUN_SCOPE = "for all fleets (the executor's phase and retry decisions)"
+RUN_SCOPE = "for all fleets (the executor's decision)"
 
 
-def prove_run_claim(spec: Policy, claim: PhaseGate | RetryGate, deadline: float) -> Outcome:
+def prove_run_claim(spec: Policy, claim: PhaseGate | RetryGate | PauseGate, deadline: float) -> Outcome:
     """``a phase starts only after the previous phase succeeded`` and ``retry failed after D, at most N times``.
 
     The executor decides these with ``gates.may_start_phase`` and ``gates.may_retry`` (and schedules a retry
@@ -453,6 +454,13 @@ def prove_run_claim(spec: Policy, claim: PhaseGate | RetryGate, deadline: float)
         s.add(unfinished >= 0, starts == (z3.BoolVal(not gates) | (unfinished == 0)))  # gates.may_start_phase
         s.add(starts, unfinished > 0)
         text = "a phase starts only after every due task of the previous phases succeeded"
+    elif isinstance(claim, PauseGate):
+        pauses = [g for g in spec.gates if isinstance(g, PauseGate) and same_group(g.of, claim.of)]
+        names = tuple(g.name for g in pauses)
+        gap = z3.Int("seconds_between_batches")
+        # The executor starts a group's next batch no sooner than the longest pause after its last batch ended.
+        s.add(gap >= max([g.pause.seconds for g in pauses] or [0]), gap < claim.pause.seconds)
+        text = f"batches of a {claim.of} are at least {claim.pause} apart"
     else:
         retries = [g for g in spec.gates if isinstance(g, RetryGate)]
         names = tuple(g.name for g in retries)
@@ -476,17 +484,23 @@ def prove_run_claim(spec: Policy, claim: PhaseGate | RetryGate, deadline: float)
     if not why:
         return Outcome("unknown", RUN_SCOPE, "a candidate counterexample did not replay: the executor kept the claim",
                        involved=names)
-    trace = tuple({"step": i, "action": e["event"], "set_size": len(fleet["vms"]), "u": 0, "m": 0, "uu": 0,
-                   "pend": 0, "b": 0, "time_minutes": e["time"], "vm": e.get("vm")}
-                  for i, e in enumerate(events) if e["event"] in ("phase_started", "install_started", "install_failed",
-                                                                  "retry_scheduled"))
+    shown = ("phase_started", "batch_started", "batch_finished", "install_started", "install_failed",
+             "retry_scheduled")
+    trace = tuple({"step": i, "event": e["event"], "time_minutes": e["time"], "vm": e.get("vm")}
+                  for i, e in enumerate(events) if e["event"] in shown)
     cex = Counterexample({"set_size": len(fleet["vms"]), "fleet": fleet, "schedule": schedule, "faults": faults},
                          None, trace, f"{text} fails: {why}")
     return Outcome("refuted", RUN_SCOPE, f"counterexample trace: {why}", counterexample=cex, involved=names)
 
 
-def _run_scenario(claim: PhaseGate | RetryGate) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Two regions in two phases, one VM each; the first VM's install always fails."""
+def _run_scenario(claim: PhaseGate | RetryGate | PauseGate) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Two regions in two phases, one VM each; the first VM's install always fails.  For a pause: one scale set of
+    ten VMs upgraded one per wave, no faults."""
+    if isinstance(claim, PauseGate):
+        fleet, schedule, _ = scenario(({"set_size": 10, "u": 0, "action": "init", "uu": 0},
+                                       {"action": "start", "b": 1, "uu": 0}, {"action": "finish", "uu": 0},
+                                       {"action": "start", "b": 1, "uu": 0}))
+        return fleet, schedule, {}
     vms = [{"name": f"vm{i}", "region": f"region{i}", "subscription": "sub0",
             "extensions": [{"name": "agent", "publisher": WITNESS["publisher"], "type": WITNESS["type"],
                             "version": "1.0", "enable_automatic_upgrade": True}]} for i in range(2)]
@@ -501,7 +515,14 @@ def _run_scenario(claim: PhaseGate | RetryGate) -> tuple[dict[str, Any], dict[st
     return fleet, schedule, faults
 
 
-def _run_claim_broken(claim: PhaseGate | RetryGate, events: list[dict[str, Any]]) -> str:
+def _run_claim_broken(claim: PhaseGate | RetryGate | PauseGate, events: list[dict[str, Any]]) -> str:
+    if isinstance(claim, PauseGate):
+        ends = [e["time"] for e in events if e["event"] == "batch_finished"]
+        begins = [e["time"] for e in events if e["event"] == "batch_started"]
+        for end, begin in zip(ends, begins[1:], strict=False):
+            if (begin - end) * 60 < claim.pause.seconds:
+                return f"the next batch of the set started {begin - end:g} min after the last one, less than {claim.pause}"
+        return ""
     if isinstance(claim, PhaseGate):
         failed_open = False
         for e in events:
