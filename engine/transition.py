@@ -402,6 +402,12 @@ def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: 
         return prove_run_claim(spec, claim, deadline)
     scope = getattr(claim, "of", "scale_set")
     params = replace(gate_params(spec, scope), names=involved_gates(spec, claim, scope))
+    if isinstance(claim, HealthWaitGate):
+        waits = [g.wait.seconds for g in spec.gates if isinstance(g, HealthWaitGate)]
+        if waits and waits[0] != claim.wait.seconds:
+            # The model proves what happens after a failed wait, not how long the wait is.
+            return Outcome("unknown", SCOPE, f"the spec waits {waits[0]}s for health, the claim {claim.wait}: only "
+                           "the rollback after a failed wait is modelled", involved=params.names)
     cap = claim.cap if isinstance(claim, StopUnhealthyGate) else None
     model = GateModel(params, cap)
     try:
