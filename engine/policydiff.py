@@ -24,6 +24,7 @@ from dsl.policy import (
     Rule,
     StopUnhealthyGate,
     StopUpgradedGate,
+    VersionClaim,
 )
 from engine.prover import Counterexample, Outcome, prove_claim
 from engine.reports import json_block
@@ -87,7 +88,9 @@ def _gate_differences(sub: Policy, sup: Policy, time_limit: float) -> tuple[list
         if _strip(g) in sub_same and (not isinstance(g, PROVABLE_GATES) or _same_gates(sub, sup, g.of if hasattr(g, "of") else "")):
             continue  # the same gate, among the same gates of its scope: the executor behaves the same
         if isinstance(g, PROVABLE_GATES) and not (isinstance(g, HealthWaitGate) and g.on_timeout == "keep"):
-            d = _outcome_difference(label, prove_claim(sub, g, time_limit))
+            # A health wait: the rollback is proven here, the wait's length compared just below.
+            claim = VersionClaim("rollback_restores") if isinstance(g, HealthWaitGate) else g
+            d = _outcome_difference(label, prove_claim(sub, claim, time_limit))
             if d is not None:
                 diffs.append(d)
             if isinstance(g, HealthWaitGate):
