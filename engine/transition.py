@@ -24,7 +24,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any
 
 import z3
@@ -787,7 +786,3 @@ def conformance_errors(policy: Policy, events: list[dict[str, Any]]) -> list[str
         if g not in halted:
             errors.append(f"{g}: the model stops it at {t} min, the executor did not")
     return errors
-
-
-def fraction_text(v: Fraction) -> str:
-    return str(v.numerator) if v.denominator == 1 else f"{float(v):.2f}"
