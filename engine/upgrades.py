@@ -60,7 +60,8 @@ def resolve_upgrades(fleet: Fleet, versions: VersionPolicy) -> Resolution:
                 installed = parsed[ext.version] = parse_version(ext.version)
             target, reason = _target(ext, installed, catalog.get((ext.publisher, ext.type)), versions)
             if target is None:
-                skipped.append(Skipped(vm=vm.name, extension=ext.name, reason=reason))
+                # Built without re-validation: the three strings come straight from a validated fleet.
+                skipped.append(Skipped.model_construct(vm=vm.name, extension=ext.name, reason=reason))
             else:
                 tasks.append(UpgradeTask(vm.name, ext.name, ext.publisher, ext.type, ext.version, target))
     return Resolution(tuple(tasks), tuple(skipped))

@@ -54,7 +54,7 @@ from dsl.policy import (
     Value,
 )
 from engine.fleet import VM, Extension, Fleet
-from engine.schedule import Schedule
+from engine.schedule import Schedule, Task
 from engine.upgrades import resolve_upgrades
 from engine.versions import is_version, parse_version
 
@@ -439,6 +439,8 @@ class _Checker:
         self._sizes: dict[tuple[str, Predicate], dict[GroupKey, int]] = {}
         self._region_units: dict[str, dict[str, set[int]]] = {}
         self._order: list[_Placed] | None = None
+        # Every task once, with its VM and extension looked up (None when unknown), in schedule order.
+        self.task_refs: list[tuple[int, Task, VM | None, Extension | None]] = []
 
     def add(
         self,
@@ -455,10 +457,12 @@ class _Checker:
 
     def place(self) -> None:
         vms = self.fleet.vm_by_name
+        refs = self.task_refs
         for w in self.schedule.waves:
             for t in w.tasks:
                 vm = vms.get(t.vm)
                 if vm is None:
+                    refs.append((w.index, t, None, None))
                     continue
                 p = self.placed.get(t.vm)
                 if p is None:
@@ -466,6 +470,7 @@ class _Checker:
                 exts = vm.extensions
                 ext = exts[0] if len(exts) == 1 and exts[0].name == t.extension else _ext_named(vm, t.extension)
                 p.tasks.append((w.index, ext))
+                refs.append((w.index, t, vm, ext))
         for p in self.placed.values():
             p.waves = sorted({w for w, _ in p.tasks})
 
@@ -586,44 +591,41 @@ class _Checker:
         vms = self.fleet.vm_by_name
         seen: dict[tuple[str, str], int] = {}
         add = self.add
-        for w in self.schedule.waves:
-            for t in w.tasks:
-                key = (t.vm, t.extension)
-                vm = vms.get(t.vm)
-                if vm is None:
-                    add("tasks", None, f"task names unknown VM '{t.vm}'{_did_you_mean(t.vm, vms)}", wave=w.index, vms=[t.vm])
-                    continue
-                ext = _ext_named(vm, t.extension)
-                if ext is None:
-                    names = [e.name for e in vm.extensions]
-                    add("tasks", None, f"VM {t.vm} has no extension named '{t.extension}'{_did_you_mean(t.extension, names)}",
-                        wave=w.index, vms=[t.vm])
-                    continue
-                if key in seen:
-                    add("tasks", None, f"task {t.vm}/{t.extension} appears twice (waves {seen[key]} and {w.index})",
-                        wave=w.index, vms=[t.vm])
-                    continue
-                seen[key] = w.index
-                due = expected.get(key)
-                if due is None:
-                    why = skipped_reason.get(key, "not due")
-                    add("tasks", None, f"task {t.vm}/{t.extension} is not due: {why}", wave=w.index, vms=[t.vm])
-                    continue
-                if not _same_version(t.from_version, ext.version):
-                    add("tasks", None, f"task {t.vm}/{t.extension} says from_version {t.from_version} but {ext.version} is "
-                        "installed", wave=w.index, vms=[t.vm])
-                if t.to_version == due.to_version:
-                    continue
-                if not is_version(t.to_version):
-                    add("tasks", None, f"task {t.vm}/{t.extension} has bad to_version '{t.to_version}'", wave=w.index,
-                        vms=[t.vm])
-                    continue
-                if not allow_major and parse_version(t.to_version)[0] != parse_version(ext.version)[0]:
-                    add("tasks", None, f"task {t.vm}/{t.extension} crosses a major version ({ext.version} -> "
-                        f"{t.to_version}) and the policy does not allow majors", wave=w.index, vms=[t.vm])
-                elif not _same_version(t.to_version, due.to_version):
-                    add("tasks", None, f"task {t.vm}/{t.extension} targets {t.to_version} but the resolved target is "
-                        f"{due.to_version}", wave=w.index, vms=[t.vm])
+        for wave, t, vm, ext in self.task_refs:
+            key = (t.vm, t.extension)
+            if vm is None:
+                add("tasks", None, f"task names unknown VM '{t.vm}'{_did_you_mean(t.vm, vms)}", wave=wave, vms=[t.vm])
+                continue
+            if ext is None:
+                names = [e.name for e in vm.extensions]
+                add("tasks", None, f"VM {t.vm} has no extension named '{t.extension}'{_did_you_mean(t.extension, names)}",
+                    wave=wave, vms=[t.vm])
+                continue
+            if key in seen:
+                add("tasks", None, f"task {t.vm}/{t.extension} appears twice (waves {seen[key]} and {wave})",
+                    wave=wave, vms=[t.vm])
+                continue
+            seen[key] = wave
+            due = expected.get(key)
+            if due is None:
+                why = skipped_reason.get(key, "not due")
+                add("tasks", None, f"task {t.vm}/{t.extension} is not due: {why}", wave=wave, vms=[t.vm])
+                continue
+            if t.from_version != ext.version and not _same_version(t.from_version, ext.version):
+                add("tasks", None, f"task {t.vm}/{t.extension} says from_version {t.from_version} but {ext.version} is "
+                    "installed", wave=wave, vms=[t.vm])
+            if t.to_version == due.to_version:
+                continue
+            if not is_version(t.to_version):
+                add("tasks", None, f"task {t.vm}/{t.extension} has bad to_version '{t.to_version}'", wave=wave,
+                    vms=[t.vm])
+                continue
+            if not allow_major and parse_version(t.to_version)[0] != parse_version(ext.version)[0]:
+                add("tasks", None, f"task {t.vm}/{t.extension} crosses a major version ({ext.version} -> "
+                    f"{t.to_version}) and the policy does not allow majors", wave=wave, vms=[t.vm])
+            elif not _same_version(t.to_version, due.to_version):
+                add("tasks", None, f"task {t.vm}/{t.extension} targets {t.to_version} but the resolved target is "
+                    f"{due.to_version}", wave=wave, vms=[t.vm])
         missing = sorted(k for k in expected if k not in seen)
         if missing:
             shown = ", ".join(f"{v}/{e}" for v, e in missing[:SHOWN_VMS])
