@@ -175,7 +175,9 @@ class Encoding:
                     self.x[(c.index, w)] = x
                     s.add(x >= 0, x <= c.count, a == (x >= 1))
                 total.append(self.x[(c.index, w)])
-            if c.count == 1:
+            if self.W == 0:
+                s.add(z3.BoolVal(False, self.ctx))  # VMs to place and no wave to place them in
+            elif c.count == 1:
                 s.add(z3.PbEq([(self.a[(c.index, w)], 1) for w in range(self.W)], 1))
             else:
                 s.add(self.sum(total) == c.count)

@@ -140,3 +140,39 @@ def test_random_fleets_and_rules_plan_to_verified_schedules(seed: int, extra: li
     assert report.ok, [v.render() for v in report.violations]
     assert res.lower_bound <= res.waves
     assert res.optimal == (res.lower_bound == res.waves)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_fleets())
+def test_solver_alone_matches_brute_force(fleet: Fleet) -> None:
+    """With the constructive planner switched off, every wave count comes from the Z3 models (region, phase and
+    joint): the compiler alone must find brute-force-optimal schedules the checker accepts."""
+    import pytest
+
+    import engine.synthesis as synthesis
+
+    pol = policy()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(synthesis, "construct", lambda *a, **k: None)
+        res = plan(pol, fleet, time_limit=10, workers=1)
+    assert verify_schedule(pol, fleet, res.schedule).ok
+    assert res.waves == brute_force_waves(fleet)
+    assert res.optimal
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_fleets())
+def test_joint_model_is_exact_at_the_optimum(fleet: Fleet) -> None:
+    """The joint model (all rules at once, phases as variables) is sat at the brute-force optimum, unsat below."""
+    from engine.compiler import Encoding
+    from engine.groups import build_groups
+    from engine.upgrades import resolve_upgrades
+
+    pol = policy()
+    groups = build_groups(pol, fleet, resolve_upgrades(fleet, pol.versions))
+    best = brute_force_waves(fleet)
+    ids = [c.index for c in groups.classes]
+    if best == 0:
+        return
+    assert Encoding(groups, ids, best, "joint").check(10) == "sat"
+    assert Encoding(groups, ids, best - 1, "joint").check(10) == "unsat"
