@@ -20,6 +20,7 @@ from pathlib import Path
 
 from engine import api
 from engine.driver import SimDriver
+from engine.errors import WavegateError
 from engine.events import AtomicJsonlWriter
 from engine.executor import Executor
 from engine.fleet import Fleet
@@ -80,7 +81,11 @@ def main(argv: list[str] | None = None) -> None:
         t = time.perf_counter()
         fleet = healthy_fleet(n, args.seed)
         gen = time.perf_counter() - t
-        schedule, plan_s = planned(policy, fleet, n, args.seed, args.cache, args.plan_time_limit)
+        try:
+            schedule, plan_s = planned(policy, fleet, n, args.seed, args.cache, args.plan_time_limit)
+        except WavegateError as e:  # e.g. the planner's time limit: say so in the table instead of dying
+            print(f"{n:,} VMs: no schedule ({type(e).__name__}: {e}); row skipped", flush=True)
+            continue
         print(f"{n:,} VMs: generated in {gen:.1f}s, planned in {plan_s:.1f}s ({'cached' if not plan_s else 'fresh'}), "
               f"{len(schedule.waves)} waves", flush=True)
         for journal in (False, True):
