@@ -239,6 +239,7 @@ class Executor:
         self.exec_waves = 0
         self._buf: list[tuple[int, int, str]] = []
         self._when: dict[int, str] = {}  # virtual second -> its minutes as event text
+        self._labels: dict[Group, str] = {}
         self._seq = 0
         self.events = 0
         self.task_events = 0
@@ -310,6 +311,12 @@ class Executor:
 
     # -- groups and halts ----------------------------------------------------------------------------------------
 
+    def label(self, g: Group) -> str:
+        text = self._labels.get(g)
+        if text is None:
+            text = self._labels[g] = group_label(*g)
+        return text
+
     def halted_task(self, task: Task) -> Halt | None:
         if not self.halted:
             return None
@@ -338,7 +345,7 @@ class Executor:
             return None
         need = unblocking_cap(len(bad), size)
         k = repairs_needed(len(bad), size, gate.cap)
-        label = group_label(*g)
+        label = self.label(g)
         why = (f"{len(bad)} of {size} VMs of {label} are unhealthy ({percent_text(need)}), more than the "
                f"{gate.cap} cap of {_rule_ref(gate)}")
         fix = f"repair {_names(bad)}" if k == len(bad) else f"repair {k} of {_names(bad)}"
@@ -523,7 +530,7 @@ class Executor:
             for g in batch.groups:
                 if g[0] != gate.of:
                     continue
-                checks.append({"rule": gate.name, "group": group_label(*g), "set_size": len(self.members[g]),
+                checks.append({"rule": gate.name, "group": self.label(g), "set_size": len(self.members[g]),
                                "unhealthy": len(self.group_unhealthy_at(g, t)), "upgraded": len(self.upgraded[g]),
                                "upgraded_unhealthy": len(self.upgraded_unhealthy[g]), "cap": str(gate.cap)})
         return {"set": batch.unit, "unit": unit_scope, "wave": batch.wave, "phase": batch.phase,
@@ -539,8 +546,7 @@ class Executor:
                 self.upgraded_unhealthy[g].add(n)
         peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in self.stop_scopes}
         vm_by_name = self.fleet.vm_by_name
-        self.monitor.on_batch_end([vm_by_name[n] for n in sorted(batch.upgraded)],
-                                  [vm_by_name[n] for n in sorted(batch.turned)])
+        self.monitor.on_batch_end([vm_by_name[n] for n in batch.upgraded], [vm_by_name[n] for n in batch.turned])
         halts: list[Halt] = []
         for gate in self.stop_upgraded:
             for g in touched:
@@ -561,7 +567,7 @@ class Executor:
             "set": batch.unit, "wave": batch.wave, "phase": batch.phase, "executed_wave": self.exec_waves,
             "started_minutes": minutes(batch.start), "succeeded": sum(1 for i in batch.ids if self.tasks[i].state == SUCCEEDED),
             "failed": len(failed), "checks": [
-                {"group": group_label(*g), "set_size": len(self.members[g]), "upgraded": len(self.upgraded[g]),
+                {"group": self.label(g), "set_size": len(self.members[g]), "upgraded": len(self.upgraded[g]),
                  "upgraded_unhealthy": len(self.upgraded_unhealthy[g]),
                  "unhealthy_max": peak} for g, (peak, _) in peaks.items()]}))
         for h in halts:
@@ -590,7 +596,7 @@ class Executor:
 
     def _stop_upgraded(self, gate: StopUpgradedGate, g: Group, t: int, up: int, bad: list[str]) -> Halt:
         need = unblocking_cap(len(bad), up)
-        label = group_label(*g)
+        label = self.label(g)
         versions = sorted({f"{x.ref.extension} {x.ref.to_version}" for n in bad for x in self.tasks_by_vm[n]
                            if x.rollbacks or x.state == KEPT})
         why = (f"{len(bad)} of {up} upgraded VMs of {label} turned unhealthy ({percent_text(need)}), more than the "
@@ -606,7 +612,7 @@ class Executor:
     def _stop_unhealthy(self, gate: StopUnhealthyGate, g: Group, t: int, peak: int, seen: list[str]) -> Halt:
         size = len(self.members[g])
         need = unblocking_cap(peak, size)
-        label = group_label(*g)
+        label = self.label(g)
         why = (f"{peak} of {size} VMs of {label} were unhealthy at once during the batch ({percent_text(need)}), more "
                f"than the {gate.cap} cap of {_rule_ref(gate)}; stopped at the end of the batch")
         unblock = (f"wait until {_names(seen)} are healthy again (maintenance or other faults) and rerun from the "
