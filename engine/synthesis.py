@@ -46,7 +46,7 @@ from engine.errors import CheckFailed, SolverTimeout
 from engine.fleet import Fleet
 from engine.groups import Groups, build_groups
 from engine.lower_bounds import need, phase_bound
-from engine.schedule import Phase, Schedule, Task, Wave
+from engine.schedule import Phase, Schedule, Skipped, Task, Wave
 from engine.upgrades import resolve_upgrades
 
 Progress = Callable[[str], None]
@@ -548,6 +548,12 @@ def _movable(groups: Groups) -> set[int]:
 # Output
 
 
+# Tasks and skipped entries are built from validated fleet data without re-validation, sharing one fields-set
+# object: at a million VMs that saves about 230 bytes per entry (a few hundred MB).
+_TASK_FIELDS = {"vm", "extension", "from_version", "to_version"}
+_SKIPPED_FIELDS = {"vm", "extension", "reason"}
+
+
 def _schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int, dict[int, int]]], lower: int,
               optimal: bool, budget: _Budget, coupled: list[str], spread_cost: int) -> Schedule:
     waves = [(p, w) for p, w in waves if w]
@@ -563,8 +569,9 @@ def _schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int, dic
     tasks_by_wave: dict[int, list[Task]] = defaultdict(list)
     for name in sorted(vm_wave):
         for t in sorted(groups.tasks[name], key=lambda t: t.extension):
-            tasks_by_wave[vm_wave[name]].append(Task(vm=name, extension=t.extension, from_version=t.from_version,
-                                                     to_version=t.to_version))
+            tasks_by_wave[vm_wave[name]].append(Task.model_construct(
+                _fields_set=_TASK_FIELDS, vm=name, extension=t.extension, from_version=t.from_version,
+                to_version=t.to_version))
     phase_regions: dict[int, set[str]] = defaultdict(set)
     for index, (p, wave) in enumerate(waves):
         for c in wave:
@@ -588,7 +595,9 @@ def _schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int, dic
         "coupling_rules": sorted(coupled),
         "spread_cost": spread_cost,
     }
-    skipped_sorted = sorted(skipped, key=lambda s: (s.vm, s.extension))
+    skipped_sorted = [Skipped.model_construct(_fields_set=_SKIPPED_FIELDS, vm=s.vm, extension=s.extension,
+                                              reason=s.reason)
+                      for s in sorted(skipped, key=lambda s: (s.vm, s.extension))]
     return Schedule(phases=phases, waves=out_waves, skipped=list(skipped_sorted), lower_bound=lower, optimal=optimal,
                     stats=stats)
 
