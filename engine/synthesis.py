@@ -297,9 +297,11 @@ def plan(
         # The phase model did not prove its answer: also try longest-first first-fit phases, keep the shorter.
         from engine.greedy import greedy_phases
 
-        alt = _blocks(greedy_phases(groups, lengths))
-        if alt != candidates[0] and _phase_rules_only_first_fit(groups):
-            candidates.append(alt)
+        if _phase_rules_only_first_fit(groups):
+            ff = greedy_phases(groups, lengths)
+            alt = _blocks(ff)
+            if alt != candidates[0] and _first_fit_valid(groups, ff):
+                candidates.append(alt)
     if coupled:
         lower = max(lower, need(groups, {c.index: c.count for c in groups.classes}))
         plans, lower = _plan_coupled(groups, candidates, regions, lower, limit, budget, say)
@@ -509,9 +511,9 @@ def _repair_spread(groups: Groups, waves: list[tuple[int, dict[int, int]]]) -> i
             for c in ids:
                 if c not in movable or not waves[w0][1].get(c):
                     continue
-                region = groups.classes[c].region
+                # Waves of one phase may hold any of the phase's regions, so only the wave-local rules decide.
                 for w, (p, wave) in enumerate(waves):
-                    if p != phase or w == w0 or not _region_may_join(groups, wave, region) or not fits(groups, wave, c):
+                    if p != phase or w == w0 or not fits(groups, wave, c):
                         continue
                     wave[c] = wave.get(c, 0) + 1
                     src = waves[w0][1]
@@ -525,11 +527,6 @@ def _repair_spread(groups: Groups, waves: list[tuple[int, dict[int, int]]]) -> i
             if not moved:
                 cost += pref.weight
     return cost
-
-
-def _region_may_join(groups: Groups, wave: dict[int, int], region: str) -> bool:
-    # A region joins a wave of its phase freely: waves of a phase hold only the phase's regions.
-    return True
 
 
 def _movable(groups: Groups) -> set[int]:
@@ -573,10 +570,9 @@ def _schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int, dic
                 _fields_set=_TASK_FIELDS, vm=name, extension=t.extension, from_version=t.from_version,
                 to_version=t.to_version))
     phase_regions: dict[int, set[str]] = defaultdict(set)
-    for index, (p, wave) in enumerate(waves):
+    for p, wave in waves:
         for c in wave:
             phase_regions[p].add(groups.classes[c].region)
-        del index
     used = sorted(phase_regions)
     renum = {p: k for k, p in enumerate(used)}
     phases = [Phase(index=renum[p], regions=sorted(phase_regions[p])) for p in used]
