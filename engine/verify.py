@@ -419,7 +419,7 @@ def _sort_key(key: GroupKey) -> tuple[tuple[int, Any], ...]:
 # The check
 
 
-@dataclass
+@dataclass(slots=True)
 class _Placed:
     vm: VM
     waves: list[int] = field(default_factory=list)  # sorted, unique
