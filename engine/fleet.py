@@ -272,7 +272,34 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
             if ext.name in seen_ext:
                 err(f"{p}.extensions[{j}].name", f"VM '{vm.name}' has two extensions named '{ext.name}'")
             seen_ext.add(ext.name)
+    _misspelt_fields(fleet, err)
     return diags
+
+
+def _misspelt_fields(fleet: Fleet, err: Any) -> None:
+    """Unknown fields are kept, but one that looks like a known field is refused: "scaleset" silently ignored would
+    make a scale-set VM a single VM and free it from every set rule."""
+    import difflib
+
+    def check(model: BaseModel, path: str) -> None:
+        extra = model.model_extra
+        if not extra:
+            return
+        known = list(type(model).model_fields)
+        for key in sorted(extra):
+            close = difflib.get_close_matches(key.lower().replace("-", "_"), known, n=1, cutoff=0.8)
+            if close and close[0] != key:
+                err(f"{path}.{key}", f"unknown field '{key}'", f"did you mean '{close[0]}'?")
+
+    check(fleet, "$")
+    for key, items in (("regions", fleet.regions), ("catalog", fleet.catalog), ("scale_sets", fleet.scale_sets),
+                       ("availability_sets", fleet.availability_sets)):
+        for i, item in enumerate(items):
+            check(item, f"$.{key}[{i}]")
+    for i, vm in enumerate(fleet.vms):
+        check(vm, f"$.vms[{i}]")
+        for j, ext in enumerate(vm.extensions):
+            check(ext, f"$.vms[{i}].extensions[{j}]")
 
 
 def _did_you_mean(name: str, choices: Any) -> str | None:

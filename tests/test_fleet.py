@@ -92,6 +92,9 @@ CASES: list[tuple[str, Any, str, str]] = [
      "Input should be greater than or equal to 0"),
     ("two extensions with one name", lambda d: d["vms"][0]["extensions"].append(d["vms"][0]["extensions"][0]),
      "$.vms[0].extensions[1].name", "VM 'web-0' has two extensions named 'mon'"),
+    ("misspelt field", lambda d: d["vms"][0].update(scaleset="web"), "$.vms[0].scaleset", "unknown field 'scaleset'"),
+    ("camelCase field", lambda d: d["vms"][0]["extensions"][0].update(enableAutomaticUpgrade=True),
+     "$.vms[0].extensions[0].enableAutomaticUpgrade", "unknown field 'enableAutomaticUpgrade'"),
     ("duplicate catalog entry", lambda d: d["catalog"].append({"publisher": "P", "type": "T", "versions": []}),
      "$.catalog[1]", "duplicate catalog entry P/T (first at $.catalog[0])"),
 ]
@@ -110,6 +113,23 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
     data["vms"][1].update(region="nowhere")
     data["regions"][0].update(pair="atlantis")
     assert [p for p, _ in refusals(data)] == ["$.regions[0].pair", "$.vms[0].zone", "$.vms[1].region"]
+
+
+def test_unrelated_extra_fields_are_kept_and_written_back() -> None:
+    data = base()
+    data["vms"][0]["owner"] = "team-a"
+    data["note"] = "exported 2024-05-01"
+    fleet = parse_fleet(data, "f.json")
+    again = json.loads(fleet.to_json())
+    assert again["vms"][0]["owner"] == "team-a" and again["note"] == "exported 2024-05-01"
+
+
+def test_misspelt_field_suggests_the_known_one() -> None:
+    data = base()
+    data["vms"][0]["availabilty_set"] = "db"
+    with pytest.raises(InputError) as e:
+        parse_fleet(data, "f.json")
+    assert e.value.diagnostics[0].hint == "did you mean 'availability_set'?"
 
 
 def test_did_you_mean_for_unknown_region() -> None:
