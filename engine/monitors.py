@@ -176,15 +176,16 @@ class Monitor:
             unit = wave if rule.within == "wave" else phase
             sizes = self._capacity_sizes(i, rule)
             get = self.key_of(rule.of)
-            every = isinstance(rule.where, TrueP)
-            for vm, exts in batch:
-                if not every and not self.facts.matches_scheduled(rule.where, vm, exts):
-                    continue
+            matching = vms if isinstance(rule.where, TrueP) else [
+                vm for vm, exts in batch if self.facts.matches_scheduled(rule.where, vm, exts)]
+            by_key: dict[GroupKey, list[str]] = {}
+            for vm in matching:
                 key = get(vm)
-                if key is None:
-                    continue
+                if key is not None:
+                    by_key.setdefault(key, []).append(vm.name)
+            for key, names in by_key.items():
                 seen = self._cap_counts[(i, unit, key)]
-                seen.add(vm.name)
+                seen.update(names)
                 cap = self._caps.get((i, key))
                 if cap is None:
                     cap = self._caps[(i, key)] = rule.amount.of(sizes.get(key, 0))
@@ -197,34 +198,36 @@ class Monitor:
             unit = wave if d.within == "wave" else phase
             get = self.key_of(d.per)
             count = counts[i]
-            every = isinstance(d.where, TrueP)
-            for vm, exts in batch:
-                if not every and not self.facts.matches_scheduled(d.where, vm, exts):
-                    continue
+            matching = vms if isinstance(d.where, TrueP) else [
+                vm for vm, exts in batch if self.facts.matches_scheduled(d.where, vm, exts)]
+            shown: dict[GroupKey, set[GroupKey]] = {}
+            for vm in matching:
                 key = get(vm)
                 value = count(vm)
-                if key is None or value is None:
-                    continue
+                if key is not None and value is not None:
+                    shown.setdefault(key, set()).add(value)
+            for key, batch_values in shown.items():
                 values = self._distinct[(i, unit, key)]
-                values.add(value)
+                values |= batch_values
                 if len(values) > d.limit:
                     raise self._breach(
                         f"{len(values)} distinct {d.count.replace('_', ' ')}s of {group_label(d.per, key)} in one "
                         f"{d.within} ({d.within} {unit}), more than {d.limit} (rule {d.name}{_where_text(d)})")
+        batch_regions = sorted({vm.region for vm in vms})
         for sep in self.separations:
             unit = wave if sep.within == "wave" else phase
             regions = self._unit_regions[(sep.within, unit)]
-            for vm in vms:
-                if vm.region in regions:
+            for region in batch_regions:
+                if region in regions:
                     continue
                 for other in sorted(regions):
-                    apart = (self.fleet.paired(vm.region, other) if isinstance(sep, SeparatePairs)
-                             else vm.region in sep.regions and other in sep.regions)
+                    apart = (self.fleet.paired(region, other) if isinstance(sep, SeparatePairs)
+                             else region in sep.regions and other in sep.regions)
                     if apart:
                         raise self._breach(
-                            f"regions {other} and {vm.region} upgrade in the same {sep.within} ({sep.within} {unit}) "
+                            f"regions {other} and {region} upgrade in the same {sep.within} ({sep.within} {unit}) "
                             f"(rule {sep.name}{_where_text(sep)})")
-                regions.add(vm.region)
+                regions.add(region)
 
     def on_batch_end(self, upgraded: Sequence[VM], turned: Sequence[VM]) -> None:
         """A batch ended: ``upgraded`` got a new version installed, ``turned`` were healthy before and not after."""
