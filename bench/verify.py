@@ -28,10 +28,10 @@ def run_case(size: int, spec: str, seed: int) -> dict[str, Any]:
     from dsl.loader import load_policy
     from engine.generator import generate_fleet
     from engine.greedy import greedy_plan
-    from engine.resources import bundled_spec
     from engine.verify import verify_schedule
 
-    policy = load_policy(bundled_spec(SPECS[spec]))
+    # The checkout's specs/, so the bench runs from a clone without the package installed in editable mode.
+    policy = load_policy(ROOT / "specs" / SPECS[spec])
     t0 = time.monotonic()
     fleet = generate_fleet(size, seed)
     gen = time.monotonic() - t0

@@ -197,7 +197,8 @@ def _move_tasks(schedule: Schedule, vm_name: str, tasks: list[Task], to: int) ->
 def _phase_blockers(policy: Policy, fleet: Fleet, schedule: Schedule, region: str, phase: int) -> tuple[Violation, ...]:
     """Phase-level rules that break when the whole ``region`` moves into ``phase`` (its first wave)."""
     first = next(w.index for w in schedule.waves if w.phase == phase)
-    moved = [t for w in schedule.waves for t in w.tasks if fleet.vm_by_name[t.vm].region == region]
+    vms = fleet.vm_by_name
+    moved = [t for w in schedule.waves for t in w.tasks if t.vm in vms and vms[t.vm].region == region]
     names = {t.vm for t in moved}
     waves = []
     for w in schedule.waves:

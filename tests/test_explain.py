@@ -90,3 +90,11 @@ def test_cli_text_json_and_unknown_vm() -> None:
     assert doc["tight"] is True and doc["reasons"][1]["rules"] == ["apart"]
     r = runner.invoke(app, [*base, "--vm", "nope"])
     assert r.exit_code == 2 and "unknown VM 'nope'" in r.stderr
+
+
+def test_schedule_naming_an_unknown_vm_still_explains(inputs: Inputs) -> None:
+    policy, fleet, schedule = inputs
+    data = schedule.model_dump(mode="json")
+    data["waves"][9]["tasks"].append({"vm": "ghost", "extension": "mon", "from_version": "1.20", "to_version": "1.22"})
+    e = explain_vm(policy, fleet, parse_schedule(data), "db-1")
+    assert e.tight and [r.rules for r in e.reasons][:2] == [("phase", "canary"), ("phase", "geo_pairs")]
