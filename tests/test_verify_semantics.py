@@ -289,3 +289,32 @@ def test_checker_agrees_with_naive_oracle(data: st.DataObject) -> None:
     )
     report = verify_schedule(Policy("p", AT, ("p.wg",), rules=rules), fleet, make_schedule(fleet, waves))
     assert {v.rule for v in report.violations} == naive(fleet, waves, pct)
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(st.data())
+def test_checker_never_crashes_on_any_well_formed_schedule(data: st.DataObject) -> None:
+    """Whatever a schedule says (unknown VMs, wrong phases, gaps, duplicates), the checker reports, never raises."""
+    from pathlib import Path
+
+    from dsl.loader import load_policy
+    from engine.fleet import load_fleet
+
+    fix = Path(__file__).parent / "fixtures" / "fleets"
+    policy = load_policy(fix / "rules.wg")
+    fleet = load_fleet(fix / "rules.json")
+    names = [*fleet.vm_by_name, "ghost"]
+    n_waves = data.draw(st.integers(0, 5))
+    waves = [{"index": data.draw(st.integers(0, 6)), "phase": data.draw(st.integers(0, 3)), "tasks": [
+        {"vm": data.draw(st.sampled_from(names)), "extension": data.draw(st.sampled_from(["mon", "dep", "x"])),
+         "from_version": data.draw(st.sampled_from(["1.20", "1.0", "bad"])),
+         "to_version": data.draw(st.sampled_from(["1.22", "2.0", "1.22.0", "x.y"]))}
+        for _ in range(data.draw(st.integers(0, 4)))]} for _ in range(n_waves)]
+    phases = [{"index": data.draw(st.integers(0, 3)),
+               "regions": data.draw(st.lists(st.sampled_from(["canary", "eastus", "westus", "northeurope", "mars"]),
+                                             max_size=3))} for _ in range(data.draw(st.integers(0, 3)))]
+    schedule = parse_schedule({"phases": phases, "waves": waves, "lower_bound": 0, "optimal": False,
+                               "skipped": [{"vm": data.draw(st.sampled_from(names)), "extension": "mon", "reason": "?"}]})
+    report = verify_schedule(policy, fleet, schedule)
+    assert all(v.message for v in report.violations)
+    assert report.ok == (not report.violations)
