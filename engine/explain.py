@@ -144,6 +144,9 @@ def explain_vm(policy: Policy, fleet: Fleet, schedule: Schedule, vm_name: str) -
         close = difflib.get_close_matches(vm_name, list(fleet.vm_by_name), n=1)
         hint = f"did you mean '{close[0]}'?" if close else "list the fleet's VMs with: jq '.vms[].name' FLEET"
         raise InputError([Diagnostic("E-USAGE", f"unknown VM '{vm_name}' (not in the fleet)", hint=hint)])
+    if any(w.index != i for i, w in enumerate(schedule.waves)):
+        raise InputError([Diagnostic("E-SCHEDULE", "the schedule's waves are not numbered 0..n-1 in order, so 'earlier "
+                                     "wave' has no meaning", hint="run wavegate verify on it first")])
     mine = [w.index for w in schedule.waves if any(t.vm == vm_name for t in w.tasks)]
     if not mine:
         skipped = tuple((s.extension, s.reason) for s in schedule.skipped if s.vm == vm_name)

@@ -98,3 +98,12 @@ def test_schedule_naming_an_unknown_vm_still_explains(inputs: Inputs) -> None:
     data["waves"][9]["tasks"].append({"vm": "ghost", "extension": "mon", "from_version": "1.20", "to_version": "1.22"})
     e = explain_vm(policy, fleet, parse_schedule(data), "db-1")
     assert e.tight and [r.rules for r in e.reasons][:2] == [("phase", "canary"), ("phase", "geo_pairs")]
+
+
+def test_misnumbered_waves_are_refused(inputs: Inputs) -> None:
+    policy, fleet, schedule = inputs
+    data = schedule.model_dump(mode="json")
+    data["waves"][2]["index"] = 9
+    with pytest.raises(InputError) as e:
+        explain_vm(policy, fleet, parse_schedule(data), "db-1")
+    assert "not numbered 0..n-1" in e.value.diagnostics[0].message
