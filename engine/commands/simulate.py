@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -215,5 +216,6 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
     verdict = ("completed: every scheduled task upgraded (exit 0)" if r.exit_code == 0
                else "halted by a policy gate (exit 3)")
     console.print(f"outcome: {verdict}; {r.events:,} events")
-    return buf.getvalue()
+    # Rule references carry the spec's path; below the working folder a relative path reads better.
+    return buf.getvalue().replace(str(Path.cwd()) + os.sep, "")
 
