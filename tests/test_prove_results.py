@@ -194,7 +194,7 @@ def test_every_bundled_proof_file_is_proven() -> None:
 
 
 def test_bundled_proofs_prove_in_the_wheel_layout(tmp_path: Path) -> None:
-    """Installed from a wheel, proofs/ and specs/ are engine/bundled_proofs and engine/bundled_specs."""
+    """Installed from a wheel, proofs/ and specs/ are engine/bundled/proofs and engine/bundled/specs."""
     import subprocess
     import sys
 
@@ -202,12 +202,12 @@ def test_bundled_proofs_prove_in_the_wheel_layout(tmp_path: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__")
     for pkg in ("dsl", "engine"):
         shutil.copytree(ROOT / pkg, site / pkg, ignore=ignore)
-    shutil.copytree(ROOT / "proofs", site / "engine" / "bundled_proofs", ignore=ignore)
-    shutil.copytree(ROOT / "specs", site / "engine" / "bundled_specs", ignore=ignore)
+    shutil.copytree(ROOT / "proofs", site / "engine" / "bundled" / "proofs", ignore=ignore)
+    shutil.copytree(ROOT / "specs", site / "engine" / "bundled" / "specs", ignore=ignore)
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     code = "import sys; from engine.cli import main; sys.argv = ['wavegate', 'prove', '--no-times']; main()"
     res = subprocess.run([sys.executable, "-c", code], cwd=cwd, env={"PYTHONPATH": str(site), "PATH": ""},
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "✓ <bundled>/proofs/azure-default.wg:5:1: batch_at_most_20_percent: proven" in res.stdout
+    assert "engine/bundled/proofs/azure-default.wg:5:1: batch_at_most_20_percent: proven" in res.stdout

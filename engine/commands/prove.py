@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from dsl.diagnostics import Diagnostic, Span
+from dsl.diagnostics import Diagnostic
 from engine.commands._common import report_errors, write_atomic
 from engine.errors import InputError
 from engine.prover import TheoremResult, prove_theorems
 from engine.reports import render
-from engine.resources import bundled_proofs_dir, bundled_specs_dir
+from engine.resources import bundled_proofs_dir
 
 
 class Format(StrEnum):
@@ -49,40 +46,11 @@ def prove_paths(paths: list[Path], time_limit: float) -> list[TheoremResult]:
     from dsl.loader import load_theorems
 
     files = theorem_files(paths)
-    bundled = bundled_proofs_dir().resolve()
-    if all(f.resolve().parent == bundled for f in files) and not (bundled.parent / "specs").is_dir():
-        return _prove_bundled(files, time_limit)
     results: list[TheoremResult] = []
     loaded = [load_theorems(p) for p in files]  # every file checked before any proof runs
     for tf in loaded:
         results.extend(prove_theorems(tf.spec, tf.theorems, time_limit))
     return results
-
-
-def _prove_bundled(files: list[Path], time_limit: float) -> list[TheoremResult]:
-    """Installed from a wheel, proofs and specs are engine/bundled_proofs and engine/bundled_specs: lay them out
-    as proofs/ and specs/ side by side (as in the repository) so `theorems about "../specs/X"` resolves."""
-    from dsl.loader import load_theorems
-
-    with tempfile.TemporaryDirectory(prefix="wavegate-proofs-") as tmp:
-        root = Path(tmp)
-        shutil.copytree(bundled_specs_dir(), root / "specs")
-        (root / "proofs").mkdir()
-        for f in files:
-            shutil.copy(f, root / "proofs" / f.name)
-        loaded = [load_theorems(root / "proofs" / f.name, root) for f in files]
-        results = [r for tf in loaded for r in prove_theorems(tf.spec, tf.theorems, time_limit)]
-    return [_relabel(r, str(root), "<bundled>") for r in results]
-
-
-def _relabel(r: TheoremResult, prefix: str, label: str) -> TheoremResult:
-    def fix(span: Span | None) -> Span | None:
-        if span is None or not span.file.startswith(prefix):
-            return span
-        return replace(span, file=label + span.file[len(prefix):])
-
-    rules = tuple((name, fix(span) or span) for name, span in r.rules)
-    return replace(r, span=fix(r.span), rules=rules)
 
 
 def register(app: typer.Typer) -> None:
