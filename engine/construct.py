@@ -180,33 +180,62 @@ def _fill(
     return wave
 
 
-def fits(groups: Groups, wave: dict[int, int], c: int) -> bool:
-    """Can one more VM of class c join this wave under the wave-local rules (capacity, distinct values, not whole)?
-    Used by the soft-preference repair, which moves only VMs no unit-budget or order rule reads."""
-    cls = groups.classes
-    vc = cls[c]
-    for i, r in enumerate(groups.rules):
-        v = vc.views[i]
-        if v is None:
-            continue
-        if isinstance(r, Capacity) and r.within == "wave":
-            here = sum(n for d, n in wave.items() if cls[d].views[i] == v)
-            if here + 1 > cap_of(groups, i, v):
+class WaveLoad:
+    """What one wave holds, per wave-local rule (capacity used, distinct values shown, VMs of whole-able groups),
+    kept up to date as VMs move, so asking whether one more VM fits costs one pass over the rules."""
+
+    def __init__(self, groups: Groups, wave: dict[int, int]) -> None:
+        self.groups = groups
+        self.used: dict[tuple[int, Any], int] = defaultdict(int)
+        self.values: dict[tuple[int, Any], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+        for c, n in wave.items():
+            self._change(c, n)
+
+    def _shown(self, rule: DistinctLimit, v: Any) -> set[Any]:
+        if rule.count == "extension":
+            return {(n,) for n in v[1]}
+        return {v[1]} if v[1] is not None else set()
+
+    def _change(self, c: int, n: int) -> None:
+        vc = self.groups.classes[c]
+        for i, r in enumerate(self.groups.rules):
+            v = vc.views[i]
+            if v is None:
+                continue
+            if isinstance(r, Capacity | NotWhole) and r.within == "wave":
+                self.used[(i, v)] += n
+            elif isinstance(r, DistinctLimit) and r.within == "wave":
+                shown = self.values[(i, v[0])]
+                for val in self._shown(r, v):
+                    shown[val] += n
+                    if shown[val] <= 0:
+                        del shown[val]
+
+    def add(self, c: int, n: int = 1) -> None:
+        self._change(c, n)
+
+    def remove(self, c: int, n: int = 1) -> None:
+        self._change(c, -n)
+
+    def fits(self, c: int) -> bool:
+        """Can one more VM of class c join under the wave-local rules (capacity, distinct values, not whole)?"""
+        g = self.groups
+        vc = g.classes[c]
+        for i, r in enumerate(g.rules):
+            v = vc.views[i]
+            if v is None:
+                continue
+            if isinstance(r, Capacity) and r.within == "wave":
+                if self.used[(i, v)] + 1 > cap_of(g, i, v):
+                    return False
+            elif isinstance(r, DistinctLimit) and r.within == "wave":
+                shown = self.values[(i, v[0])]
+                if len(set(shown) | self._shown(r, v)) > r.limit:
+                    return False
+            elif isinstance(r, NotWhole) and r.within == "wave" and (
+                    self.used[(i, v)] + 1 >= g.sizes[i].get(v, 0) >= r.min_size):
                 return False
-        elif isinstance(r, DistinctLimit) and r.within == "wave":
-            seen: set[Any] = set()
-            for d in wave:
-                w = cls[d].views[i]
-                if w is not None and w[0] == v[0]:
-                    seen |= {(n,) for n in w[1]} if r.count == "extension" else ({w[1]} if w[1] is not None else set())
-            new = {(n,) for n in v[1]} if r.count == "extension" else ({v[1]} if v[1] is not None else set())
-            if len(seen | new) > r.limit:
-                return False
-        elif isinstance(r, NotWhole) and r.within == "wave":
-            here = sum(n for d, n in wave.items() if cls[d].views[i] == v)
-            if here + 1 >= groups.sizes[i].get(v, 0) >= r.min_size:
-                return False
-    return True
+        return True
 
 
 def _priority(groups: Groups, rem: dict[int, int]) -> list[int]:

@@ -41,7 +41,7 @@ from dsl.policy import (
     UnitLimit,
 )
 from engine.compiler import Encoding
-from engine.construct import WavePlan, construct, fits
+from engine.construct import WaveLoad, WavePlan, construct
 from engine.errors import CheckFailed, SolverTimeout
 from engine.fleet import Fleet
 from engine.groups import Groups, build_groups
@@ -496,16 +496,26 @@ def _repair_spread(groups: Groups, waves: list[tuple[int, dict[int, int]]]) -> i
         return 0
     base = len(groups.rules)
     movable = _movable(groups)
+    waves_of: dict[int, set[int]] = defaultdict(set)
+    for w, (_, wave) in enumerate(waves):
+        for c in wave:
+            waves_of[c].add(w)
+    loads: dict[int, WaveLoad] = {}
+
+    def load(w: int) -> WaveLoad:
+        if w not in loads:
+            loads[w] = WaveLoad(groups, waves[w][1])
+        return loads[w]
+
     cost = 0
     for k, pref in enumerate(groups.preferences):
         for _key, ids in groups.members[base + k].items():
-            total = sum(groups.classes[c].count for c in ids)
-            if total < 2:
+            if sum(groups.classes[c].count for c in ids) < 2:
                 continue
-            used = sorted({w for w, (_, wave) in enumerate(waves) for c in ids if wave.get(c)})
+            used = {w for c in ids for w in waves_of[c]}
             if len(used) != 1:
                 continue
-            w0 = used[0]
+            w0 = next(iter(used))
             phase = waves[w0][0]
             moved = False
             for c in ids:
@@ -513,13 +523,17 @@ def _repair_spread(groups: Groups, waves: list[tuple[int, dict[int, int]]]) -> i
                     continue
                 # Waves of one phase may hold any of the phase's regions, so only the wave-local rules decide.
                 for w, (p, wave) in enumerate(waves):
-                    if p != phase or w == w0 or not fits(groups, wave, c):
+                    if p != phase or w == w0 or not load(w).fits(c):
                         continue
                     wave[c] = wave.get(c, 0) + 1
+                    load(w).add(c)
+                    waves_of[c].add(w)
                     src = waves[w0][1]
                     src[c] -= 1
+                    load(w0).remove(c)
                     if not src[c]:
                         del src[c]
+                        waves_of[c].discard(w0)
                     moved = True
                     break
                 if moved:
