@@ -316,15 +316,23 @@ def import_rest(files: list[Path], opts: RestOptions) -> ImportResult:
     out = Collected()
     set_modes: dict[str, tuple[str, JsonLocation]] = {}
     seen: dict[str, VMRecord] = {}
+    problems: list[Diagnostic] = []
     for path in files:
         before = len(out.vms)
-        collect_document(read_json(path, "REST output"), str(path), opts, regions, out, set_modes)
+        # Every file is read, so one run reports the problems of all inputs.
+        try:
+            collect_document(read_json(path, "REST output"), str(path), opts, regions, out, set_modes)
+        except InputError as e:
+            problems.extend(e.diagnostics)
+            continue
         for vm in out.vms[before:]:
             other = seen.get(vm.name.lower())
             if other is not None:
                 raise InputError([Diagnostic("E-IMPORT", f"VM '{vm.name}' is listed twice (also at {other.where.file}: "
                                              f"{other.where.path})", vm.where)])
             seen[vm.name.lower()] = vm
+    if problems:
+        raise InputError(problems)
     unknown_modes = []
     for s in out.scale_sets:
         mode = set_modes.get(s.name.lower())
