@@ -312,3 +312,23 @@ def test_scale_set_placement_is_balanced(tmp_path_factory: pytest.TempPathFactor
         counts = Counter(getattr(v, key) for v in fleet.vms)
         assert not counts or max(counts.values()) - min(counts.values()) <= 1
     assert all((v.zone is None) == (n_zones == 0) for v in fleet.vms)
+
+
+def test_flexible_scale_set_members_are_the_vms_that_name_it(tmp_path: Path) -> None:
+    tmpl = {"resources": [
+        {"type": "Microsoft.Compute/virtualMachineScaleSets", "name": "flex", "location": "eastus",
+         "properties": {"orchestrationMode": "Flexible", "platformFaultDomainCount": 1}},
+        {"type": "Microsoft.Compute/virtualMachines", "name": "[concat('app', copyIndex())]", "location": "eastus",
+         "zones": ["[string(add(copyIndex(), 1))]"], "copy": {"name": "vms", "count": 3},
+         "properties": {"virtualMachineScaleSet": {"id": "[resourceId('Microsoft.Compute/virtualMachineScaleSets', "
+                                                         "'flex')]"}, "platformFaultDomain": 0}},
+        {"type": "Microsoft.Compute/virtualMachines/extensions", "name": "app1/mon", "location": "eastus",
+         "properties": {"publisher": "P", "type": "T", "typeHandlerVersion": "1.0"}},
+    ]}
+    p = tmp_path / "flex.json"
+    p.write_text(json.dumps(tmpl))
+    r = import_arm([p], ArmOptions(update_domains=2))
+    got = vms(r)
+    assert [(got[f"app{i}"].scale_set, got[f"app{i}"].zone, got[f"app{i}"].update_domain) for i in range(3)] == [
+        ("flex", "1", 0), ("flex", "2", 1), ("flex", "3", 0)]
+    assert [e.name for e in got["app1"].extensions] == ["mon"] and got["app0"].fault_domain == 0

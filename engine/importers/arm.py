@@ -649,6 +649,8 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
     avset_info: dict[str, tuple[int, int]] = {}
     avset_count: dict[str, int] = {}
     pending_avset: list[tuple[VMRecord, str, str]] = []
+    pending_flex: list[tuple[VMRecord, str, str]] = []
+    uniform: set[str] = set()  # names of scale-set instances made from a capacity (not VM resources)
 
     for inst, t in zip(instances, types, strict=True):
         if t == AVSET:
@@ -667,6 +669,9 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
             loc = _location(inst, regions)
             zones = _zones(inst, loc, regions)
             cap, cpath = walk(inst.node, inst.path, inst.ctx, "sku", "capacity")
+            orchestration, _ = walk(inst.node, inst.path, inst.ctx, "properties", "orchestrationMode")
+            if cap is None and isinstance(orchestration, str) and orchestration.lower() == "flexible":
+                cap = 0  # a Flexible set without a capacity holds only the VMs that name it
             if isinstance(cap, str) and cap.isdigit():
                 cap = int(cap)
             if not isinstance(cap, int) or isinstance(cap, bool) or not 0 <= cap <= MAX_COPY:
@@ -694,6 +699,7 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
                     tags=_tags(inst), extensions=[_copy_ext(e) for e in exts],
                 )
                 members.append(vm)
+                uniform.add(vm.name.lower())
                 _add_vm(vm, vm_by_name, out)
         elif t == VM:
             name = _name(inst)
@@ -708,6 +714,17 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
                 if not isinstance(avid, str) or not avid.strip("/"):
                     raise ArmError(apath, f"availabilitySet.id must be a resource id, got {json.dumps(avid)}")
                 pending_avset.append((vm, avid.rstrip("/").split("/")[-1], apath))
+            ssid, spath = walk(inst.node, inst.path, inst.ctx, "properties", "virtualMachineScaleSet", "id")
+            if ssid is not None:
+                if not isinstance(ssid, str) or not ssid.strip("/"):
+                    raise ArmError(spath, f"virtualMachineScaleSet.id must be a resource id, got {json.dumps(ssid)}")
+                if avid is not None:
+                    raise ArmError(spath, f"VM '{name}' names both an availability set and a scale set")
+                fdv, fpath = walk(inst.node, inst.path, inst.ctx, "properties", "platformFaultDomain")
+                if fdv is not None and (not isinstance(fdv, int) or isinstance(fdv, bool) or fdv < 0):
+                    raise ArmError(fpath, f"platformFaultDomain must be a non-negative int, got {json.dumps(fdv)}")
+                vm.fault_domain = fdv
+                pending_flex.append((vm, ssid.rstrip("/").split("/")[-1], spath))
             _add_vm(vm, vm_by_name, out)
     # Availability-set membership: index k within the set, in template order (copy loops in index order).
     known_sets = {n.lower(): n for n in avset_info}
@@ -720,6 +737,19 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
         avset_count[set_name] = pos + 1
         ud, fd = avset_info[set_name]
         vm.availability_set, vm.update_domain, vm.fault_domain = set_name, pos % ud, pos % fd
+    # VMs of a Flexible scale set: index k among the VMs naming the set, update domain k mod U like instances.
+    flex_count: dict[str, int] = {}
+    set_names = {s.name.lower(): s.name for s in out.scale_sets}
+    for vm, ref, spath in pending_flex:
+        ss_name = set_names.get(ref.lower())
+        if ss_name is None:
+            raise ArmError(spath, f"VM '{vm.name}' references scale set '{ref}', which this template does not define",
+                           "import the template that defines it in the same run")
+        pos = len(vmss_members[ss_name.lower()]) + flex_count.get(ss_name, 0)
+        flex_count[ss_name] = flex_count.get(ss_name, 0) + 1
+        vm.scale_set, vm.update_domain = ss_name, pos % opts.update_domains
+        out.note(f"VMs of a Flexible scale set get update domain k mod {opts.update_domains} by their order in the "
+                 "template (an assumption; see docs/import.md)")
     # Child extension resources, after every VM and scale set is known.
     for inst, t in zip(instances, types, strict=True):
         if t not in (VM_EXT, VMSS_EXT):
@@ -735,7 +765,7 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
         ext = _extension(inst.node, inst.path, inst.ctx, ext_name, file)
         if t == VM_EXT:
             target = vm_by_name.get(parent.lower())
-            if target is None or target.scale_set is not None:
+            if target is None or target.name.lower() in uniform:
                 raise ArmError(f"{inst.path}.name", f"extension '{ext_name}' belongs to VM '{parent}', which this "
                                "template does not define")
             targets = [target]
