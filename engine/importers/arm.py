@@ -201,9 +201,11 @@ def resolve(value: Any, path: str, ctx: Context) -> Any:
         if is_expression(value):
             try:
                 tree = parse_expression(value[1:-1])
+                return _eval(tree, path, ctx, value)
             except ValueError as e:
                 raise ArmError(path, f"cannot parse expression {value}: {e}") from None
-            return _eval(tree, path, ctx, value)
+            except RecursionError:
+                raise ArmError(path, "expression nested too deeply") from None
     return value
 
 
@@ -273,7 +275,7 @@ def _eval(e: Expr, path: str, ctx: Context, text: str) -> Any:
         return fn(args, ctx, path)
     except ArmError:
         raise
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as exc:
         raise fail(f"{e.name}(): {exc}") from None
 
 
@@ -289,6 +291,8 @@ def _f_parameters(args: list[Any], ctx: Context, path: str) -> Any:
     if not isinstance(name, str):
         raise ValueError("parameter name must be a string")
     decls = ctx.template.get("parameters") or {}
+    if not isinstance(decls, dict):
+        raise ArmError("$.parameters", "parameters must be an object")
     key = next((k for k in decls if k.lower() == name.lower()), None)
     if key is None:
         raise ArmError(path, f"parameter '{name}' is not declared in the template")
@@ -339,6 +343,8 @@ def _f_variables(args: list[Any], ctx: Context, path: str) -> Any:
     if not isinstance(name, str):
         raise ValueError("variable name must be a string")
     decls = ctx.template.get("variables") or {}
+    if not isinstance(decls, dict):
+        raise ArmError("$.variables", "variables must be an object")
     key = next((k for k in decls if k.lower() == name.lower()), None)
     if key is None:
         raise ArmError(path, f"variable '{name}' is not defined in the template")
@@ -505,9 +511,17 @@ _FUNCTIONS: dict[str, Callable[[list[Any], Context, str], Any]] = {
     "add": _arith(lambda x, y: x + y),
     "sub": _arith(lambda x, y: x - y),
     "mul": _arith(lambda x, y: x * y),
-    "div": _arith(lambda x, y: x // y),
-    "mod": _arith(lambda x, y: x % y),
+    "div": _arith(lambda x, y: _truncated_div(x, y)),
+    "mod": _arith(lambda x, y: x - y * _truncated_div(x, y)),
 }
+
+
+def _truncated_div(x: int, y: int) -> int:
+    """Integer division rounding toward zero, as ARM (.NET) does: div(-7, 2) is -3."""
+    if y == 0:
+        raise ZeroDivisionError("division by zero")
+    q = abs(x) // abs(y)
+    return q if (x < 0) == (y < 0) else -q
 
 
 def _one_str(args: list[Any], name: str) -> str:
