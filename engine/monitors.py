@@ -36,7 +36,6 @@ from dsl.policy import (
 from engine.errors import MonitorBreach
 from engine.fleet import VM, Extension, Fleet
 from engine.groups import FleetFacts, group_label
-from engine.versions import major
 
 GroupKey = tuple[Any, ...]
 # (scope, group key, its VM names, time) -> how many of them are unhealthy then (the executor's health view).
@@ -242,5 +241,6 @@ class Monitor:
                     self._turned[(gate.of, key)].add(vm.name)
 
     def on_install(self, vm: str, extension: str, from_version: str, to_version: str) -> None:
-        if not self.allow_major and major(from_version) != major(to_version):
+        # The major is the integer before the first dot (versions reaching the executor are validated).
+        if not self.allow_major and int(from_version.partition(".")[0]) != int(to_version.partition(".")[0]):
             raise self._breach(f"install of {extension} {from_version} -> {to_version} on {vm} crosses a major version")
