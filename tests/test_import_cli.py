@@ -87,3 +87,8 @@ def test_param_overrides_parameters_file(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     names = [v["name"] for v in json.loads(res.stdout)["vms"]]
     assert [n for n in names if "web" in n] == ["cart-web_0", "cart-web_1"]
+
+
+def test_output_folder_is_refused(tmp_path: Path) -> None:
+    res = runner.invoke(APP, ["import", "rest", str(FIX / "rest" / "rest-vms-page.json"), "-o", str(tmp_path)])
+    assert res.exit_code == 2 and "is a folder" in res.stderr and list(tmp_path.iterdir()) == []

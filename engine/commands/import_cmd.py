@@ -15,6 +15,14 @@ SUBSCRIPTION_HELP = "Subscription of every VM; default: from resource ids, else 
 OUTPUT_HELP = "Write the fleet JSON here (nothing is written on error); default: print it."
 
 
+def _check_output(output: Path | None) -> None:
+    if output is not None and output.is_dir():
+        from dsl.diagnostics import Diagnostic
+        from engine.errors import InputError
+
+        raise InputError([Diagnostic("E-USAGE", f"-o {output}: is a folder", hint="name the fleet file to write")])
+
+
 def _emit(fleet_json: str, notes: tuple[str, ...], summary: str, output: Path | None) -> None:
     for note in notes:
         typer.echo(f"# note: {note}", err=True)
@@ -66,6 +74,7 @@ def register(app: typer.Typer) -> None:
         """
         from engine.importers.arm import ArmOptions, import_arm, parse_param_assignments
 
+        _check_output(output)
         opts = ArmOptions(location=location, subscription=subscription, params=parse_param_assignments(param or []),
                           parameters_file=parameters, update_domains=update_domains, catalog=catalog)
         result = import_arm(list(templates), opts)
@@ -97,6 +106,7 @@ def register(app: typer.Typer) -> None:
         """
         from engine.importers.rest import RestOptions, import_rest
 
+        _check_output(output)
         result = import_rest(list(files), RestOptions(location=location, subscription=subscription, catalog=catalog))
         f = result.fleet
         _emit(f.to_json(), result.notes,

@@ -36,6 +36,7 @@ from engine.importers.common import (
     azure_regions,
     check_version,
     load_catalog,
+    option_region,
     region_of,
 )
 
@@ -936,9 +937,7 @@ def parse_param_assignments(items: list[str]) -> dict[str, str]:
 def import_arm(templates: list[Path], opts: ArmOptions) -> ImportResult:
     """Import ARM templates into one validated fleet; InputError (file, JSON path, reason) when refused."""
     regions = azure_regions()
-    location = None
-    if opts.location is not None:
-        location = region_of(opts.location, JsonLocation("--location", "$"), regions)
+    location = option_region(opts.location, regions)
     opts = ArmOptions(location, opts.subscription, opts.params, opts.parameters_file, opts.update_domains,
                       opts.catalog)
     given: dict[str, Any] = read_parameters_file(opts.parameters_file) if opts.parameters_file else {}

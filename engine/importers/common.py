@@ -131,6 +131,17 @@ def region_of(text: Any, where: JsonLocation, regions: dict[str, AzureRegion]) -
     return name
 
 
+def option_region(text: str | None, regions: dict[str, AzureRegion]) -> str | None:
+    """The --location option as a region name; InputError naming the option when it is no Azure region."""
+    if text is None:
+        return None
+    name = normalise_region(text, regions)
+    if name is None:
+        raise InputError([Diagnostic("E-USAGE", f"--location: unknown Azure region '{text}'", None,
+                                     region_hint(text, regions))])
+    return name
+
+
 def subscription_from_id(resource_id: Any) -> str | None:
     if isinstance(resource_id, str):
         m = _SUBSCRIPTION_RE.search(resource_id)

@@ -39,6 +39,7 @@ from engine.importers.common import (
     azure_regions,
     check_version,
     load_catalog,
+    option_region,
     region_of,
     subscription_from_id,
 )
@@ -310,7 +311,7 @@ def _extensions(obj: dict[str, Any], view: dict[str, Any], path: str, view_path:
 def import_rest(files: list[Path], opts: RestOptions) -> ImportResult:
     """Import REST / az CLI VM listings into one validated fleet; InputError (file, JSON path, reason) when refused."""
     regions = azure_regions()
-    location = region_of(opts.location, JsonLocation("--location", "$"), regions) if opts.location else None
+    location = option_region(opts.location, regions)
     opts = RestOptions(location, opts.subscription, opts.catalog)
     catalog = load_catalog(opts.catalog)
     out = Collected()
