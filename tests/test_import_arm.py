@@ -332,3 +332,11 @@ def test_flexible_scale_set_members_are_the_vms_that_name_it(tmp_path: Path) -> 
     assert [(got[f"app{i}"].scale_set, got[f"app{i}"].zone, got[f"app{i}"].update_domain) for i in range(3)] == [
         ("flex", "1", 0), ("flex", "2", 1), ("flex", "3", 0)]
     assert [e.name for e in got["app1"].extensions] == ["mon"] and got["app0"].fault_domain == 0
+
+
+def test_other_resources_are_not_evaluated(tmp_path: Path) -> None:
+    # A storage account whose copy count and condition use functions outside the subset does not stop the import.
+    p = edited(tmp_path, lambda d: d["resources"].append(
+        {"type": "Microsoft.Storage/storageAccounts", "name": "[uniqueString('x')]", "condition": "[reference('y')]",
+         "copy": {"name": "s", "count": "[length(reference('z').items)]"}}))
+    assert len(import_arm([p], ArmOptions(location="eastus2")).fleet.vms) == 11

@@ -52,6 +52,7 @@ AVSET = "microsoft.compute/availabilitysets"
 VM = "microsoft.compute/virtualmachines"
 VM_EXT = "microsoft.compute/virtualmachines/extensions"
 DEPLOYMENT = "microsoft.resources/deployments"
+RELEVANT = frozenset({VMSS, VMSS_EXT, AVSET, VM, VM_EXT, DEPLOYMENT})
 
 
 class ArmError(Exception):
@@ -557,6 +558,14 @@ def _expand(resources: Any, base: str, ctx: Context, parent: _Instance | None, o
         path = f"{base}[{i}]"
         if not isinstance(node, dict):
             raise ArmError(path, "a resource must be a JSON object")
+        rtype, tpath = walk(node, path, ctx, "type")
+        if not isinstance(rtype, str) or not rtype:
+            raise ArmError(tpath, f"resource type must be a non-empty string, got {json.dumps(rtype)}")
+        rtype = rtype.lower()
+        if parent is not None and not rtype.startswith("microsoft."):
+            rtype = f"{parent.rtype}/{rtype}"
+        if rtype not in RELEVANT:
+            continue  # networks, disks, storage...: their copy counts and conditions may use anything
         copy = node.get("copy")
         if copy is None:
             instances = [ctx]
@@ -580,19 +589,14 @@ def _expand(resources: Any, base: str, ctx: Context, parent: _Instance | None, o
                     raise ArmError(f"{path}.condition", f"condition is not a bool: {json.dumps(value)}")
                 if not b:
                     continue
-            rtype, tpath = walk(node, path, c, "type")
-            if not isinstance(rtype, str) or not rtype:
-                raise ArmError(tpath, f"resource type must be a non-empty string, got {json.dumps(rtype)}")
-            rtype = rtype.lower()
             parent_name = None
             if parent is not None:
                 pname, _ = walk(parent.node, parent.path, parent.ctx, "name")
                 parent_name = str(pname)
-                if not rtype.startswith("microsoft."):
-                    rtype = f"{parent.rtype}/{rtype}"
             inst = _Instance(node, path, c, rtype, parent_name)
             out.append(inst)
-            _expand(node.get("resources"), f"{path}.resources", c, inst, out)
+            if rtype in (VM, VMSS):
+                _expand(node.get("resources"), f"{path}.resources", c, inst, out)
 
 
 @dataclass(frozen=True)
@@ -657,7 +661,10 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
         if t == DEPLOYMENT:
             raise ArmError(inst.path, "nested deployments (Microsoft.Resources/deployments) are not imported",
                            "import the nested template on its own")
-    where = lambda inst: JsonLocation(file, inst.path)  # noqa: E731
+
+    def where(inst: _Instance) -> JsonLocation:
+        return JsonLocation(file, inst.path)
+
     subscription = opts.subscription or DEFAULT_SUBSCRIPTION
     vm_by_name: dict[str, VMRecord] = {}
     vmss_members: dict[str, list[VMRecord]] = {}
