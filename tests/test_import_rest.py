@@ -171,3 +171,13 @@ def test_malformed_json_is_a_file_line_col_refusal(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         import_rest([p], RestOptions())
     assert str(e.value).startswith(f"{p}:1:")
+
+
+def test_listing_without_instance_view_gives_one_note(tmp_path: Path) -> None:
+    data = listing()
+    for vm in data:
+        del vm["instanceView"]
+    r = import_rest([write(tmp_path, data)], RestOptions())
+    assert all(v.update_domain is None and v.healthy for v in r.fleet.vms)
+    assert [v.extensions[0].version for v in r.fleet.vms] == ["9.10", "9.5"]  # the model's versions
+    assert sum("platformUpdateDomain" in n for n in r.notes) == 1

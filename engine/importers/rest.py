@@ -208,8 +208,9 @@ def _collect_object(obj: Any, path: str, file: str, example: dict[str, Any], opt
     if subscription.startswith("{") and subscription.endswith("}"):
         out.note(f"subscription '{subscription}' looks like a documentation placeholder; set --subscription")
     if (scale_set or avset) and ud is None:
-        out.note(f"VM '{name}' reports no platformUpdateDomain (list with --expand instanceView); its update "
-                 "domain is left unknown")
+        # One note for all such VMs: a listing without --expand instanceView lacks it for every VM.
+        out.note("set VMs without instanceView.platformUpdateDomain (list them with --expand instanceView) have an "
+                 "unknown update domain")
     healthy = True
     health = view.get("vmHealth")
     if isinstance(health, dict) and isinstance(health.get("status"), dict):
