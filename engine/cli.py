@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from engine.commands import check, diff, explain, fmt, plan, prove, schema, simulate, verify
+from engine.commands import check, diff, explain, fmt, import_cmd, plan, prove, schema, simulate, verify
 
 HELP = """wavegate: verified rolling-upgrade schedules for cloud VM fleets.
 
@@ -23,6 +23,7 @@ Examples:
   wavegate verify --fleet my.json s.json # independent re-check of a schedule
   wavegate simulate                      # replay the sample rollout with faults
   wavegate prove                         # prove the theorems in proofs/
+  wavegate import arm azuredeploy.json -l eastus -o fleet.json
 """
 
 app = typer.Typer(
@@ -34,7 +35,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (check, fmt, plan, verify, explain, schema, simulate, prove, diff):
+for module in (check, fmt, plan, verify, explain, schema, simulate, prove, diff, import_cmd):
     module.register(app)
 
 
