@@ -17,12 +17,13 @@ HELP = """wavegate: verified rolling-upgrade schedules for cloud VM fleets.
 
 \b
 Examples:
-  wavegate check specs/*.wg              # check policies, file:line:col diagnostics
-  wavegate plan                          # Azure default spec on the bundled sample fleet
+  wavegate check specs/*.wg          # policies: file:line:col diagnostics
+  wavegate plan                      # Azure default on the sample fleet
   wavegate plan --fleet my.json -o s.json
-  wavegate verify --fleet my.json s.json # independent re-check of a schedule
-  wavegate simulate                      # replay the sample rollout with faults
-  wavegate prove                         # prove the theorems in proofs/
+  wavegate verify --fleet my.json s.json   # independent re-check
+  wavegate simulate                  # replay the sample rollout, faults
+  wavegate prove                     # prove the theorems in proofs/
+  wavegate diff specs/azure-default.wg specs/team-strict.wg
   wavegate import arm azuredeploy.json -l eastus -o fleet.json
 """
 
