@@ -17,7 +17,8 @@ import gc
 import heapq
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,19 @@ def _rule_ref(rule: PrecheckGate | StopUpgradedGate | StopUnhealthyGate) -> str:
     return f"rule {rule.name} ({rule.span.render()})"
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: the executor allocates millions of small acyclic objects, and each collection would
+    rescan the whole fleet (a third of the run's time); restored on exit."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 class Executor:
     def __init__(
         self,
@@ -190,62 +204,63 @@ class Executor:
         self.phase_gate = next((g for g in policy.gates if isinstance(g, PhaseGate)), None)
         self.allow_major = policy.versions.allow_major
 
-        vms = fleet.vm_by_name
-        self.tasks: list[Task] = []
-        self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
-        self.wave_tasks: dict[int, list[int]] = {}
-        for w in schedule.waves:
-            ids: list[int] = []
-            for t in w.tasks:
-                vm = vms[t.vm]
-                ext = next(e for e in vm.extensions if e.name == t.extension)
-                ref = TaskRef(t.vm, t.extension, ext.publisher, ext.type, t.from_version, t.to_version)
-                task = Task(len(self.tasks), ref, vm, ext, w.index, w.phase)
-                self.tasks.append(task)
-                self.tasks_by_vm[t.vm].append(task)
-                ids.append(task.index)
-            self.wave_tasks[w.index] = ids
+        with gc_paused():  # building indexes over the fleet allocates as much as the run itself
+            vms = fleet.vm_by_name
+            self.tasks: list[Task] = []
+            self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
+            self.wave_tasks: dict[int, list[int]] = {}
+            for w in schedule.waves:
+                ids: list[int] = []
+                for t in w.tasks:
+                    vm = vms[t.vm]
+                    ext = next(e for e in vm.extensions if e.name == t.extension)
+                    ref = TaskRef(t.vm, t.extension, ext.publisher, ext.type, t.from_version, t.to_version)
+                    task = Task(len(self.tasks), ref, vm, ext, w.index, w.phase)
+                    self.tasks.append(task)
+                    self.tasks_by_vm[t.vm].append(task)
+                    ids.append(task.index)
+                self.wave_tasks[w.index] = ids
 
-        # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
-        self.stop_scopes = {g.of for g in self.stop_upgraded} | {g.of for g in self.stop_unhealthy}
-        self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
-        self.members: dict[Group, list[str]] = defaultdict(list)
-        self.vm_groups: dict[str, tuple[Group, ...]] = {}
-        getters = [(scope, key_getter(scope)) for scope in self.scopes]
-        for vm in fleet.vms:
-            gs: list[Group] = []
-            for scope, get in getters:
-                key = get(vm)
-                if key is not None:
-                    gs.append((scope, key))
-                    self.members[(scope, key)].append(vm.name)
-            self.vm_groups[vm.name] = tuple(gs)
-        # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
-        self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
-        self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
-        self.ever_unhealthy: set[str] = set()  # VMs with any unhealthy window: the only ones worth a look
-        for vm in fleet.vms:
-            ws = driver.outside_unhealthy(vm.name)
-            if ws:
-                self.outside[vm.name] = ws
-                self.ever_unhealthy.add(vm.name)
-                for g in self.vm_groups[vm.name]:
-                    self.dynamic[g].add(vm.name)
-        self.induced: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        self.upgraded: dict[Group, set[str]] = defaultdict(set)
-        self.upgraded_unhealthy: dict[Group, set[str]] = defaultdict(set)
-        self.halted: dict[Group, Halt] = {}
-        self.last_end: dict[Group, int] = {}
-        self.retry_queue: list[tuple[int, int, int]] = []  # (due, origin wave, task index)
-        self.now = 0
-        self.exec_waves = 0
-        self._buf: list[tuple[int, int, str]] = []
-        self._when: dict[int, str] = {}  # virtual second -> its minutes as event text
-        self._labels: dict[Group, str] = {}
-        self._seq = 0
-        self.events = 0
-        self.task_events = 0
-        self.monitor = Monitor(policy, fleet, self.unhealthy_count)
+            # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
+            self.stop_scopes = {g.of for g in self.stop_upgraded} | {g.of for g in self.stop_unhealthy}
+            self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
+            self.members: dict[Group, list[str]] = defaultdict(list)
+            self.vm_groups: dict[str, tuple[Group, ...]] = {}
+            getters = [(scope, key_getter(scope)) for scope in self.scopes]
+            for vm in fleet.vms:
+                gs: list[Group] = []
+                for scope, get in getters:
+                    key = get(vm)
+                    if key is not None:
+                        gs.append((scope, key))
+                        self.members[(scope, key)].append(vm.name)
+                self.vm_groups[vm.name] = tuple(gs)
+            # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
+            self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
+            self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
+            self.ever_unhealthy: set[str] = set()  # VMs with any unhealthy window: the only ones worth a look
+            for vm in fleet.vms:
+                ws = driver.outside_unhealthy(vm.name)
+                if ws:
+                    self.outside[vm.name] = ws
+                    self.ever_unhealthy.add(vm.name)
+                    for g in self.vm_groups[vm.name]:
+                        self.dynamic[g].add(vm.name)
+            self.induced: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            self.upgraded: dict[Group, set[str]] = defaultdict(set)
+            self.upgraded_unhealthy: dict[Group, set[str]] = defaultdict(set)
+            self.halted: dict[Group, Halt] = {}
+            self.last_end: dict[Group, int] = {}
+            self.retry_queue: list[tuple[int, int, int]] = []  # (due, origin wave, task index)
+            self.now = 0
+            self.exec_waves = 0
+            self._buf: list[tuple[int, int, str]] = []
+            self._when: dict[int, str] = {}  # virtual second -> its minutes as event text
+            self._labels: dict[Group, str] = {}
+            self._seq = 0
+            self.events = 0
+            self.task_events = 0
+            self.monitor = Monitor(policy, fleet, self.unhealthy_count)
 
     # -- health --------------------------------------------------------------------------------------------------
 
@@ -716,15 +731,8 @@ class Executor:
                 "waiting_for_retries": any(t.state == RETRY for t in holding)}
 
     def run(self) -> RunResult:
-        # The loop allocates millions of small acyclic objects; the cyclic GC would rescan the whole fleet each time
-        # (a third of the run), so it is paused for the run and restored after.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return self._run()
-        finally:
-            if paused:
-                gc.enable()
 
     def _run(self) -> RunResult:
         phases = sorted({w.phase for w in self.schedule.waves})
