@@ -125,6 +125,10 @@ def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None
     """Shortest plan for one region under every rule restricted to it (sound: the restriction only relaxes)."""
     counts = {c: groups.classes[c].count for c in ids}
     lb = need(groups, counts)
+    cap = _region_wave_cap(groups, limit)
+    if cap is not None and lb > cap:
+        # The bound alone proves it: the region needs more waves than a wave limit lets it have.
+        return RegionPlan(region, [], lb, True)
     got = construct(groups, [ids], max_waves=limit)
     plan = got[0] if got is not None else None
     calls = 0
@@ -165,6 +169,15 @@ def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None
         optimal = True
         lb = len(plan)
     return RegionPlan(region, plan, min(lb, len(plan)), optimal, calls, variables)
+
+
+def _region_wave_cap(groups: Groups, limit: int | None) -> int | None:
+    """The tightest unfiltered wave limit that bounds one region's waves (fleet-wide or per region), if any."""
+    caps = [r.limit for r in groups.rules if isinstance(r, UnitLimit) and r.unit == "wave"
+            and r.per in ("fleet", "region") and isinstance(r.where, TrueP)]
+    if limit is not None:
+        caps.append(limit)
+    return min(caps) if caps else None
 
 
 def _compact(counts: dict[int, list[int]], waves: int) -> WavePlan:
