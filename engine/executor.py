@@ -261,6 +261,11 @@ class Executor:
             self.events = 0
             self.task_events = 0
             self.monitor = Monitor(policy, fleet, self.unhealthy_count)
+            # batch_started checks: (scope, rule name, cap as JSON) per precheck and stop-upgraded gate, in order.
+            start_gates: list[PrecheckGate | StopUpgradedGate] = [*self.prechecks, *self.stop_upgraded]
+            self._start_gates = [(gate.of, gate.name, _string(str(gate.cap))) for gate in start_gates]
+            self._check_prefixes: dict[tuple[int, Group], tuple[str, str]] = {}
+            self._finish_prefixes: dict[Group, str] = {}
 
     # -- health --------------------------------------------------------------------------------------------------
 
@@ -279,13 +284,19 @@ class Executor:
         return sum(1 for n in candidates if self.vm_unhealthy_at(n, t))
 
     def group_unhealthy_at(self, g: Group, t: int) -> list[str]:
-        return sorted(n for n in self.dynamic.get(g, ()) if self.vm_unhealthy_at(n, t))
+        names = self.dynamic.get(g)
+        if not names:
+            return []
+        return sorted(n for n in names if self.vm_unhealthy_at(n, t))
 
     def group_max_unhealthy(self, g: Group, start: int, end: int) -> tuple[int, list[str]]:
         """Most VMs of the group unhealthy at one instant in [start, end], and every VM unhealthy in that span."""
+        names = self.dynamic.get(g)
+        if not names:
+            return 0, []
         points: list[tuple[int, int]] = []
         seen: list[str] = []
-        for n in sorted(self.dynamic.get(g, ())):
+        for n in sorted(names):
             ws = sorted(w for w in (*self.outside.get(n, ()), *self.induced.get(n, ())) if w[0] <= end and w[1] > start)
             if not ws:
                 continue
@@ -417,7 +428,7 @@ class Executor:
             batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
             self.monitor.on_batch_start(self.exec_waves, phase, t, [(q[0].vm, [x.ext for x in q]) for q in per_vm], unit)
-            self.emit(t, event_line(t, "batch_started", detail=self._batch_detail(batch, t)))
+            self.emit(t, self._batch_started_line(batch, t))
             queues.extend((batch, q) for q in per_vm)
         clock = [t] * len(queues)
         wait = self.health_gate.wait.seconds if self.health_gate is not None else 0
@@ -538,20 +549,36 @@ class Executor:
             return run()
         return self.journal.act("reinstall", run, lambda xs: xs, lambda raw: [int(x) for x in raw])
 
-    def _batch_detail(self, batch: Batch, t: int) -> dict[str, Any]:
+    def _batch_started_line(self, batch: Batch, t: int) -> str:
+        """The batch_started event line, written directly (the same bytes as ``event_line`` with its detail dict:
+        keys in the same order, strings through json's own encoder); the fixed parts of each check are cached."""
         first = batch.queues[0][0].vm
         unit_scope = "scale_set" if first.scale_set else ("availability_set" if first.availability_set else "vm")
-        checks = []
-        gated: list[PrecheckGate | StopUpgradedGate] = [*self.prechecks, *self.stop_upgraded]
-        for gate in gated:
+        checks: list[str] = []
+        prefixes = self._check_prefixes
+        for n, (of, name, cap) in enumerate(self._start_gates):
             for g in batch.groups:
-                if g[0] != gate.of:
+                if g[0] != of:
                     continue
-                checks.append({"rule": gate.name, "group": self.label(g), "set_size": len(self.members[g]),
-                               "unhealthy": len(self.group_unhealthy_at(g, t)), "upgraded": len(self.upgraded[g]),
-                               "upgraded_unhealthy": len(self.upgraded_unhealthy[g]), "cap": str(gate.cap)})
-        return {"set": batch.unit, "unit": unit_scope, "wave": batch.wave, "phase": batch.phase,
-                "executed_wave": self.exec_waves, "vms": len(batch.vms), "tasks": len(batch.ids), "checks": checks}
+                fixed = prefixes.get((n, g))
+                if fixed is None:
+                    fixed = prefixes[(n, g)] = (
+                        f'{{"rule": {_string(name)}, "group": {_string(self.label(g))}, '
+                        f'"set_size": {len(self.members[g])}, "unhealthy": ', f', "cap": {cap}}}')
+                up = self.upgraded.get(g)
+                bad = self.upgraded_unhealthy.get(g)
+                checks.append(f'{fixed[0]}{len(self.group_unhealthy_at(g, t))}, "upgraded": {len(up) if up else 0}, '
+                              f'"upgraded_unhealthy": {len(bad) if bad else 0}{fixed[1]}')
+        return (f'{{"time": {self._minutes_text(t)}, "event": "batch_started", "detail": {{"set": {_string(batch.unit)}, '
+                f'"unit": "{unit_scope}", "wave": {batch.wave}, "phase": {batch.phase}, '
+                f'"executed_wave": {self.exec_waves}, "vms": {len(batch.vms)}, "tasks": {len(batch.ids)}, '
+                f'"checks": [{", ".join(checks)}]}}}}')
+
+    def _minutes_text(self, t: int) -> str:
+        when = self._when.get(t)
+        if when is None:
+            when = self._when[t] = repr(minutes(t))
+        return when
 
     def end_batch(self, e: int, batch: Batch) -> None:
         touched = batch.groups
@@ -580,13 +607,23 @@ class Executor:
                 if self.gates.set_breach(len(self.members[g]), peak, gate2):
                     halts.append(self._stop_unhealthy(gate2, g, e, peak, seen))
         failed: list[Task] = batch.failed
-        self.emit(e, event_line(e, "batch_finished", detail={
-            "set": batch.unit, "wave": batch.wave, "phase": batch.phase, "executed_wave": self.exec_waves,
-            "started_minutes": minutes(batch.start), "succeeded": sum(1 for i in batch.ids if self.tasks[i].state == SUCCEEDED),
-            "failed": len(failed), "checks": [
-                {"group": self.label(g), "set_size": len(self.members[g]), "upgraded": len(self.upgraded[g]),
-                 "upgraded_unhealthy": len(self.upgraded_unhealthy[g]),
-                 "unhealthy_max": peak} for g, (peak, _) in peaks.items()]}))
+        tasks = self.tasks
+        checks: list[str] = []
+        prefixes = self._finish_prefixes
+        for g, (peak, _) in peaks.items():
+            fixed = prefixes.get(g)
+            if fixed is None:
+                fixed = prefixes[g] = f'{{"group": {_string(self.label(g))}, "set_size": {len(self.members[g])}, "upgraded": '
+            ups = self.upgraded.get(g)
+            turned = self.upgraded_unhealthy.get(g)
+            checks.append(f'{fixed}{len(ups) if ups else 0}, "upgraded_unhealthy": {len(turned) if turned else 0}, '
+                          f'"unhealthy_max": {peak}}}')
+        # The batch_finished line, written directly (the bytes event_line would write for this detail dict).
+        self.emit(e, f'{{"time": {self._minutes_text(e)}, "event": "batch_finished", "detail": {{"set": {_string(batch.unit)}, '
+                     f'"wave": {batch.wave}, "phase": {batch.phase}, "executed_wave": {self.exec_waves}, '
+                     f'"started_minutes": {self._minutes_text(batch.start)}, '
+                     f'"succeeded": {sum(1 for i in batch.ids if tasks[i].state == SUCCEEDED)}, "failed": {len(failed)}, '
+                     f'"checks": [{", ".join(checks)}]}}}}')
         for h in halts:
             self.halt(h)
         retries: list[int] = []

@@ -99,6 +99,14 @@ class Monitor:
         self._getters: dict[str, Callable[[VM], GroupKey | None]] = {}
         self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
+        # Pre-bound per-rule getters and exact caps as integer ratios (the hot path: one batch start each).
+        self._pre = [(g, key_getter(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
+                     for g in self.prechecks]
+        self._up = [(g, key_getter(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
+                    for g in self.stop_upgraded]
+        self._cap_rules = [(i, r, key_getter(r.of), isinstance(r.where, TrueP)) for i, r in enumerate(self.capacities)]
+        self._distinct_rules = [(i, d, key_getter(d.per), value_getter(d.count), isinstance(d.where, TrueP))
+                                for i, d in enumerate(self.distincts)]
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -151,92 +159,96 @@ class Monitor:
         self.checks += 1
         vms = [vm for vm, _ in batch]
         for scope, keys in self.halted.items():
+            if not keys:
+                continue
+            get = self.key_of(scope)
             for vm in vms:
-                key = self.key(scope, vm)
+                key = get(vm)
                 if key in keys:
                     raise self._breach(f"batch {label} started at {time}s in halted {group_label(scope, key)}")
-        for gate in self.prechecks:
-            keys = {k for vm in vms if (k := self.key(gate.of, vm)) is not None}
-            for key in sorted(keys, key=repr):
+        # "more than cap" of part/whole, exactly: whole > 0 and part * 100 * den > num * whole.
+        for gate, get, num, den100 in self._pre:
+            keys = {k for vm in vms if (k := get(vm)) is not None}
+            for key in (sorted(keys, key=repr) if len(keys) > 1 else keys):
                 names = self.members(gate.of, key)
+                whole = len(names)
                 bad = self.unhealthy_count(gate.of, key, names, time)
-                if gate.cap.exceeded_by(bad, len(names)):
+                if whole > 0 and bad * den100 > num * whole:
                     raise self._breach(
-                        f"batch {label} started while {bad} of {len(names)} VMs of {group_label(gate.of, key)} were "
+                        f"batch {label} started while {bad} of {whole} VMs of {group_label(gate.of, key)} were "
                         f"unhealthy, more than {gate.cap} (rule {gate.name}{_where_text(gate)})")
-        for up_gate in self.stop_upgraded:
-            for key in sorted({k for vm in vms if (k := self.key(up_gate.of, vm)) is not None}, key=repr):
-                up, bad = len(self._upgraded[(up_gate.of, key)]), len(self._turned[(up_gate.of, key)])
-                if up_gate.cap.exceeded_by(bad, up):
+        for up_gate, get, num, den100 in self._up:
+            keys = {k for vm in vms if (k := get(vm)) is not None}
+            for key in (sorted(keys, key=repr) if len(keys) > 1 else keys):
+                turned = self._turned.get((up_gate.of, key))
+                up, bad = len(self._upgraded[(up_gate.of, key)]), len(turned) if turned else 0
+                if up > 0 and bad * den100 > num * up:
                     raise self._breach(
                         f"batch {label} started after {bad} of {up} upgraded VMs of {group_label(up_gate.of, key)} "
                         f"turned unhealthy, more than {up_gate.cap} (rule {up_gate.name}{_where_text(up_gate)})")
-        for i, rule in enumerate(self.capacities):
+        cap_counts = self._cap_counts
+        for i, rule, get, every in self._cap_rules:
             unit = wave if rule.within == "wave" else phase
-            sizes = self._capacity_sizes(i, rule)
-            get = self.key_of(rule.of)
-            matching = vms if isinstance(rule.where, TrueP) else [
-                vm for vm, exts in batch if self.facts.matches_scheduled(rule.where, vm, exts)]
+            matching = vms if every else [vm for vm, exts in batch if self.facts.matches_scheduled(rule.where, vm, exts)]
             by_key: dict[GroupKey, list[str]] = {}
             for vm in matching:
                 key = get(vm)
                 if key is not None:
                     by_key.setdefault(key, []).append(vm.name)
             for key, names in by_key.items():
-                seen = self._cap_counts[(i, unit, key)]
+                seen = cap_counts[(i, unit, key)]
                 seen.update(names)
                 cap = self._caps.get((i, key))
                 if cap is None:
-                    cap = self._caps[(i, key)] = rule.amount.of(sizes.get(key, 0))
+                    cap = self._caps[(i, key)] = rule.amount.of(self._capacity_sizes(i, rule).get(key, 0))
                 if len(seen) > cap:
                     raise self._breach(
                         f"{len(seen)} VMs of {group_label(rule.of, key)} in one {rule.within} ({rule.within} {unit}), "
                         f"more than the cap {cap} (rule {rule.name}{_where_text(rule)})")
-        counts = self._counts
-        for i, d in enumerate(self.distincts):
+        distinct = self._distinct
+        for i, d, get, count, every in self._distinct_rules:
             unit = wave if d.within == "wave" else phase
-            get = self.key_of(d.per)
-            count = counts[i]
-            matching = vms if isinstance(d.where, TrueP) else [
-                vm for vm, exts in batch if self.facts.matches_scheduled(d.where, vm, exts)]
+            matching = vms if every else [vm for vm, exts in batch if self.facts.matches_scheduled(d.where, vm, exts)]
             shown: dict[GroupKey, set[GroupKey]] = {}
             for vm in matching:
                 key = get(vm)
-                value = count(vm)
-                if key is not None and value is not None:
-                    shown.setdefault(key, set()).add(value)
+                if key is not None:
+                    value = count(vm)
+                    if value is not None:
+                        shown.setdefault(key, set()).add(value)
             for key, batch_values in shown.items():
-                values = self._distinct[(i, unit, key)]
+                values = distinct[(i, unit, key)]
                 values |= batch_values
                 if len(values) > d.limit:
                     raise self._breach(
                         f"{len(values)} distinct {d.count.replace('_', ' ')}s of {group_label(d.per, key)} in one "
                         f"{d.within} ({d.within} {unit}), more than {d.limit} (rule {d.name}{_where_text(d)})")
-        batch_regions = sorted({vm.region for vm in vms})
-        for sep in self.separations:
-            unit = wave if sep.within == "wave" else phase
-            regions = self._unit_regions[(sep.within, unit)]
-            for region in batch_regions:
-                if region in regions:
-                    continue
-                for other in sorted(regions):
-                    apart = (self.fleet.paired(region, other) if isinstance(sep, SeparatePairs)
-                             else region in sep.regions and other in sep.regions)
-                    if apart:
-                        raise self._breach(
-                            f"regions {other} and {region} upgrade in the same {sep.within} ({sep.within} {unit}) "
-                            f"(rule {sep.name}{_where_text(sep)})")
-                regions.add(region)
+        if self.separations:
+            batch_regions = sorted({vm.region for vm in vms})
+            for sep in self.separations:
+                unit = wave if sep.within == "wave" else phase
+                regions = self._unit_regions[(sep.within, unit)]
+                for region in batch_regions:
+                    if region in regions:
+                        continue
+                    for other in sorted(regions):
+                        apart = (self.fleet.paired(region, other) if isinstance(sep, SeparatePairs)
+                                 else region in sep.regions and other in sep.regions)
+                        if apart:
+                            raise self._breach(
+                                f"regions {other} and {region} upgrade in the same {sep.within} ({sep.within} {unit}) "
+                                f"(rule {sep.name}{_where_text(sep)})")
+                    regions.add(region)
 
     def on_batch_end(self, upgraded: Sequence[VM], turned: Sequence[VM]) -> None:
         """A batch ended: ``upgraded`` got a new version installed, ``turned`` were healthy before and not after."""
-        for gate in self.stop_upgraded:
+        for gate, get, _, _ in self._up:
             for vm in upgraded:
-                key = self.key(gate.of, vm)
+                key = get(vm)
                 if key is not None:
                     self._upgraded[(gate.of, key)].add(vm.name)
             for vm in turned:
-                key = self.key(gate.of, vm)
+                key = get(vm)
                 if key is not None:
                     self._turned[(gate.of, key)].add(vm.name)
 
