@@ -69,6 +69,11 @@ def keyed_unit(seed: int, *parts: object) -> float:
     return int.from_bytes(digest, "big") / 18446744073709551616.0
 
 
+def _unit(key: str) -> float:
+    """``keyed_unit`` from the key text already joined (``seed|part|...``)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") / 18446744073709551616.0
+
+
 def _seconds(minutes: float) -> int:
     return max(1, round(minutes * 60))
 
@@ -101,6 +106,8 @@ class SimDriver:
             for name in m.vms:
                 windows.setdefault(name, []).append((start, end))
         self._windows = {vm: tuple(_merge(ws)) for vm, ws in windows.items()}
+        # Successful install results by duration: immutable, so shared (building one costs more than the lookup).
+        self._ok = [InstallResult(s, True) for s in range(NOMINAL_INSTALL_SECONDS + INSTALL_JITTER_SECONDS)]
 
     @property
     def nominal_install_seconds(self) -> int:
@@ -108,12 +115,13 @@ class SimDriver:
 
     def install(self, task: TaskRef, attempt: int, at: int) -> InstallResult:
         seconds = self._install_seconds(task, attempt)
-        key = (task.vm, task.extension)
-        if key in self._fails:
-            limit = self._fails[key]
-            if limit is None or attempt <= limit:
-                return InstallResult(seconds, False, "install error (fault script: vm_failures)")
-        return InstallResult(seconds, True)
+        if self._fails:
+            key = (task.vm, task.extension)
+            if key in self._fails:
+                limit = self._fails[key]
+                if limit is None or attempt <= limit:
+                    return InstallResult(seconds, False, "install error (fault script: vm_failures)")
+        return self._ok[seconds] if 0 <= seconds < len(self._ok) else InstallResult(seconds, True)
 
     def watch_health(self, task: TaskRef, attempt: int, since: int, wait: int) -> int | None:
         rate = self._bad.get((task.publisher, task.type, parse_version(task.to_version))) if self._bad else None
@@ -132,10 +140,12 @@ class SimDriver:
         return self._windows.get(vm, ())
 
     def _install_seconds(self, task: TaskRef, attempt: int) -> int:
-        slow = self._slow.get(task.vm)
-        if slow is not None:
-            return slow
-        u = keyed_unit(self.seed, task.vm, task.extension, task.to_version, attempt, "install")
+        if self._slow:
+            slow = self._slow.get(task.vm)
+            if slow is not None:
+                return slow
+        # keyed_unit(seed, vm, extension, to_version, attempt, "install"), its key joined in one f-string
+        u = _unit(f"{self.seed}|{task.vm}|{task.extension}|{task.to_version}|{attempt}|install")
         return NOMINAL_INSTALL_SECONDS + int(u * INSTALL_JITTER_SECONDS)
 
 

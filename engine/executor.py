@@ -64,6 +64,11 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 def _by_extension(task: Task) -> str:
     return task.ref.extension
+
+
+def _sorted_groups(groups: set[Group]) -> list[Group]:
+    """Groups in a fixed order (by repr); one group needs no sorting (the common case: a batch is one set)."""
+    return sorted(groups, key=repr) if len(groups) > 1 else list(groups)
 _string = json.encoder.encode_basestring  # the C string encoder json itself uses
 
 # Heap entry kinds: batch ends sort before batch starts at the same instant.
@@ -323,11 +328,14 @@ class Executor:
         self._seq += 1
 
     def emit_task(self, t: int, kind: str, task: Task, detail: dict[str, Any] | None = None) -> None:
-        extra = "" if detail is None else ', "detail": ' + _encode(detail)
         when = self._when.get(t)
         if when is None:
             when = self._when[t] = repr(minutes(t))
-        self._buf.append((t, self._seq, f'{{"time": {when}, "event": "{kind}"{task.tail}{extra}}}'))
+        if detail is None:
+            line = f'{{"time": {when}, "event": "{kind}"{task.tail}}}'
+        else:
+            line = f'{{"time": {when}, "event": "{kind}"{task.tail}, "detail": {_encode(detail)}}}'
+        self._buf.append((t, self._seq, line))
         self._seq += 1
         self.task_events += 1
 
@@ -389,22 +397,26 @@ class Executor:
         """Precheck and start the batches due at ``t``; returns the started ones (unit, task ids, wave, phase)."""
         started: list[tuple[str, list[int], int, int]] = []
         halts: list[list[Any]] = []
+        tasks = self.tasks
+        vm_groups = self.vm_groups
+        halted = self.halted
+        prechecks = self.prechecks
         for unit, ids, wave, phase in starts:
-            live = [i for i in ids if self.tasks[i].state in (PENDING, RETRY)]
+            live = [i for i in ids if tasks[i].state in (PENDING, RETRY)]
             if not live:
                 continue
-            vm_groups = self.vm_groups
-            tasks = self.tasks
-            touched = sorted({g for i in live for g in vm_groups[tasks[i].ref.vm]}, key=repr)
-            for gate in self.prechecks:
-                for g in touched:
-                    if g[0] != gate.of or g in self.halted:
-                        continue
-                    h = self._precheck(gate, g, t)
-                    if h is not None:
-                        self.halt(h)
-                        halts.append([h.rule, repr(g)])
-            live = [i for i in live if self.tasks[i].state in (PENDING, RETRY) and self.halted_task(self.tasks[i]) is None]
+            if prechecks:
+                touched = _sorted_groups({g for i in live for g in vm_groups[tasks[i].vm.name]})
+                for gate in prechecks:
+                    for g in touched:
+                        if g[0] != gate.of or g in halted:
+                            continue
+                        h = self._precheck(gate, g, t)
+                        if h is not None:
+                            self.halt(h)
+                            halts.append([h.rule, repr(g)])
+            if halted:  # else no state changed since the first filter, and no task is in a halted group
+                live = [i for i in live if tasks[i].state in (PENDING, RETRY) and self.halted_task(tasks[i]) is None]
             if live:
                 started.append((unit, live, wave, phase))
         if self.journal is not None:
@@ -417,21 +429,33 @@ class Executor:
         batches: list[Batch] = []
         tasks = self.tasks
         vm_groups = self.vm_groups
+        on_batch_start = self.monitor.on_batch_start
+        exec_wave = self.exec_waves
         for unit, ids, wave, phase in started:
             by_vm: dict[str, list[Task]] = {}
             for i in ids:
                 task = tasks[i]
-                by_vm.setdefault(task.ref.vm, []).append(task)
+                name = task.vm.name
+                queue = by_vm.get(name)
+                if queue is None:
+                    by_vm[name] = [task]
+                else:
+                    queue.append(task)
             vms = sorted(by_vm)
-            per_vm = [by_vm[n] if len(by_vm[n]) == 1 else sorted(by_vm[n], key=_by_extension) for n in vms]
-            groups = sorted({g for n in vms for g in vm_groups[n]}, key=repr)
+            per_vm = [q if len(q) == 1 else sorted(q, key=_by_extension) for q in (by_vm[n] for n in vms)]
+            groups = _sorted_groups({g for n in vms for g in vm_groups[n]})
             batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
-            self.monitor.on_batch_start(self.exec_waves, phase, t, [(q[0].vm, [x.ext for x in q]) for q in per_vm], unit)
+            on_batch_start(exec_wave, phase, t, [(q[0].vm, [x.ext for x in q]) for q in per_vm], unit)
             self.emit(t, self._batch_started_line(batch, t))
             queues.extend((batch, q) for q in per_vm)
         clock = [t] * len(queues)
         wait = self.health_gate.wait.seconds if self.health_gate is not None else 0
+        install_allowed = self.gates.install_allowed
+        allow_major = self.allow_major
+        ever_unhealthy = self.ever_unhealthy
+        on_install = self.monitor.on_install
+        emit_task = self.emit_task
         rnd = 0
         while True:
             current = [(q, queue[rnd]) for q, (_, queue) in enumerate(queues) if rnd < len(queue)]
@@ -440,14 +464,15 @@ class Executor:
             rnd += 1
             installs: list[tuple[int, Task]] = []
             for q, task in current:
-                if not self.gates.install_allowed(task.ref.from_version, task.ref.to_version, self.allow_major):
+                ref = task.ref
+                if not install_allowed(ref.from_version, ref.to_version, allow_major):
                     task.state = REFUSED
                     self.emit_task(clock[q], "install_refused", task, {
                         "reason": f"{task.ref.from_version} -> {task.ref.to_version} crosses a major version",
                         "unblock": "upgrade majors by hand (set the version yourself); automatic upgrades never do"})
                     continue
                 task.attempts += 1
-                if self.vm_unhealthy_at(task.ref.vm, clock[q]):
+                if ref.vm in ever_unhealthy and self.vm_unhealthy_at(ref.vm, clock[q]):
                     # An unhealthy VM is not eligible: no install now, retried like a failure, never holds a phase.
                     task.deferred = True
                     queues[q][0].failed.append(task)
@@ -456,8 +481,8 @@ class Executor:
                         "attempt": task.attempts})
                     continue
                 task.deferred = False
-                self.monitor.on_install(task.ref.vm, task.ref.extension, task.ref.from_version, task.ref.to_version)
-                self.emit_task(clock[q], "install_started", task, {"attempt": task.attempts} if task.attempts > 1 else None)
+                on_install(ref.vm, ref.extension, ref.from_version, ref.to_version)
+                emit_task(clock[q], "install_started", task, {"attempt": task.attempts} if task.attempts > 1 else None)
                 installs.append((q, task))
             if not installs:
                 continue
@@ -472,7 +497,7 @@ class Executor:
                     continue
                 task.version = task.ref.to_version
                 batch.upgraded.add(task.ref.vm)
-                self.emit_task(clock[q], "install_succeeded", task)
+                emit_task(clock[q], "install_succeeded", task)
                 watch.append((q, task))
             if not watch:
                 continue
@@ -482,12 +507,14 @@ class Executor:
                 continue
             seen = self._act_health(watch, clock, wait)
             rollbacks: list[tuple[int, Task]] = []
+            health_outcome = self.gates.health_outcome
+            health_gate = self.health_gate
             for (q, task), h in zip(watch, seen, strict=True):
-                outcome = self.gates.health_outcome(h is not None and h <= wait, self.health_gate)
+                outcome = health_outcome(h is not None and h <= wait, health_gate)
                 if outcome == "ok":
                     clock[q] += h or 0
                     task.state = SUCCEEDED
-                    self.emit_task(clock[q], "health_ok", task)
+                    emit_task(clock[q], "health_ok", task)
                     continue
                 start_bad = clock[q]
                 clock[q] += wait

@@ -17,19 +17,26 @@ from dsl.policy import HealthWaitGate, Percent, PrecheckGate, RetryGate, StopUnh
 HealthOutcome = Literal["ok", "rollback", "keep"]
 
 
+def _exceeds(cap: Percent, part: int, whole: int) -> bool:
+    """``cap.exceeded_by(part, whole)`` without building Fractions: part/whole > n/d  <=>  part*100*d > n*whole
+    (whole > 0, d > 0), exact integer arithmetic; the hot path calls this once per group and batch."""
+    v = cap.value
+    return whole > 0 and part * 100 * v.denominator > v.numerator * whole
+
+
 def may_start_batch(set_size: int, unhealthy: int, gate: PrecheckGate) -> bool:
     """Precheck: a batch of the group may start unless more than ``gate.cap`` of its VMs are unhealthy."""
-    return not gate.cap.exceeded_by(unhealthy, set_size)
+    return not _exceeds(gate.cap, unhealthy, set_size)
 
 
 def upgraded_breach(upgraded: int, upgraded_unhealthy: int, gate: StopUpgradedGate) -> bool:
     """Stop the group when more than ``gate.cap`` of its upgraded instances turned unhealthy."""
-    return gate.cap.exceeded_by(upgraded_unhealthy, upgraded)
+    return _exceeds(gate.cap, upgraded_unhealthy, upgraded)
 
 
 def set_breach(set_size: int, unhealthy: int, gate: StopUnhealthyGate) -> bool:
     """Stop the group at the end of the batch when more than ``gate.cap`` of it was unhealthy during the batch."""
-    return gate.cap.exceeded_by(unhealthy, set_size)
+    return _exceeds(gate.cap, unhealthy, set_size)
 
 
 def health_outcome(healthy_within_wait: bool, gate: HealthWaitGate | None) -> HealthOutcome:

@@ -99,6 +99,7 @@ class Monitor:
         self._getters: dict[str, Callable[[VM], GroupKey | None]] = {}
         self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
+        self._same_major: set[tuple[str, str]] = set()  # version pairs seen not to cross a major
         # Pre-bound per-rule getters and exact caps as integer ratios (the hot path: one batch start each).
         self._pre = [(g, key_getter(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
                      for g in self.prechecks]
@@ -253,6 +254,10 @@ class Monitor:
                     self._turned[(gate.of, key)].add(vm.name)
 
     def on_install(self, vm: str, extension: str, from_version: str, to_version: str) -> None:
-        # The major is the integer before the first dot (versions reaching the executor are validated).
-        if not self.allow_major and int(from_version.partition(".")[0]) != int(to_version.partition(".")[0]):
+        # The major is the integer before the first dot (versions reaching the executor are validated); the few
+        # distinct version pairs of a rollout are checked once each.
+        if self.allow_major or (from_version, to_version) in self._same_major:
+            return
+        if int(from_version.partition(".")[0]) != int(to_version.partition(".")[0]):
             raise self._breach(f"install of {extension} {from_version} -> {to_version} on {vm} crosses a major version")
+        self._same_major.add((from_version, to_version))
