@@ -66,6 +66,10 @@ def _by_extension(task: Task) -> str:
     return task.ref.extension
 
 
+def _by_index(task: Task) -> int:
+    return task.index
+
+
 def _sorted_groups(groups: set[Group]) -> list[Group]:
     """Groups in a fixed order (by repr); one group needs no sorting (the common case: a batch is one set)."""
     return sorted(groups, key=repr) if len(groups) > 1 else list(groups)
@@ -76,8 +80,8 @@ _END, _START = 0, 1
 
 
 class Task:
-    __slots__ = ("attempts", "deferred", "ext", "index", "phase", "ref", "rollbacks", "state", "tail", "unit", "version",
-                 "vm", "wave")
+    __slots__ = ("attempts", "deferred", "ext", "groups", "index", "phase", "ref", "rollbacks", "state", "tail", "unit",
+                 "version", "vm", "wave")
 
     def __init__(self, index: int, ref: TaskRef, vm: VM, ext: Extension, wave: int, phase: int) -> None:
         self.index = index
@@ -92,6 +96,7 @@ class Task:
         self.deferred = False  # the last attempt found the VM unhealthy and did not install
         self.unit = vm.set_name or vm.name  # its batch: the VM's set, or the VM alone
         self.version = ref.from_version  # installed now
+        self.groups: tuple[Group, ...] = ()  # its VM's gate groups (filled in with the executor's indexes)
         # The fixed tail of this task's event lines: vm, extension, versions, pre-encoded once.
         self.tail = (f', "vm": {_string(ref.vm)}, "extension": {_string(ref.extension)}, '
                      f'"from_version": {_string(ref.from_version)}, "to_version": {_string(ref.to_version)}')
@@ -125,8 +130,8 @@ class Batch:
     queues: list[list[Task]]  # per VM (same order), its tasks sorted by extension
     groups: list[Group]  # the gate groups its VMs belong to, sorted
     end: int = 0
-    upgraded: set[str] = field(default_factory=set)  # VMs with an install that succeeded
-    turned: set[str] = field(default_factory=set)  # VMs healthy before an install and unhealthy after it
+    upgraded: dict[str, Task] = field(default_factory=dict)  # VMs with an install that succeeded (a task of each)
+    turned: dict[str, Task] = field(default_factory=dict)  # VMs healthy before an install and unhealthy after it
     failed: list[Task] = field(default_factory=list)
 
 
@@ -174,6 +179,10 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if paused:
+            # Everything allocated meanwhile sits in the youngest generation: the first collection after enable()
+            # would scan all of it (seconds at a million VMs).  Move it to the oldest generation unscanned instead.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -240,6 +249,8 @@ class Executor:
                         gs.append((scope, key))
                         self.members[(scope, key)].append(vm.name)
                 self.vm_groups[vm.name] = tuple(gs)
+            for task in self.tasks:
+                task.groups = self.vm_groups[task.vm.name]
             # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
             self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
             self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
@@ -356,7 +367,7 @@ class Executor:
     def halted_task(self, task: Task) -> Halt | None:
         if not self.halted:
             return None
-        for g in self.vm_groups[task.vm.name]:
+        for g in task.groups:
             h = self.halted.get(g)
             if h is not None:
                 return h
@@ -398,7 +409,6 @@ class Executor:
         started: list[tuple[str, list[int], int, int]] = []
         halts: list[list[Any]] = []
         tasks = self.tasks
-        vm_groups = self.vm_groups
         halted = self.halted
         prechecks = self.prechecks
         for unit, ids, wave, phase in starts:
@@ -406,7 +416,7 @@ class Executor:
             if not live:
                 continue
             if prechecks:
-                touched = _sorted_groups({g for i in live for g in vm_groups[tasks[i].vm.name]})
+                touched = _sorted_groups({g for i in live for g in tasks[i].groups})
                 for gate in prechecks:
                     for g in touched:
                         if g[0] != gate.of or g in halted:
@@ -428,7 +438,6 @@ class Executor:
         queues: list[tuple[Batch, list[Task]]] = []
         batches: list[Batch] = []
         tasks = self.tasks
-        vm_groups = self.vm_groups
         on_batch_start = self.monitor.on_batch_start
         exec_wave = self.exec_waves
         for unit, ids, wave, phase in started:
@@ -443,7 +452,7 @@ class Executor:
                     queue.append(task)
             vms = sorted(by_vm)
             per_vm = [q if len(q) == 1 else sorted(q, key=_by_extension) for q in (by_vm[n] for n in vms)]
-            groups = _sorted_groups({g for n in vms for g in vm_groups[n]})
+            groups = _sorted_groups({g for q in per_vm for g in q[0].groups})
             batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
             on_batch_start(exec_wave, phase, t, [(q[0].vm, [x.ext for x in q]) for q in per_vm], unit)
@@ -496,7 +505,7 @@ class Executor:
                     batch.failed.append(task)
                     continue
                 task.version = task.ref.to_version
-                batch.upgraded.add(task.ref.vm)
+                batch.upgraded[task.ref.vm] = task
                 emit_task(clock[q], "install_succeeded", task)
                 watch.append((q, task))
             if not watch:
@@ -519,7 +528,7 @@ class Executor:
                 start_bad = clock[q]
                 clock[q] += wait
                 batch = queues[q][0]
-                batch.turned.add(task.ref.vm)  # healthy at install start (else deferred), unhealthy after
+                batch.turned[task.ref.vm] = task  # healthy at install start (else deferred), unhealthy after
                 self.emit_task(clock[q], "health_failed", task, {"wait_minutes": minutes(wait),
                                                                  "rule": self.health_gate.name})
                 if outcome == "keep":
@@ -609,26 +618,29 @@ class Executor:
 
     def end_batch(self, e: int, batch: Batch) -> None:
         touched = batch.groups
-        for n in batch.upgraded:
-            for g in self.vm_groups[n]:
-                self.upgraded[g].add(n)
-        for n in batch.turned:
-            for g in self.vm_groups[n]:
+        upgraded = self.upgraded
+        for n, task in batch.upgraded.items():
+            for g in task.groups:
+                upgraded[g].add(n)
+        for n, task in batch.turned.items():
+            for g in task.groups:
                 self.upgraded_unhealthy[g].add(n)
-        peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in self.stop_scopes}
-        vm_by_name = self.fleet.vm_by_name
-        self.monitor.on_batch_end([vm_by_name[n] for n in batch.upgraded], [vm_by_name[n] for n in batch.turned])
+        stop_scopes = self.stop_scopes
+        peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in stop_scopes}
+        self.monitor.on_batch_end([task.vm for task in batch.upgraded.values()],
+                                  [task.vm for task in batch.turned.values()])
         halts: list[Halt] = []
+        halted = self.halted
         for gate in self.stop_upgraded:
             for g in touched:
-                if g[0] != gate.of or g in self.halted or any((h.scope, h.key) == g for h in halts):
+                if g[0] != gate.of or g in halted or (halts and any((h.scope, h.key) == g for h in halts)):
                     continue
-                up, bad = len(self.upgraded[g]), len(self.upgraded_unhealthy[g])
+                up, bad = len(upgraded[g]), len(self.upgraded_unhealthy[g])
                 if self.gates.upgraded_breach(up, bad, gate):
                     halts.append(self._stop_upgraded(gate, g, e, up, sorted(self.upgraded_unhealthy[g])))
         for gate2 in self.stop_unhealthy:
             for g in touched:
-                if g[0] != gate2.of or g in self.halted or any((h.scope, h.key) == g for h in halts):
+                if g[0] != gate2.of or g in halted or (halts and any((h.scope, h.key) == g for h in halts)):
                     continue
                 peak, seen = peaks[g]
                 if self.gates.set_breach(len(self.members[g]), peak, gate2):
@@ -654,7 +666,7 @@ class Executor:
         for h in halts:
             self.halt(h)
         retries: list[int] = []
-        for task in sorted(failed, key=lambda x: x.index):
+        for task in (sorted(failed, key=_by_index) if len(failed) > 1 else failed):
             if self.halted_task(task) is not None:
                 task.state = FAILED
                 continue
@@ -720,7 +732,7 @@ class Executor:
         for unit in sorted(units):
             at = start
             for gate in self.pauses:
-                for g in self.vm_groups[self.tasks[units[unit][0]].vm.name]:
+                for g in self.tasks[units[unit][0]].groups:
                     if g[0] == gate.of and g in self.last_end:
                         at = max(at, self.last_end[g] + gate.pause.seconds)
             heap.append((at, _START, seq, (unit, units[unit], wave, phase)))

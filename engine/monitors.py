@@ -124,8 +124,9 @@ class Monitor:
         found = self._members.get((scope, key))
         if found is None:
             by_key: dict[GroupKey, list[str]] = defaultdict(list)
+            get = self.key_of(scope)
             for vm in self.fleet.vms:
-                k = self.key(scope, vm)
+                k = get(vm)
                 if k is not None:
                     by_key[k].append(vm.name)
             for k, names in by_key.items():
@@ -137,9 +138,11 @@ class Monitor:
         sizes = self._sizes.get(i)
         if sizes is None:
             sizes = defaultdict(int)
+            get = self.key_of(rule.of)
+            every = isinstance(rule.where, TrueP)
             for vm in self.fleet.vms:
-                if isinstance(rule.where, TrueP) or self.facts.matches_for_size(rule.where, vm):
-                    k = self.key(rule.of, vm)
+                if every or self.facts.matches_for_size(rule.where, vm):
+                    k = get(vm)
                     if k is not None:
                         sizes[k] += 1
             self._sizes[i] = sizes
