@@ -295,6 +295,8 @@ class Executor:
 
     def unhealthy_count(self, scope: str, key: GroupKey, names: Sequence[str], t: int) -> int:
         """How many of ``names`` (the group ``(scope, key)``) are unhealthy at ``t``; for the monitors."""
+        if not self.ever_unhealthy:
+            return 0
         known = self.dynamic.get((scope, key)) if scope in self.scopes else None
         candidates = known if known is not None else self.ever_unhealthy.intersection(names)
         return sum(1 for n in candidates if self.vm_unhealthy_at(n, t))

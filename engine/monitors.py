@@ -100,6 +100,12 @@ class Monitor:
         self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
         self._same_major: set[tuple[str, str]] = set()  # version pairs seen not to cross a major
+        # The indexes over the whole fleet the checks need (group members, capacity sizes), built up front.
+        self._indexed: set[str] = set()
+        for scope in sorted({g.of for g in self.prechecks}):
+            self._index_members(scope)
+        for i, rule in enumerate(self.capacities):
+            self._capacity_sizes(i, rule)
         # Pre-bound per-rule getters and exact caps as integer ratios (the hot path: one batch start each).
         self._pre = [(g, key_getter(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
                      for g in self.prechecks]
@@ -123,16 +129,21 @@ class Monitor:
     def members(self, scope: str, key: GroupKey) -> list[str]:
         found = self._members.get((scope, key))
         if found is None:
-            by_key: dict[GroupKey, list[str]] = defaultdict(list)
-            get = self.key_of(scope)
-            for vm in self.fleet.vms:
-                k = get(vm)
-                if k is not None:
-                    by_key[k].append(vm.name)
-            for k, names in by_key.items():
-                self._members[(scope, k)] = names
+            if scope not in self._indexed:
+                self._index_members(scope)
             found = self._members.setdefault((scope, key), [])
         return found
+
+    def _index_members(self, scope: str) -> None:
+        by_key: dict[GroupKey, list[str]] = defaultdict(list)
+        get = self.key_of(scope)
+        for vm in self.fleet.vms:
+            k = get(vm)
+            if k is not None:
+                by_key[k].append(vm.name)
+        for k, names in by_key.items():
+            self._members.setdefault((scope, k), names)
+        self._indexed.add(scope)
 
     def _capacity_sizes(self, i: int, rule: Capacity) -> dict[GroupKey, int]:
         sizes = self._sizes.get(i)
