@@ -133,6 +133,7 @@ class Batch:
     upgraded: dict[str, Task] = field(default_factory=dict)  # VMs with an install that succeeded (a task of each)
     turned: dict[str, Task] = field(default_factory=dict)  # VMs healthy before an install and unhealthy after it
     failed: list[Task] = field(default_factory=list)
+    succeeded: int = 0  # its tasks that succeeded (set once, in the batch, never undone)
 
 
 @dataclass
@@ -513,8 +514,9 @@ class Executor:
             if not watch:
                 continue
             if self.health_gate is None:
-                for _, task in watch:
+                for q, task in watch:
                     task.state = SUCCEEDED
+                    queues[q][0].succeeded += 1
                 continue
             seen = self._act_health(watch, clock, wait)
             rollbacks: list[tuple[int, Task]] = []
@@ -525,6 +527,7 @@ class Executor:
                 if outcome == "ok":
                     clock[q] += h or 0
                     task.state = SUCCEEDED
+                    queues[q][0].succeeded += 1
                     emit_task(clock[q], "health_ok", task)
                     continue
                 start_bad = clock[q]
@@ -648,7 +651,6 @@ class Executor:
                 if self.gates.set_breach(len(self.members[g]), peak, gate2):
                     halts.append(self._stop_unhealthy(gate2, g, e, peak, seen))
         failed: list[Task] = batch.failed
-        tasks = self.tasks
         checks: list[str] = []
         prefixes = self._finish_prefixes
         for g, (peak, _) in peaks.items():
@@ -663,7 +665,7 @@ class Executor:
         self.emit(e, f'{{"time": {self._minutes_text(e)}, "event": "batch_finished", "detail": {{"set": {_string(batch.unit)}, '
                      f'"wave": {batch.wave}, "phase": {batch.phase}, "executed_wave": {self.exec_waves}, '
                      f'"started_minutes": {self._minutes_text(batch.start)}, '
-                     f'"succeeded": {sum(1 for i in batch.ids if tasks[i].state == SUCCEEDED)}, "failed": {len(failed)}, '
+                     f'"succeeded": {batch.succeeded}, "failed": {len(failed)}, '
                      f'"checks": [{", ".join(checks)}]}}}}')
         for h in halts:
             self.halt(h)
