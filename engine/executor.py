@@ -117,7 +117,7 @@ class Halt:
     detail: dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class Batch:
     """The tasks of one set (or single VM) in one executed wave."""
 
@@ -274,7 +274,6 @@ class Executor:
             self._buf: list[tuple[int, int, str]] = []
             self._when: dict[int, str] = {}  # virtual second -> its minutes as event text
             self._labels: dict[Group, str] = {}
-            self._seq = 0
             self.events = 0
             self.task_events = 0
             self.monitor = Monitor(policy, fleet, self.unhealthy_count)
@@ -338,8 +337,8 @@ class Executor:
     # -- events --------------------------------------------------------------------------------------------------
 
     def emit(self, t: int, line: str) -> None:
-        self._buf.append((t, self._seq, line))
-        self._seq += 1
+        buf = self._buf
+        buf.append((t, len(buf), line))  # ties keep emission order (the buffer is sorted and emptied per flush)
 
     def emit_task(self, t: int, kind: str, task: Task, detail: dict[str, Any] | None = None) -> None:
         when = self._when.get(t)
@@ -349,8 +348,8 @@ class Executor:
             line = f'{{"time": {when}, "event": "{kind}"{task.tail}}}'
         else:
             line = f'{{"time": {when}, "event": "{kind}"{task.tail}, "detail": {_encode(detail)}}}'
-        self._buf.append((t, self._seq, line))
-        self._seq += 1
+        buf = self._buf
+        buf.append((t, len(buf), line))  # ties keep emission order (the buffer is sorted and emptied per flush)
         self.task_events += 1
 
     def flush(self) -> None:
