@@ -866,14 +866,25 @@ class Executor:
         return dict(sorted(out.items()))
 
     def _result(self, held: dict[str, Any] | None) -> RunResult:
-        states = self._states(self.tasks)
+        # One pass over the tasks: states, changed versions (in task order), rollbacks, retries.
+        counts: dict[str, int] = defaultdict(int)
+        versions: dict[tuple[str, str], str] = {}
+        rolled_back = retried = 0
+        for t in self.tasks:
+            counts[t.state] += 1
+            if t.version != t.ref.from_version:
+                versions[(t.ref.vm, t.ref.extension)] = t.version
+            if t.rollbacks:
+                rolled_back += 1
+            if t.attempts > 1:
+                retried += 1
+        states = dict(sorted(counts.items()))
         skipped: dict[str, int] = defaultdict(int)
         for s in self.schedule.skipped:
             skipped[s.reason] += 1
-        versions = {(t.ref.vm, t.ref.extension): t.version for t in self.tasks if t.version != t.ref.from_version}
         healthy = {n: not self.vm_unhealthy_at(n, self.now) for n in sorted(self.ever_unhealthy)}
         wait = self.health_gate.wait.seconds if self.health_gate is not None else 0
-        ok = all(t.state == SUCCEEDED for t in self.tasks)
+        ok = counts.get(SUCCEEDED, 0) == len(self.tasks)
         return RunResult(
             outcome="completed" if ok else "halted",
             duration=self.now,
@@ -883,8 +894,8 @@ class Executor:
             waves=len(self.schedule.waves),
             tasks=len(self.tasks),
             states=states,
-            rolled_back=sum(1 for t in self.tasks if t.rollbacks),
-            retried=sum(1 for t in self.tasks if t.attempts > 1),
+            rolled_back=rolled_back,
+            retried=retried,
             skipped=dict(sorted(skipped.items())),
             halts=sorted(self.halted.values(), key=lambda h: (h.time, h.group)),
             held=held,
