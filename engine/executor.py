@@ -182,8 +182,9 @@ def gc_paused() -> Iterator[None]:
         if paused:
             # Everything allocated meanwhile sits in the youngest generation: the first collection after enable()
             # would scan all of it (seconds at a million VMs).  Move it to the oldest generation unscanned instead.
-            gc.freeze()
-            gc.unfreeze()
+            if gc.get_freeze_count() == 0:  # never unfreeze what someone else froze
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
