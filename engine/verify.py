@@ -744,17 +744,21 @@ class _Checker:
                 out.add((self.unit(w, within), ext.name))
         return out
 
-    def capacity(self, rule: Capacity) -> None:
-        sizes = self.sizes(rule.of, rule.where)
+    def members_per_unit(self, of: str, where: Predicate, within: str) -> list[tuple[tuple[GroupKey, int], list[str]]]:
+        """The scheduled VMs (matching ``where``) of each (group of scope ``of``, unit), units first, then groups."""
         counts: dict[tuple[GroupKey, int], list[str]] = defaultdict(list)
-        of_key = key_function(rule.of)
-        for vm, units in self.scheduled(rule.where, rule.within):
+        of_key = key_function(of)
+        for vm, units in self.scheduled(where, within):
             key = of_key(vm)
             if key is None:
                 continue
             for u in units:
                 counts[(key, u)].append(vm.name)
-        for (key, u), names in sorted(counts.items(), key=lambda kv: (kv[0][1], _sort_key(kv[0][0]))):
+        return sorted(counts.items(), key=lambda kv: (kv[0][1], _sort_key(kv[0][0])))
+
+    def capacity(self, rule: Capacity) -> None:
+        sizes = self.sizes(rule.of, rule.where)
+        for (key, u), names in self.members_per_unit(rule.of, rule.where, rule.within):
             size = sizes.get(key, 0)
             cap = rule.amount.of(size)
             if len(names) <= cap:
@@ -765,15 +769,7 @@ class _Checker:
 
     def not_whole(self, rule: NotWhole) -> None:
         sizes = self.sizes(rule.of, rule.where)
-        counts: dict[tuple[GroupKey, int], list[str]] = defaultdict(list)
-        of_key = key_function(rule.of)
-        for vm, units in self.scheduled(rule.where, rule.within):
-            key = of_key(vm)
-            if key is None:
-                continue
-            for u in units:
-                counts[(key, u)].append(vm.name)
-        for (key, u), names in sorted(counts.items(), key=lambda kv: (kv[0][1], _sort_key(kv[0][0]))):
+        for (key, u), names in self.members_per_unit(rule.of, rule.where, rule.within):
             size = sizes.get(key, 0)
             if size >= rule.min_size and len(names) >= size:
                 wave, phase = self._place(rule.within, u)
