@@ -80,13 +80,16 @@ _END, _START = 0, 1
 
 
 class Task:
-    __slots__ = ("attempts", "deferred", "ext", "groups", "index", "phase", "ref", "rollbacks", "state", "tail", "unit",
-                 "version", "vm", "wave")
+    __slots__ = ("attempts", "deferred", "ext", "groups", "index", "name", "phase", "ref", "rollbacks", "state", "tail",
+                 "unit", "unit_kind", "version", "vid", "vm", "wave")
 
-    def __init__(self, index: int, ref: TaskRef, vm: VM, ext: Extension, wave: int, phase: int) -> None:
+    def __init__(self, index: int, ref: TaskRef, vm: VM, vid: int, ext: Extension, wave: int, phase: int) -> None:
         self.index = index
         self.ref = ref
         self.vm = vm
+        self.vid = vid  # the VM's index in fleet.vms (the monitor's name for it)
+        self.name = vm.name  # plain copies of what the hot loop reads: a field of the VM model costs a cache miss
+        self.unit_kind = "scale_set" if vm.scale_set else ("availability_set" if vm.availability_set else "vm")
         self.ext = ext
         self.wave = wave
         self.phase = phase
@@ -222,6 +225,7 @@ class Executor:
 
         with gc_paused():  # building indexes over the fleet allocates as much as the run itself
             vms = fleet.vm_by_name
+            vid = {vm.name: i for i, vm in enumerate(fleet.vms)}
             self.tasks: list[Task] = []
             self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
             self.wave_tasks: dict[int, list[int]] = {}
@@ -231,7 +235,7 @@ class Executor:
                     vm = vms[t.vm]
                     ext = next(e for e in vm.extensions if e.name == t.extension)
                     ref = TaskRef(t.vm, t.extension, ext.publisher, ext.type, t.from_version, t.to_version)
-                    task = Task(len(self.tasks), ref, vm, ext, w.index, w.phase)
+                    task = Task(len(self.tasks), ref, vm, vid[t.vm], ext, w.index, w.phase)
                     self.tasks.append(task)
                     self.tasks_by_vm[t.vm].append(task)
                     ids.append(task.index)
@@ -252,7 +256,7 @@ class Executor:
                         self.members[(scope, key)].append(vm.name)
                 self.vm_groups[vm.name] = tuple(gs)
             for task in self.tasks:
-                task.groups = self.vm_groups[task.vm.name]
+                task.groups = self.vm_groups[task.name]
             # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
             self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
             self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
@@ -442,12 +446,13 @@ class Executor:
         batches: list[Batch] = []
         tasks = self.tasks
         on_batch_start = self.monitor.on_batch_start
+        scheduled_exts = self.monitor.needs_extensions
         exec_wave = self.exec_waves
         for unit, ids, wave, phase in started:
             by_vm: dict[str, list[Task]] = {}
             for i in ids:
                 task = tasks[i]
-                name = task.vm.name
+                name = task.name
                 queue = by_vm.get(name)
                 if queue is None:
                     by_vm[name] = [task]
@@ -458,7 +463,8 @@ class Executor:
             groups = _sorted_groups({g for q in per_vm for g in q[0].groups})
             batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
-            on_batch_start(exec_wave, phase, t, [(q[0].vm, [x.ext for x in q]) for q in per_vm], unit)
+            on_batch_start(exec_wave, phase, t, [q[0].vid for q in per_vm], unit,
+                           [[x.ext for x in q] for q in per_vm] if scheduled_exts else None)
             self.emit(t, self._batch_started_line(batch, t))
             queues.extend((batch, q) for q in per_vm)
         clock = [t] * len(queues)
@@ -593,8 +599,7 @@ class Executor:
     def _batch_started_line(self, batch: Batch, t: int) -> str:
         """The batch_started event line, written directly (the same bytes as ``event_line`` with its detail dict:
         keys in the same order, strings through json's own encoder); the fixed parts of each check are cached."""
-        first = batch.queues[0][0].vm
-        unit_scope = "scale_set" if first.scale_set else ("availability_set" if first.availability_set else "vm")
+        unit_scope = batch.queues[0][0].unit_kind
         checks: list[str] = []
         prefixes = self._check_prefixes
         for n, (of, name, cap) in enumerate(self._start_gates):
@@ -632,8 +637,8 @@ class Executor:
                 self.upgraded_unhealthy[g].add(n)
         stop_scopes = self.stop_scopes
         peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in stop_scopes}
-        self.monitor.on_batch_end([task.vm for task in batch.upgraded.values()],
-                                  [task.vm for task in batch.turned.values()])
+        self.monitor.on_batch_end([task.vid for task in batch.upgraded.values()],
+                                  [task.vid for task in batch.turned.values()])
         halts: list[Halt] = []
         halted = self.halted
         for gate in self.stop_upgraded:

@@ -74,29 +74,34 @@ def _where_text(rule: object) -> str:
 
 
 class Monitor:
+    """Checks each state change the executor reports.  VMs are named by their index in ``fleet.vms``: the monitor
+    keeps its own per-scope key lists over that index (built from the fleet, never from the executor's groups), so
+    the hot path reads compact lists instead of the VM models."""
+
     def __init__(self, policy: Policy, fleet: Fleet, unhealthy_count: UnhealthyCount) -> None:
         self.policy = policy
         self.fleet = fleet
+        self.vms = fleet.vms
         self.facts = FleetFacts(fleet)
         self.unhealthy_count = unhealthy_count
         self.prechecks = [g for g in policy.gates if isinstance(g, PrecheckGate)]
         self.stop_upgraded = [g for g in policy.gates if isinstance(g, StopUpgradedGate)]
-        self._upgraded: dict[tuple[str, GroupKey], set[str]] = defaultdict(set)
-        self._turned: dict[tuple[str, GroupKey], set[str]] = defaultdict(set)
+        self._upgraded: dict[tuple[str, GroupKey], set[int]] = defaultdict(set)
+        self._turned: dict[tuple[str, GroupKey], set[int]] = defaultdict(set)
         self.capacities = [r for r in policy.rules if isinstance(r, Capacity)]
         # Counting per-task values (``count extension``) is a schedule-level rule the checker owns, not a monitor.
         self.distincts = [r for r in policy.rules if isinstance(r, DistinctLimit) and r.count in GROUP_KEY
                           and r.per in GROUP_KEY]
         self.separations = [r for r in policy.rules if isinstance(r, SeparatePairs | SeparateRegions)]
         self.allow_major = policy.versions.allow_major
-        self._counts = [value_getter(d.count) for d in self.distincts]
         self._members: dict[tuple[str, GroupKey], list[str]] = {}
         self._sizes: dict[int, dict[GroupKey, int]] = {}
-        self._cap_counts: dict[tuple[int, int, GroupKey], set[str]] = defaultdict(set)
+        self._cap_counts: dict[tuple[int, int, GroupKey], set[int]] = defaultdict(set)
         self._distinct: dict[tuple[int, int, GroupKey], set[GroupKey]] = defaultdict(set)
         self._unit_regions: dict[tuple[str, int], set[str]] = defaultdict(set)
         self.halted: dict[str, set[GroupKey]] = defaultdict(set)
         self._getters: dict[str, Callable[[VM], GroupKey | None]] = {}
+        self._keys: dict[str, list[GroupKey | None]] = {}  # scope -> each VM's group key (by VM index)
         self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
         self._same_major: set[tuple[str, str]] = set()  # version pairs seen not to cross a major
@@ -106,14 +111,18 @@ class Monitor:
             self._index_members(scope)
         for i, rule in enumerate(self.capacities):
             self._capacity_sizes(i, rule)
-        # Pre-bound per-rule getters and exact caps as integer ratios (the hot path: one batch start each).
-        self._pre = [(g, key_getter(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
+        self._regions = [vm.region for vm in fleet.vms]
+        # Pre-bound per-rule key lists and exact caps as integer ratios (the hot path: one batch start each).
+        self._pre = [(g, self.keys_of(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
                      for g in self.prechecks]
-        self._up = [(g, key_getter(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
+        self._up = [(g, self.keys_of(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
                     for g in self.stop_upgraded]
-        self._cap_rules = [(i, r, key_getter(r.of), isinstance(r.where, TrueP)) for i, r in enumerate(self.capacities)]
-        self._distinct_rules = [(i, d, key_getter(d.per), value_getter(d.count), isinstance(d.where, TrueP))
-                                for i, d in enumerate(self.distincts)]
+        self._cap_rules = [(i, r, self.keys_of(r.of), isinstance(r.where, TrueP)) for i, r in enumerate(self.capacities)]
+        self._distinct_rules = [(i, d, self.keys_of(d.per), [value_getter(d.count)(vm) for vm in fleet.vms],
+                                 isinstance(d.where, TrueP)) for i, d in enumerate(self.distincts)]
+        # Whether on_batch_start needs the scheduled extensions (a rule's ``where`` reads more than TrueP).
+        self.needs_extensions = any(not every for *_, every in self._cap_rules) or \
+            any(not every for *_, every in self._distinct_rules)
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -123,8 +132,14 @@ class Monitor:
             getter = self._getters[scope] = key_getter(scope)
         return getter
 
-    def key(self, scope: str, vm: VM) -> GroupKey | None:
-        return self.key_of(scope)(vm)
+    def keys_of(self, scope: str) -> list[GroupKey | None]:
+        """Each VM's group key in ``scope``, by VM index."""
+        keys = self._keys.get(scope)
+        if keys is None:
+            get = self.key_of(scope)
+            shared: dict[GroupKey, GroupKey] = {}  # one tuple per group: comparing keys is then an identity check
+            keys = self._keys[scope] = [None if (k := get(vm)) is None else shared.setdefault(k, k) for vm in self.vms]
+        return keys
 
     def members(self, scope: str, key: GroupKey) -> list[str]:
         found = self._members.get((scope, key))
@@ -163,28 +178,36 @@ class Monitor:
     def _breach(message: str) -> MonitorBreach:
         return MonitorBreach(f"monitor: {message}")
 
+    @staticmethod
+    def _distinct_keys(keys: list[GroupKey | None], vms: Sequence[int]) -> list[GroupKey]:
+        """The groups of ``vms`` in a fixed order (by repr); a batch is mostly one set: one key, no sorting."""
+        first = keys[vms[0]]
+        if all(keys[v] == first for v in vms):
+            return [] if first is None else [first]
+        found = {k for v in vms if (k := keys[v]) is not None}
+        return sorted(found, key=repr)
+
     # -- events from the executor ----------------------------------------------------------------------------
 
     def on_halt(self, scope: str, key: GroupKey) -> None:
         self.halted[scope].add(key)
 
-    def on_batch_start(self, wave: int, phase: int, time: int, batch: Sequence[tuple[VM, Sequence[Extension]]],
-                       label: str) -> None:
-        """A batch (VMs with the extensions being upgraded) starts in executed wave ``wave`` at ``time``."""
+    def on_batch_start(self, wave: int, phase: int, time: int, vms: Sequence[int], label: str,
+                       scheduled: Sequence[Sequence[Extension]] | None = None) -> None:
+        """A batch starts in executed wave ``wave`` at ``time``: ``vms`` (indexes into ``fleet.vms``), with the
+        extensions being upgraded on each in ``scheduled`` (required when ``needs_extensions``)."""
         self.checks += 1
-        vms = [vm for vm, _ in batch]
-        for scope, keys in self.halted.items():
-            if not keys:
+        if not vms:
+            return
+        for scope, halted in self.halted.items():
+            if not halted:
                 continue
-            get = self.key_of(scope)
-            for vm in vms:
-                key = get(vm)
-                if key in keys:
+            for key in self._distinct_keys(self.keys_of(scope), vms):
+                if key in halted:
                     raise self._breach(f"batch {label} started at {time}s in halted {group_label(scope, key)}")
         # "more than cap" of part/whole, exactly: whole > 0 and part * 100 * den > num * whole.
-        for gate, get, num, den100 in self._pre:
-            keys = {k for vm in vms if (k := get(vm)) is not None}
-            for key in (sorted(keys, key=repr) if len(keys) > 1 else keys):
+        for gate, keys, num, den100 in self._pre:
+            for key in self._distinct_keys(keys, vms):
                 names = self.members(gate.of, key)
                 whole = len(names)
                 bad = self.unhealthy_count(gate.of, key, names, time)
@@ -192,27 +215,31 @@ class Monitor:
                     raise self._breach(
                         f"batch {label} started while {bad} of {whole} VMs of {group_label(gate.of, key)} were "
                         f"unhealthy, more than {gate.cap} (rule {gate.name}{_where_text(gate)})")
-        for up_gate, get, num, den100 in self._up:
-            keys = {k for vm in vms if (k := get(vm)) is not None}
-            for key in (sorted(keys, key=repr) if len(keys) > 1 else keys):
+        for up_gate, keys, num, den100 in self._up:
+            for key in self._distinct_keys(keys, vms):
                 turned = self._turned.get((up_gate.of, key))
-                up, bad = len(self._upgraded[(up_gate.of, key)]), len(turned) if turned else 0
+                ups = self._upgraded.get((up_gate.of, key))
+                up, bad = len(ups) if ups else 0, len(turned) if turned else 0
                 if up > 0 and bad * den100 > num * up:
                     raise self._breach(
                         f"batch {label} started after {bad} of {up} upgraded VMs of {group_label(up_gate.of, key)} "
                         f"turned unhealthy, more than {up_gate.cap} (rule {up_gate.name}{_where_text(up_gate)})")
         cap_counts = self._cap_counts
-        for i, rule, get, every in self._cap_rules:
+        for i, rule, keys, every in self._cap_rules:
             unit = wave if rule.within == "wave" else phase
-            matching = vms if every else [vm for vm, exts in batch if self.facts.matches_scheduled(rule.where, vm, exts)]
-            by_key: dict[GroupKey, list[str]] = {}
-            for vm in matching:
-                key = get(vm)
+            matching = vms if every else self._matching(rule.where, vms, scheduled)
+            by_key: dict[GroupKey, list[int]] = {}
+            for v in matching:
+                key = keys[v]
                 if key is not None:
-                    by_key.setdefault(key, []).append(vm.name)
-            for key, names in by_key.items():
+                    found = by_key.get(key)
+                    if found is None:
+                        by_key[key] = [v]
+                    else:
+                        found.append(v)
+            for key, ids in by_key.items():
                 seen = cap_counts[(i, unit, key)]
-                seen.update(names)
+                seen.update(ids)
                 cap = self._caps.get((i, key))
                 if cap is None:
                     cap = self._caps[(i, key)] = rule.amount.of(self._capacity_sizes(i, rule).get(key, 0))
@@ -221,14 +248,14 @@ class Monitor:
                         f"{len(seen)} VMs of {group_label(rule.of, key)} in one {rule.within} ({rule.within} {unit}), "
                         f"more than the cap {cap} (rule {rule.name}{_where_text(rule)})")
         distinct = self._distinct
-        for i, d, get, count, every in self._distinct_rules:
+        for i, d, keys, values_of, every in self._distinct_rules:
             unit = wave if d.within == "wave" else phase
-            matching = vms if every else [vm for vm, exts in batch if self.facts.matches_scheduled(d.where, vm, exts)]
+            matching = vms if every else self._matching(d.where, vms, scheduled)
             shown: dict[GroupKey, set[GroupKey]] = {}
-            for vm in matching:
-                key = get(vm)
+            for v in matching:
+                key = keys[v]
                 if key is not None:
-                    value = count(vm)
+                    value = values_of[v]
                     if value is not None:
                         shown.setdefault(key, set()).add(value)
             for key, batch_values in shown.items():
@@ -239,7 +266,9 @@ class Monitor:
                         f"{len(values)} distinct {d.count.replace('_', ' ')}s of {group_label(d.per, key)} in one "
                         f"{d.within} ({d.within} {unit}), more than {d.limit} (rule {d.name}{_where_text(d)})")
         if self.separations:
-            batch_regions = sorted({vm.region for vm in vms})
+            regions_of = self._regions
+            first = regions_of[vms[0]]
+            batch_regions = [first] if all(regions_of[v] == first for v in vms) else sorted({regions_of[v] for v in vms})
             for sep in self.separations:
                 unit = wave if sep.within == "wave" else phase
                 regions = self._unit_regions[(sep.within, unit)]
@@ -255,17 +284,23 @@ class Monitor:
                                 f"(rule {sep.name}{_where_text(sep)})")
                     regions.add(region)
 
-    def on_batch_end(self, upgraded: Sequence[VM], turned: Sequence[VM]) -> None:
-        """A batch ended: ``upgraded`` got a new version installed, ``turned`` were healthy before and not after."""
-        for gate, get, _, _ in self._up:
-            for vm in upgraded:
-                key = get(vm)
+    def _matching(self, where: Any, vms: Sequence[int], scheduled: Sequence[Sequence[Extension]] | None) -> list[int]:
+        if scheduled is None:
+            raise ValueError("on_batch_start needs the scheduled extensions for a rule with a where clause")
+        return [v for v, exts in zip(vms, scheduled, strict=True) if self.facts.matches_scheduled(where, self.vms[v], exts)]
+
+    def on_batch_end(self, upgraded: Sequence[int], turned: Sequence[int]) -> None:
+        """A batch ended: ``upgraded`` (VM indexes) got a new version installed, ``turned`` were healthy before
+        and not after."""
+        for gate, keys, _, _ in self._up:
+            for v in upgraded:
+                key = keys[v]
                 if key is not None:
-                    self._upgraded[(gate.of, key)].add(vm.name)
-            for vm in turned:
-                key = get(vm)
+                    self._upgraded[(gate.of, key)].add(v)
+            for v in turned:
+                key = keys[v]
                 if key is not None:
-                    self._turned[(gate.of, key)].add(vm.name)
+                    self._turned[(gate.of, key)].add(v)
 
     def on_install(self, vm: str, extension: str, from_version: str, to_version: str) -> None:
         # The major is the integer before the first dot (versions reaching the executor are validated); the few
