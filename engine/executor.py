@@ -276,7 +276,10 @@ class Executor:
             self.retry_queue: list[tuple[int, int, int]] = []  # (due, origin wave, task index)
             self.now = 0
             self.exec_waves = 0
-            self._buf: list[tuple[int, int, str]] = []
+            # Event lines of the current wave and their sort keys (virtual second << 32 | emission index): sorted
+            # and written per wave; ties keep emission order.
+            self._keys: list[int] = []
+            self._lines: list[str] = []
             self._when: dict[int, str] = {}  # virtual second -> its minutes as event text
             self._labels: dict[Group, str] = {}
             self.events = 0
@@ -342,8 +345,9 @@ class Executor:
     # -- events --------------------------------------------------------------------------------------------------
 
     def emit(self, t: int, line: str) -> None:
-        buf = self._buf
-        buf.append((t, len(buf), line))  # ties keep emission order (the buffer is sorted and emptied per flush)
+        keys = self._keys
+        keys.append(t << 32 | len(keys))
+        self._lines.append(line)
 
     def emit_task(self, t: int, kind: str, task: Task, detail: dict[str, Any] | None = None) -> None:
         when = self._when.get(t)
@@ -353,15 +357,17 @@ class Executor:
             line = f'{{"time": {when}, "event": "{kind}"{task.tail}}}'
         else:
             line = f'{{"time": {when}, "event": "{kind}"{task.tail}, "detail": {_encode(detail)}}}'
-        buf = self._buf
-        buf.append((t, len(buf), line))  # ties keep emission order (the buffer is sorted and emptied per flush)
+        keys = self._keys
+        keys.append(t << 32 | len(keys))
+        self._lines.append(line)
         self.task_events += 1
 
     def flush(self) -> None:
-        self._buf.sort()
-        self.sink.write([line for _, _, line in self._buf])
-        self.events += len(self._buf)
-        self._buf.clear()
+        keys, lines = self._keys, self._lines
+        self.sink.write([lines[i] for i in sorted(range(len(keys)), key=keys.__getitem__)])
+        self.events += len(lines)
+        keys.clear()
+        lines.clear()
 
     # -- groups and halts ----------------------------------------------------------------------------------------
 
@@ -736,30 +742,36 @@ class Executor:
         if retry:
             detail["retry"] = True
         self.emit(start, event_line(start, "wave_started", detail=detail))
-        heap: list[tuple[int, int, int, Any]] = []
-        seq = 0
+        # The heap holds int keys (time << 33 | kind << 32 | index into ``items``): ends before starts at one instant,
+        # then in push order; int keys compare in C, tuples item by item.
+        heap: list[int] = []
+        items: list[Any] = []
         for unit in sorted(units):
             at = start
             for gate in self.pauses:
                 for g in self.tasks[units[unit][0]].groups:
                     if g[0] == gate.of and g in self.last_end:
                         at = max(at, self.last_end[g] + gate.pause.seconds)
-            heap.append((at, _START, seq, (unit, units[unit], wave, phase)))
-            seq += 1
+            heap.append(at << 33 | _START << 32 | len(items))
+            items.append((unit, units[unit], wave, phase))
         heapq.heapify(heap)
         end = start
+        low = (1 << 32) - 1
+        heappop, heappush = heapq.heappop, heapq.heappush
         while heap:
-            t, kind, _, item = heapq.heappop(heap)
-            if kind == _END:
-                self.end_batch(t, item)
+            key = heappop(heap)
+            t = key >> 33
+            if not (key >> 32) & 1:  # _END
+                self.end_batch(t, items[key & low])
                 end = max(end, t)
                 continue
-            starts = [item]
-            while heap and heap[0][0] == t and heap[0][1] == _START:
-                starts.append(heapq.heappop(heap)[3])
+            starts = [items[key & low]]
+            same = key >> 32
+            while heap and heap[0] >> 32 == same:
+                starts.append(items[heappop(heap) & low])
             for e, batch in self.run_batches(t, self.start_batches(t, starts)):
-                heapq.heappush(heap, (e, _END, seq, batch))
-                seq += 1
+                heappush(heap, e << 33 | _END << 32 | len(items))
+                items.append(batch)
         self.emit(end, event_line(end, "wave_finished", detail={"wave": wave, "phase": phase,
                                                                  "executed_wave": self.exec_waves}))
         self.now = end

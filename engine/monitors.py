@@ -182,7 +182,7 @@ class Monitor:
     def _distinct_keys(keys: list[GroupKey | None], vms: Sequence[int]) -> list[GroupKey]:
         """The groups of ``vms`` in a fixed order (by repr); a batch is mostly one set: one key, no sorting."""
         first = keys[vms[0]]
-        if all(keys[v] == first for v in vms):
+        if all(keys[v] is first for v in vms):  # the one-key case: keys of a group are one shared tuple
             return [] if first is None else [first]
         found = {k for v in vms if (k := keys[v]) is not None}
         return sorted(found, key=repr)
@@ -228,16 +228,7 @@ class Monitor:
         for i, rule, keys, every in self._cap_rules:
             unit = wave if rule.within == "wave" else phase
             matching = vms if every else self._matching(rule.where, vms, scheduled)
-            by_key: dict[GroupKey, list[int]] = {}
-            for v in matching:
-                key = keys[v]
-                if key is not None:
-                    found = by_key.get(key)
-                    if found is None:
-                        by_key[key] = [v]
-                    else:
-                        found.append(v)
-            for key, ids in by_key.items():
+            for key, ids in self._by_key(keys, matching):
                 seen = cap_counts[(i, unit, key)]
                 seen.update(ids)
                 cap = self._caps.get((i, key))
@@ -251,14 +242,10 @@ class Monitor:
         for i, d, keys, values_of, every in self._distinct_rules:
             unit = wave if d.within == "wave" else phase
             matching = vms if every else self._matching(d.where, vms, scheduled)
-            shown: dict[GroupKey, set[GroupKey]] = {}
-            for v in matching:
-                key = keys[v]
-                if key is not None:
-                    value = values_of[v]
-                    if value is not None:
-                        shown.setdefault(key, set()).add(value)
-            for key, batch_values in shown.items():
+            for key, ids in self._by_key(keys, matching):
+                batch_values = {value for v in ids if (value := values_of[v]) is not None}
+                if not batch_values:
+                    continue
                 values = distinct[(i, unit, key)]
                 values |= batch_values
                 if len(values) > d.limit:
@@ -283,6 +270,26 @@ class Monitor:
                                 f"regions {other} and {region} upgrade in the same {sep.within} ({sep.within} {unit}) "
                                 f"(rule {sep.name}{_where_text(sep)})")
                     regions.add(region)
+
+    @staticmethod
+    def _by_key(keys: list[GroupKey | None], vms: Sequence[int]) -> list[tuple[GroupKey, Sequence[int]]]:
+        """``vms`` by group key, groups in first-seen order, VMs without a key left out; a batch is mostly one
+        set, so first the one-key case without a dict."""
+        if not vms:
+            return []
+        first = keys[vms[0]]
+        if first is not None and all(keys[v] is first for v in vms):
+            return [(first, vms)]
+        out: dict[GroupKey, list[int]] = {}
+        for v in vms:
+            key = keys[v]
+            if key is not None:
+                found = out.get(key)
+                if found is None:
+                    out[key] = [v]
+                else:
+                    found.append(v)
+        return list(out.items())
 
     def _matching(self, where: Any, vms: Sequence[int], scheduled: Sequence[Sequence[Extension]] | None) -> list[int]:
         if scheduled is None:
