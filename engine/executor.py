@@ -80,7 +80,7 @@ _END, _START = 0, 1
 
 
 class Task:
-    __slots__ = ("attempts", "deferred", "ext", "groups", "index", "name", "phase", "ref", "rollbacks", "state", "tail",
+    __slots__ = ("attempts", "deferred", "ext", "groups", "groups_sorted", "index", "name", "phase", "ref", "rollbacks", "state", "tail",
                  "unit", "unit_kind", "version", "vid", "vm", "wave")
 
     def __init__(self, index: int, ref: TaskRef, vm: VM, vid: int, ext: Extension, wave: int, phase: int) -> None:
@@ -100,6 +100,7 @@ class Task:
         self.unit = vm.set_name or vm.name  # its batch: the VM's set, or the VM alone
         self.version = ref.from_version  # installed now
         self.groups: tuple[Group, ...] = ()  # its VM's gate groups (filled in with the executor's indexes)
+        self.groups_sorted: list[Group] = []  # the same, sorted by repr (shared by every VM with these groups)
         # The fixed tail of this task's event lines: vm, extension, versions, pre-encoded once.
         self.tail = (f', "vm": {_string(ref.vm)}, "extension": {_string(ref.extension)}, '
                      f'"from_version": {_string(ref.from_version)}, "to_version": {_string(ref.to_version)}')
@@ -247,6 +248,8 @@ class Executor:
             self.members: dict[Group, list[str]] = defaultdict(list)
             self.vm_groups: dict[str, tuple[Group, ...]] = {}
             getters = [(scope, key_getter(scope)) for scope in self.scopes]
+            # One tuple per distinct group list, so a batch whose VMs share theirs is recognised by identity.
+            shared: dict[tuple[Group, ...], tuple[Group, ...]] = {}
             for vm in fleet.vms:
                 gs: list[Group] = []
                 for scope, get in getters:
@@ -254,9 +257,12 @@ class Executor:
                     if key is not None:
                         gs.append((scope, key))
                         self.members[(scope, key)].append(vm.name)
-                self.vm_groups[vm.name] = tuple(gs)
+                tgs = tuple(gs)
+                self.vm_groups[vm.name] = shared.setdefault(tgs, tgs)
+            in_order = {id(gs): _sorted_groups(set(gs)) for gs in shared.values()}
             for task in self.tasks:
                 task.groups = self.vm_groups[task.name]
+                task.groups_sorted = in_order[id(task.groups)]
             # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
             self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
             self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
@@ -429,7 +435,7 @@ class Executor:
             if not live:
                 continue
             if prechecks:
-                touched = _sorted_groups({g for i in live for g in tasks[i].groups})
+                touched = self._batch_groups([tasks[i] for i in live])
                 for gate in prechecks:
                     for g in touched:
                         if g[0] != gate.of or g in halted:
@@ -466,7 +472,7 @@ class Executor:
                     queue.append(task)
             vms = sorted(by_vm)
             per_vm = [q if len(q) == 1 else sorted(q, key=_by_extension) for q in (by_vm[n] for n in vms)]
-            groups = _sorted_groups({g for q in per_vm for g in q[0].groups})
+            groups = self._batch_groups([q[0] for q in per_vm])
             batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
             on_batch_start(exec_wave, phase, t, [q[0].vid for q in per_vm], unit,
@@ -570,6 +576,15 @@ class Executor:
         for q, (batch, _) in enumerate(queues):
             batch.end = max(batch.end, clock[q])
         return [(b.end, b) for b in batches]
+
+    @staticmethod
+    def _batch_groups(tasks: list[Task]) -> list[Group]:
+        """The gate groups of ``tasks``, sorted by repr (shared list: never mutated); mostly one set's VMs, with one
+        shared group tuple."""
+        first = tasks[0].groups
+        if all(t.groups is first for t in tasks):
+            return tasks[0].groups_sorted
+        return _sorted_groups({g for t in tasks for g in t.groups})
 
     def _add_induced(self, vm: str, start: int, end: int) -> None:
         self.induced[vm].append((start, end if end >= 0 else FOREVER))

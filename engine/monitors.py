@@ -97,7 +97,7 @@ class Monitor:
         self._members: dict[tuple[str, GroupKey], list[str]] = {}
         self._sizes: dict[int, dict[GroupKey, int]] = {}
         self._cap_counts: dict[tuple[int, int, GroupKey], set[int]] = defaultdict(set)
-        self._distinct: dict[tuple[int, int, GroupKey], set[GroupKey]] = defaultdict(set)
+        self._distinct: dict[tuple[int, int, GroupKey], set[int]] = defaultdict(set)
         self._unit_regions: dict[tuple[str, int], set[str]] = defaultdict(set)
         self.halted: dict[str, set[GroupKey]] = defaultdict(set)
         self._getters: dict[str, Callable[[VM], GroupKey | None]] = {}
@@ -118,8 +118,8 @@ class Monitor:
         self._up = [(g, self.keys_of(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
                     for g in self.stop_upgraded]
         self._cap_rules = [(i, r, self.keys_of(r.of), isinstance(r.where, TrueP)) for i, r in enumerate(self.capacities)]
-        self._distinct_rules = [(i, d, self.keys_of(d.per), [value_getter(d.count)(vm) for vm in fleet.vms],
-                                 isinstance(d.where, TrueP)) for i, d in enumerate(self.distincts)]
+        self._distinct_rules = [(i, d, self.keys_of(d.per), self._value_ids(d.count), isinstance(d.where, TrueP))
+                                for i, d in enumerate(self.distincts)]
         # Whether on_batch_start needs the scheduled extensions (a rule's ``where`` reads more than TrueP).
         self.needs_extensions = any(not every for *_, every in self._cap_rules) or \
             any(not every for *_, every in self._distinct_rules)
@@ -140,6 +140,13 @@ class Monitor:
             shared: dict[GroupKey, GroupKey] = {}  # one tuple per group: comparing keys is then an identity check
             keys = self._keys[scope] = [None if (k := get(vm)) is None else shared.setdefault(k, k) for vm in self.vms]
         return keys
+
+    def _value_ids(self, scope: str) -> list[int | None]:
+        """Each VM's counted value in ``scope`` as a small int (equal values, equal ints; None does not count):
+        a set of ints hashes without reading the value tuples."""
+        get = value_getter(scope)
+        ids: dict[GroupKey, int] = {}
+        return [None if (v := get(vm)) is None else ids.setdefault(v, len(ids)) for vm in self.vms]
 
     def members(self, scope: str, key: GroupKey) -> list[str]:
         found = self._members.get((scope, key))
