@@ -75,6 +75,7 @@ def _sorted_groups(groups: set[Group]) -> list[Group]:
     return sorted(groups, key=repr) if len(groups) > 1 else list(groups)
 _string = json.encoder.encode_basestring  # the C string encoder json itself uses
 
+_NO_PEAK: tuple[int, list[str]] = (0, [])  # a group with no unhealthy VM in a span (shared: never mutated)
 # Heap entry kinds: batch ends sort before batch starts at the same instant.
 _END, _START = 0, 1
 
@@ -88,8 +89,11 @@ class Task:
         self.ref = ref
         self.vm = vm
         self.vid = vid  # the VM's index in fleet.vms (the monitor's name for it)
-        self.name = vm.name  # plain copies of what the hot loop reads: a field of the VM model costs a cache miss
-        self.unit_kind = "scale_set" if vm.scale_set else ("availability_set" if vm.availability_set else "vm")
+        # Plain copies of what the hot loop reads: each field read of a VM model costs a cache miss.
+        self.name = ref.vm
+        scale_set, availability_set = vm.scale_set, vm.availability_set
+        self.unit = scale_set or availability_set or ref.vm  # its batch: the VM's set, or the VM alone
+        self.unit_kind = "scale_set" if scale_set else ("availability_set" if availability_set else "vm")
         self.ext = ext
         self.wave = wave
         self.phase = phase
@@ -97,7 +101,6 @@ class Task:
         self.attempts = 0  # attempts made
         self.rollbacks = 0
         self.deferred = False  # the last attempt found the VM unhealthy and did not install
-        self.unit = vm.set_name or vm.name  # its batch: the VM's set, or the VM alone
         self.version = ref.from_version  # installed now
         self.groups: tuple[Group, ...] = ()  # its VM's gate groups (filled in with the executor's indexes)
         self.groups_sorted: list[Group] = []  # the same, sorted by repr (shared by every VM with these groups)
@@ -225,8 +228,39 @@ class Executor:
         self.allow_major = policy.versions.allow_major
 
         with gc_paused():  # building indexes over the fleet allocates as much as the run itself
+            # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
+            self.stop_scopes = {g.of for g in self.stop_upgraded} | {g.of for g in self.stop_unhealthy}
+            self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
+            self.members: dict[Group, list[str]] = defaultdict(list)
+            self.vm_groups: dict[str, tuple[Group, ...]] = {}
+            getters = [(scope, key_getter(scope)) for scope in self.scopes]
+            # One tuple per distinct group list, so a batch whose VMs share theirs is recognised by identity.
+            shared: dict[tuple[Group, ...], tuple[Group, ...]] = {}
+            vid: dict[str, int] = {}  # each VM's index in fleet.vms (the monitor's name for it)
+            # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
+            self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
+            self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
+            self.ever_unhealthy: set[str] = set()  # VMs with any unhealthy window: the only ones worth a look
+            for vm in fleet.vms:  # one pass: a VM model's fields are a cache miss away
+                name = vm.name
+                vid[name] = len(vid)
+                gs: list[Group] = []
+                for scope, get in getters:
+                    key = get(vm)
+                    if key is not None:
+                        gs.append((scope, key))
+                        self.members[(scope, key)].append(name)
+                tgs = tuple(gs)
+                tgs = shared.setdefault(tgs, tgs)
+                self.vm_groups[name] = tgs
+                ws = driver.outside_unhealthy(name)
+                if ws:
+                    self.outside[name] = ws
+                    self.ever_unhealthy.add(name)
+                    for g in tgs:
+                        self.dynamic[g].add(name)
+            in_order = {id(gs): _sorted_groups(set(gs)) for gs in shared.values()}
             vms = fleet.vm_by_name
-            vid = {vm.name: i for i, vm in enumerate(fleet.vms)}
             self.tasks: list[Task] = []
             self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
             self.wave_tasks: dict[int, list[int]] = {}
@@ -238,42 +272,12 @@ class Executor:
                     ref = TaskRef(t.vm, t.extension, ext.publisher, ext.type, t.from_version, t.to_version)
                     task = Task(len(self.tasks), ref, vm, vid[t.vm], ext, w.index, w.phase)
                     self.tasks.append(task)
+                    task.groups = self.vm_groups[t.vm]
+                    task.groups_sorted = in_order[id(task.groups)]
                     self.tasks_by_vm[t.vm].append(task)
                     ids.append(task.index)
                 self.wave_tasks[w.index] = ids
 
-            # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
-            self.stop_scopes = {g.of for g in self.stop_upgraded} | {g.of for g in self.stop_unhealthy}
-            self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
-            self.members: dict[Group, list[str]] = defaultdict(list)
-            self.vm_groups: dict[str, tuple[Group, ...]] = {}
-            getters = [(scope, key_getter(scope)) for scope in self.scopes]
-            # One tuple per distinct group list, so a batch whose VMs share theirs is recognised by identity.
-            shared: dict[tuple[Group, ...], tuple[Group, ...]] = {}
-            for vm in fleet.vms:
-                gs: list[Group] = []
-                for scope, get in getters:
-                    key = get(vm)
-                    if key is not None:
-                        gs.append((scope, key))
-                        self.members[(scope, key)].append(vm.name)
-                tgs = tuple(gs)
-                self.vm_groups[vm.name] = shared.setdefault(tgs, tgs)
-            in_order = {id(gs): _sorted_groups(set(gs)) for gs in shared.values()}
-            for task in self.tasks:
-                task.groups = self.vm_groups[task.name]
-                task.groups_sorted = in_order[id(task.groups)]
-            # Health: windows outside the rollout (driver) and windows the rollout caused (rollback or kept unhealthy).
-            self.outside: dict[str, tuple[tuple[int, int], ...]] = {}
-            self.dynamic: dict[Group, set[str]] = defaultdict(set)  # VMs of the group with any unhealthy window
-            self.ever_unhealthy: set[str] = set()  # VMs with any unhealthy window: the only ones worth a look
-            for vm in fleet.vms:
-                ws = driver.outside_unhealthy(vm.name)
-                if ws:
-                    self.outside[vm.name] = ws
-                    self.ever_unhealthy.add(vm.name)
-                    for g in self.vm_groups[vm.name]:
-                        self.dynamic[g].add(vm.name)
             self.induced: dict[str, list[tuple[int, int]]] = defaultdict(list)
             self.upgraded: dict[Group, set[str]] = defaultdict(set)
             self.upgraded_unhealthy: dict[Group, set[str]] = defaultdict(set)
@@ -623,6 +627,7 @@ class Executor:
         unit_scope = batch.queues[0][0].unit_kind
         checks: list[str] = []
         prefixes = self._check_prefixes
+        dynamic = self.dynamic
         for n, (of, name, cap) in enumerate(self._start_gates):
             for g in batch.groups:
                 if g[0] != of:
@@ -634,7 +639,8 @@ class Executor:
                         f'"set_size": {len(self.members[g])}, "unhealthy": ', f', "cap": {cap}}}')
                 up = self.upgraded.get(g)
                 bad = self.upgraded_unhealthy.get(g)
-                checks.append(f'{fixed[0]}{len(self.group_unhealthy_at(g, t))}, "upgraded": {len(up) if up else 0}, '
+                bad_now = len(self.group_unhealthy_at(g, t)) if dynamic.get(g) else 0
+                checks.append(f'{fixed[0]}{bad_now}, "upgraded": {len(up) if up else 0}, '
                               f'"upgraded_unhealthy": {len(bad) if bad else 0}{fixed[1]}')
         return (f'{{"time": {self._minutes_text(t)}, "event": "batch_started", "detail": {{"set": {_string(batch.unit)}, '
                 f'"unit": "{unit_scope}", "wave": {batch.wave}, "phase": {batch.phase}, '
@@ -657,7 +663,9 @@ class Executor:
             for g in task.groups:
                 self.upgraded_unhealthy[g].add(n)
         stop_scopes = self.stop_scopes
-        peaks = {g: self.group_max_unhealthy(g, batch.start, e) for g in touched if g[0] in stop_scopes}
+        dynamic = self.dynamic  # groups with a VM that is ever unhealthy: the only ones with a peak above 0
+        peaks = {g: self.group_max_unhealthy(g, batch.start, e) if dynamic.get(g) else _NO_PEAK
+                 for g in touched if g[0] in stop_scopes}
         self.monitor.on_batch_end([task.vid for task in batch.upgraded.values()],
                                   [task.vid for task in batch.turned.values()])
         halts: list[Halt] = []

@@ -30,6 +30,7 @@ from dsl.policy import (
     PrecheckGate,
     SeparatePairs,
     SeparateRegions,
+    StopUnhealthyGate,
     StopUpgradedGate,
     TrueP,
 )
@@ -105,20 +106,24 @@ class Monitor:
         self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
         self._same_major: set[tuple[str, str]] = set()  # version pairs seen not to cross a major
-        # The indexes over the whole fleet the checks need (group members, capacity sizes), built up front.
+        # One pass over the fleet reads every field the checks need (each VM model is a cache miss away); the hot
+        # path then reads compact lists by VM index, and group members and capacity sizes come from those lists.
+        scopes = {g.of for g in policy.gates if isinstance(g, PrecheckGate | StopUpgradedGate | StopUnhealthyGate)}
+        scopes |= {r.of for r in self.capacities} | {d.per for d in self.distincts}
+        value_scopes = sorted({d.count for d in self.distincts})
+        self._names, self._regions, self._values = self._index_fleet(sorted(scopes), value_scopes)
         self._indexed: set[str] = set()
         for scope in sorted({g.of for g in self.prechecks}):
             self._index_members(scope)
         for i, rule in enumerate(self.capacities):
             self._capacity_sizes(i, rule)
-        self._regions = [vm.region for vm in fleet.vms]
         # Pre-bound per-rule key lists and exact caps as integer ratios (the hot path: one batch start each).
         self._pre = [(g, self.keys_of(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
                      for g in self.prechecks]
         self._up = [(g, self.keys_of(g.of), g.cap.value.numerator, g.cap.value.denominator * 100)
                     for g in self.stop_upgraded]
         self._cap_rules = [(i, r, self.keys_of(r.of), isinstance(r.where, TrueP)) for i, r in enumerate(self.capacities)]
-        self._distinct_rules = [(i, d, self.keys_of(d.per), self._value_ids(d.count), isinstance(d.where, TrueP))
+        self._distinct_rules = [(i, d, self.keys_of(d.per), self._values[d.count], isinstance(d.where, TrueP))
                                 for i, d in enumerate(self.distincts)]
         # Whether on_batch_start needs the scheduled extensions (a rule's ``where`` reads more than TrueP).
         self.needs_extensions = any(not every for *_, every in self._cap_rules) or \
@@ -141,12 +146,28 @@ class Monitor:
             keys = self._keys[scope] = [None if (k := get(vm)) is None else shared.setdefault(k, k) for vm in self.vms]
         return keys
 
-    def _value_ids(self, scope: str) -> list[int | None]:
-        """Each VM's counted value in ``scope`` as a small int (equal values, equal ints; None does not count):
-        a set of ints hashes without reading the value tuples."""
-        get = value_getter(scope)
-        ids: dict[GroupKey, int] = {}
-        return [None if (v := get(vm)) is None else ids.setdefault(v, len(ids)) for vm in self.vms]
+    def _index_fleet(self, key_scopes: list[str], value_scopes: list[str]
+                     ) -> tuple[list[str], list[str], dict[str, list[int | None]]]:
+        """VM names and regions by VM index; each VM's group key per scope of ``key_scopes`` (into ``_keys``, one
+        shared tuple per group, so comparing keys is an identity check); each VM's counted value per scope of
+        ``value_scopes`` as a small int (equal values, equal ints; None does not count), so a set of values
+        hashes ints instead of tuples."""
+        keyed: list[tuple[Callable[[VM], GroupKey | None], dict[GroupKey, GroupKey], list[GroupKey | None]]] = [
+            (key_getter(scope), {}, self._keys.setdefault(scope, [])) for scope in key_scopes]
+        valued: list[tuple[Callable[[VM], GroupKey | None], dict[GroupKey, int], list[int | None]]] = [
+            (value_getter(scope), {}, []) for scope in value_scopes]
+        names: list[str] = []
+        regions: list[str] = []
+        for vm in self.vms:
+            names.append(vm.name)
+            regions.append(vm.region)
+            for get, shared, out in keyed:
+                k = get(vm)
+                out.append(None if k is None else shared.setdefault(k, k))
+            for count, ids, counted in valued:
+                v = count(vm)
+                counted.append(None if v is None else ids.setdefault(v, len(ids)))
+        return names, regions, {scope: counted for scope, (_, _, counted) in zip(value_scopes, valued, strict=True)}
 
     def members(self, scope: str, key: GroupKey) -> list[str]:
         found = self._members.get((scope, key))
@@ -158,26 +179,23 @@ class Monitor:
 
     def _index_members(self, scope: str) -> None:
         by_key: dict[GroupKey, list[str]] = defaultdict(list)
-        get = self.key_of(scope)
-        for vm in self.fleet.vms:
-            k = get(vm)
+        names = self._names
+        for i, k in enumerate(self.keys_of(scope)):
             if k is not None:
-                by_key[k].append(vm.name)
-        for k, names in by_key.items():
-            self._members.setdefault((scope, k), names)
+                by_key[k].append(names[i])
+        for k, found in by_key.items():
+            self._members.setdefault((scope, k), found)
         self._indexed.add(scope)
 
     def _capacity_sizes(self, i: int, rule: Capacity) -> dict[GroupKey, int]:
         sizes = self._sizes.get(i)
         if sizes is None:
             sizes = defaultdict(int)
-            get = self.key_of(rule.of)
+            keys = self.keys_of(rule.of)
             every = isinstance(rule.where, TrueP)
-            for vm in self.fleet.vms:
-                if every or self.facts.matches_for_size(rule.where, vm):
-                    k = get(vm)
-                    if k is not None:
-                        sizes[k] += 1
+            for v, k in enumerate(keys):
+                if k is not None and (every or self.facts.matches_for_size(rule.where, self.vms[v])):
+                    sizes[k] += 1
             self._sizes[i] = sizes
         return sizes
 

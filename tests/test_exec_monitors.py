@@ -113,3 +113,40 @@ def test_real_gates_never_trip_a_monitor(case: tuple[Any, dict[str, Any], int], 
     assert [e["time"] for e in events] == sorted(e["time"] for e in events)
     started = sum(1 for e in events if e["event"] == "install_started")
     assert started == sum(1 for e in events if e["event"] in ("install_succeeded", "install_failed"))
+
+
+def test_monitor_indexes_agree_with_engine_groups() -> None:
+    """The monitor reads its own lists by VM index: each must say what engine.groups says of the VM."""
+    from collections import Counter
+
+    from dsl.policy import GROUP_KEY
+    from engine.groups import count_value, group_key
+    from engine.monitors import Monitor
+
+    fl = X.fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus"))
+    data = fl.model_dump()
+    data["vms"][0]["update_domain"] = None
+    data["vms"][1]["zone"] = None
+    from engine.fleet import Fleet
+
+    fl = Fleet.model_validate(data)
+    monitor = Monitor(X.policy(), fl, lambda scope, key, names, t: 0)
+    for scope in GROUP_KEY:
+        keys = monitor.keys_of(scope)
+        assert keys == [group_key(scope, vm) for vm in fl.vms], scope
+        by_key: dict[Any, list[str]] = {}
+        for vm in fl.vms:
+            if (k := group_key(scope, vm)) is not None:
+                by_key.setdefault(k, []).append(vm.name)
+        for k, members in by_key.items():
+            assert monitor.members(scope, k) == members, (scope, k)
+    for _, rule, _, values, _ in monitor._distinct_rules:
+        truth = [count_value(rule.count, vm) for vm in fl.vms]
+        for i in range(len(fl.vms)):
+            for j in range(len(fl.vms)):
+                assert (values[i] == values[j]) == (truth[i] == truth[j]), (rule.count, i, j)
+            assert (values[i] is None) == (truth[i] is None)
+    for i, rule in enumerate(monitor.capacities):
+        expected = Counter(k for vm in fl.vms if (k := group_key(rule.of, vm)) is not None)
+        assert dict(monitor._capacity_sizes(i, rule)) == dict(expected)
+        assert set(monitor._sizes) == set(range(len(monitor.capacities)))  # each rule's sizes counted once, kept
