@@ -103,6 +103,8 @@ class Monitor:
         self.halted: dict[str, set[GroupKey]] = defaultdict(set)
         self._getters: dict[str, Callable[[VM], GroupKey | None]] = {}
         self._keys: dict[str, list[GroupKey | None]] = {}  # scope -> each VM's group key (by VM index)
+        # Each VM's region and keys in every indexed scope as one int: VMs with equal ints are in the same groups.
+        self._signature: list[int] = []
         self._caps: dict[tuple[int, GroupKey], int] = {}
         self.checks = 0
         self._same_major: set[tuple[str, str]] = set()  # version pairs seen not to cross a major
@@ -111,6 +113,7 @@ class Monitor:
         scopes = {g.of for g in policy.gates if isinstance(g, PrecheckGate | StopUpgradedGate | StopUnhealthyGate)}
         scopes |= {r.of for r in self.capacities} | {d.per for d in self.distincts}
         value_scopes = sorted({d.count for d in self.distincts})
+        self._signed = frozenset(scopes)  # the scopes a signature covers
         self._names, self._regions, self._values = self._index_fleet(sorted(scopes), value_scopes)
         self._indexed: set[str] = set()
         for scope in sorted({g.of for g in self.prechecks}):
@@ -158,12 +161,17 @@ class Monitor:
             (value_getter(scope), {}, []) for scope in value_scopes]
         names: list[str] = []
         regions: list[str] = []
+        signatures: dict[tuple[Any, ...], int] = {}
+        sig = self._signature
         for vm in self.vms:
             names.append(vm.name)
             regions.append(vm.region)
+            row: list[Any] = [vm.region]
             for get, shared, out in keyed:
                 k = get(vm)
-                out.append(None if k is None else shared.setdefault(k, k))
+                out.append(k := None if k is None else shared.setdefault(k, k))
+                row.append(k)
+            sig.append(signatures.setdefault(tuple(row), len(signatures)))
             for count, ids, counted in valued:
                 v = count(vm)
                 counted.append(None if v is None else ids.setdefault(v, len(ids)))
@@ -204,10 +212,11 @@ class Monitor:
         return MonitorBreach(f"monitor: {message}")
 
     @staticmethod
-    def _distinct_keys(keys: list[GroupKey | None], vms: Sequence[int]) -> list[GroupKey]:
-        """The groups of ``vms`` in a fixed order (by repr); a batch is mostly one set: one key, no sorting."""
+    def _distinct_keys(keys: list[GroupKey | None], vms: Sequence[int], uniform: bool) -> list[GroupKey]:
+        """The groups of ``vms`` in a fixed order (by repr); a batch is mostly one set: one key, no sorting.
+        ``uniform``: the VMs are known to share every key."""
         first = keys[vms[0]]
-        if all(keys[v] is first for v in vms):  # the one-key case: keys of a group are one shared tuple
+        if uniform or all(keys[v] is first for v in vms):  # one key: keys of a group are one shared tuple
             return [] if first is None else [first]
         found = {k for v in vms if (k := keys[v]) is not None}
         return sorted(found, key=repr)
@@ -224,15 +233,18 @@ class Monitor:
         self.checks += 1
         if not vms:
             return
+        sig = self._signature
+        first_sig = sig[vms[0]]
+        uniform = all(sig[v] == first_sig for v in vms)  # one region, one group per indexed scope: no regrouping
         for scope, halted in self.halted.items():
             if not halted:
                 continue
-            for key in self._distinct_keys(self.keys_of(scope), vms):
+            for key in self._distinct_keys(self.keys_of(scope), vms, uniform and scope in self._signed):
                 if key in halted:
                     raise self._breach(f"batch {label} started at {time}s in halted {group_label(scope, key)}")
         # "more than cap" of part/whole, exactly: whole > 0 and part * 100 * den > num * whole.
         for gate, keys, num, den100 in self._pre:
-            for key in self._distinct_keys(keys, vms):
+            for key in self._distinct_keys(keys, vms, uniform):
                 names = self.members(gate.of, key)
                 whole = len(names)
                 bad = self.unhealthy_count(gate.of, key, names, time)
@@ -241,7 +253,7 @@ class Monitor:
                         f"batch {label} started while {bad} of {whole} VMs of {group_label(gate.of, key)} were "
                         f"unhealthy, more than {gate.cap} (rule {gate.name}{_where_text(gate)})")
         for up_gate, keys, num, den100 in self._up:
-            for key in self._distinct_keys(keys, vms):
+            for key in self._distinct_keys(keys, vms, uniform):
                 turned = self._turned.get((up_gate.of, key))
                 ups = self._upgraded.get((up_gate.of, key))
                 up, bad = len(ups) if ups else 0, len(turned) if turned else 0
@@ -253,7 +265,7 @@ class Monitor:
         for i, rule, keys, every in self._cap_rules:
             unit = wave if rule.within == "wave" else phase
             matching = vms if every else self._matching(rule.where, vms, scheduled)
-            for key, ids in self._by_key(keys, matching):
+            for key, ids in self._by_key(keys, matching, uniform):
                 seen = cap_counts[(i, unit, key)]
                 seen.update(ids)
                 cap = self._caps.get((i, key))
@@ -267,7 +279,7 @@ class Monitor:
         for i, d, keys, values_of, every in self._distinct_rules:
             unit = wave if d.within == "wave" else phase
             matching = vms if every else self._matching(d.where, vms, scheduled)
-            for key, ids in self._by_key(keys, matching):
+            for key, ids in self._by_key(keys, matching, uniform):
                 batch_values = {value for v in ids if (value := values_of[v]) is not None}
                 if not batch_values:
                     continue
@@ -280,7 +292,8 @@ class Monitor:
         if self.separations:
             regions_of = self._regions
             first = regions_of[vms[0]]
-            batch_regions = [first] if all(regions_of[v] == first for v in vms) else sorted({regions_of[v] for v in vms})
+            batch_regions = [first] if uniform or all(regions_of[v] == first for v in vms) else \
+                sorted({regions_of[v] for v in vms})
             for sep in self.separations:
                 unit = wave if sep.within == "wave" else phase
                 regions = self._unit_regions[(sep.within, unit)]
@@ -297,13 +310,13 @@ class Monitor:
                     regions.add(region)
 
     @staticmethod
-    def _by_key(keys: list[GroupKey | None], vms: Sequence[int]) -> list[tuple[GroupKey, Sequence[int]]]:
+    def _by_key(keys: list[GroupKey | None], vms: Sequence[int], uniform: bool) -> list[tuple[GroupKey, Sequence[int]]]:
         """``vms`` by group key, groups in first-seen order, VMs without a key left out; a batch is mostly one
-        set, so first the one-key case without a dict."""
+        set, so first the one-key case without a dict.  ``uniform``: the VMs are known to share every key."""
         if not vms:
             return []
         first = keys[vms[0]]
-        if first is not None and all(keys[v] is first for v in vms):
+        if first is not None and (uniform or all(keys[v] is first for v in vms)):
             return [(first, vms)]
         out: dict[GroupKey, list[int]] = {}
         for v in vms:
