@@ -46,6 +46,8 @@ from engine.versions import is_version, parse_version
 
 GroupKey = tuple[Any, ...]
 Group = tuple[str, GroupKey]  # (scope, key)
+# A started batch: unit, task ids, wave, phase, and its gate groups (None: not computed yet).
+Started = tuple[str, list[int], int, int, "list[Group] | None"]
 
 # Task states (see docs/executor.md).
 PENDING = "pending"
@@ -64,6 +66,10 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 def _by_extension(task: Task) -> str:
     return task.ref.extension
+
+
+def _by_name(task: Task) -> str:
+    return task.name
 
 
 def _by_index(task: Task) -> int:
@@ -427,9 +433,10 @@ class Executor:
 
     # -- batches -------------------------------------------------------------------------------------------------
 
-    def start_batches(self, t: int, starts: list[tuple[str, list[int], int, int]]) -> list[tuple[str, list[int], int, int]]:
-        """Precheck and start the batches due at ``t``; returns the started ones (unit, task ids, wave, phase)."""
-        started: list[tuple[str, list[int], int, int]] = []
+    def start_batches(self, t: int, starts: list[tuple[str, list[int], int, int]]) -> list[Started]:
+        """Precheck and start the batches due at ``t``; returns the started ones (unit, task ids, wave, phase, and
+        their gate groups when known)."""
+        started: list[Started] = []
         halts: list[list[Any]] = []
         tasks = self.tasks
         halted = self.halted
@@ -438,6 +445,7 @@ class Executor:
             live = [i for i in ids if tasks[i].state in (PENDING, RETRY)]
             if not live:
                 continue
+            touched: list[Group] | None = None
             if prechecks:
                 touched = self._batch_groups([tasks[i] for i in live])
                 for gate in prechecks:
@@ -449,14 +457,16 @@ class Executor:
                             self.halt(h)
                             halts.append([h.rule, repr(g)])
             if halted:  # else no state changed since the first filter, and no task is in a halted group
-                live = [i for i in live if tasks[i].state in (PENDING, RETRY) and self.halted_task(tasks[i]) is None]
+                kept = [i for i in live if tasks[i].state in (PENDING, RETRY) and self.halted_task(tasks[i]) is None]
+                if len(kept) != len(live):
+                    live, touched = kept, None
             if live:
-                started.append((unit, live, wave, phase))
+                started.append((unit, live, wave, phase, touched))
         if self.journal is not None:
-            self.journal.decide("start", [t, [[u, ids] for u, ids, _, _ in started], halts])
+            self.journal.decide("start", [t, [[u, ids] for u, ids, *_ in started], halts])
         return started
 
-    def run_batches(self, t: int, started: list[tuple[str, list[int], int, int]]) -> list[tuple[int, Batch]]:
+    def run_batches(self, t: int, started: list[Started]) -> list[tuple[int, Batch]]:
         """Install, watch and roll back the tasks of the batches started at ``t``; returns (end time, batch) each."""
         queues: list[tuple[Batch, list[Task]]] = []
         batches: list[Batch] = []
@@ -464,19 +474,18 @@ class Executor:
         on_batch_start = self.monitor.on_batch_start
         scheduled_exts = self.monitor.needs_extensions
         exec_wave = self.exec_waves
-        for unit, ids, wave, phase in started:
-            by_vm: dict[str, list[Task]] = {}
-            for i in ids:
-                task = tasks[i]
-                name = task.name
-                queue = by_vm.get(name)
-                if queue is None:
-                    by_vm[name] = [task]
-                else:
-                    queue.append(task)
-            vms = sorted(by_vm)
-            per_vm = [q if len(q) == 1 else sorted(q, key=_by_extension) for q in (by_vm[n] for n in vms)]
-            groups = self._batch_groups([q[0] for q in per_vm])
+        for unit, ids, wave, phase, known_groups in started:
+            batch_tasks = [tasks[i] for i in ids]
+            names = [task.name for task in batch_tasks]
+            vms = sorted(set(names))
+            if len(vms) == len(names):  # one task per VM (one extension due): no grouping
+                per_vm = [[task] for task in sorted(batch_tasks, key=_by_name)] if len(names) > 1 else [batch_tasks]
+            else:
+                by_vm: dict[str, list[Task]] = {}
+                for task in batch_tasks:
+                    by_vm.setdefault(task.name, []).append(task)
+                per_vm = [q if len(q) == 1 else sorted(q, key=_by_extension) for q in (by_vm[n] for n in vms)]
+            groups = known_groups if known_groups is not None else self._batch_groups(batch_tasks)
             batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
             on_batch_start(exec_wave, phase, t, [q[0].vid for q in per_vm], unit,
