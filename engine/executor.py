@@ -87,8 +87,8 @@ _END, _START = 0, 1
 
 
 class Task:
-    __slots__ = ("attempts", "deferred", "ext", "groups", "groups_sorted", "index", "name", "phase", "ref", "rollbacks", "state", "tail",
-                 "unit", "unit_kind", "version", "vid", "vm", "wave")
+    __slots__ = ("attempts", "deferred", "ext", "groups", "groups_sorted", "index", "name", "phase", "ref", "rollbacks",
+                 "state", "tail", "unit", "unit_kind", "version", "vid", "vm", "wave")
 
     def __init__(self, index: int, ref: TaskRef, vm: VM, vid: int, ext: Extension, wave: int, phase: int) -> None:
         self.index = index
@@ -270,6 +270,7 @@ class Executor:
             self.tasks: list[Task] = []
             self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
             self.wave_tasks: dict[int, list[int]] = {}
+            self.phase_tasks: dict[int, list[Task]] = defaultdict(list)  # in task order
             for w in schedule.waves:
                 ids: list[int] = []
                 for t in w.tasks:
@@ -283,6 +284,9 @@ class Executor:
                     self.tasks_by_vm[t.vm].append(task)
                     ids.append(task.index)
                 self.wave_tasks[w.index] = ids
+                self.phase_tasks[w.phase].extend(self.tasks[i] for i in ids)
+            # Tasks of each phase that may still hold a later phase (pruned as they succeed: a success is final).
+            self.phase_open = {phase: list(ts) for phase, ts in self.phase_tasks.items()}
 
             self.induced: dict[str, list[tuple[int, int]]] = defaultdict(list)
             self.upgraded: dict[Group, set[str]] = defaultdict(set)
@@ -515,7 +519,7 @@ class Executor:
                         "unblock": "upgrade majors by hand (set the version yourself); automatic upgrades never do"})
                     continue
                 task.attempts += 1
-                if ref.vm in ever_unhealthy and self.vm_unhealthy_at(ref.vm, clock[q]):
+                if ever_unhealthy and ref.vm in ever_unhealthy and self.vm_unhealthy_at(ref.vm, clock[q]):
                     # An unhealthy VM is not eligible: no install now, retried like a failure, never holds a phase.
                     task.deferred = True
                     queues[q][0].failed.append(task)
@@ -837,8 +841,13 @@ class Executor:
 
     def holders(self, before_phase: int) -> list[Task]:
         """Due tasks of earlier phases that did not succeed; tasks of unhealthy (ineligible) VMs never hold."""
-        return [t for t in self.tasks if t.phase < before_phase and t.state != SUCCEEDED and t.state != INELIGIBLE
-                and not (t.state == RETRY and t.deferred)]
+        found: list[Task] = []
+        for phase, open_tasks in self.phase_open.items():
+            if phase < before_phase:
+                open_tasks[:] = [t for t in open_tasks if t.state != SUCCEEDED]
+                found.extend(t for t in open_tasks if t.state != INELIGIBLE and not (t.state == RETRY and t.deferred))
+        found.sort(key=_by_index)  # task order, as a scan of all tasks would give
+        return found
 
     def _held_detail(self, phase: int, holding: list[Task]) -> dict[str, Any]:
         reasons: dict[str, list[str]] = defaultdict(list)
@@ -892,7 +901,7 @@ class Executor:
                     continue
                 self.run_due_retries()
                 self.run_wave(self.wave_tasks[w.index], w.index, phase, retry=False)
-            states = self._states(t for t in self.tasks if t.phase == phase)
+            states = self._states(self.phase_tasks.get(phase, ()))
             self.emit(self.now, event_line(self.now, "phase_finished", detail={"phase": phase, "tasks": states}))
         while self.advance_to_next_retry():
             pass
