@@ -82,6 +82,7 @@ def _sorted_groups(groups: set[Group]) -> list[Group]:
 _string = json.encoder.encode_basestring  # the C string encoder json itself uses
 
 _NO_PEAK: tuple[int, list[str]] = (0, [])  # a group with no unhealthy VM in a span (shared: never mutated)
+_LOW32 = (1 << 32) - 1
 # Heap entry kinds: batch ends sort before batch starts at the same instant.
 _END, _START = 0, 1
 
@@ -384,7 +385,8 @@ class Executor:
 
     def flush(self) -> None:
         keys, lines = self._keys, self._lines
-        self.sink.write([lines[i] for i in sorted(range(len(keys)), key=keys.__getitem__)])
+        keys.sort()  # the low 32 bits of a key are its line's index: ints sort in C without a key function
+        self.sink.write([lines[k & _LOW32] for k in keys])
         self.events += len(lines)
         keys.clear()
         lines.clear()
@@ -503,12 +505,9 @@ class Executor:
         ever_unhealthy = self.ever_unhealthy
         on_install = self.monitor.on_install
         emit_task = self.emit_task
-        rnd = 0
-        while True:
+        rounds = max((len(queue) for _, queue in queues), default=0)  # a VM's tasks run one per round
+        for rnd in range(rounds):
             current = [(q, queue[rnd]) for q, (_, queue) in enumerate(queues) if rnd < len(queue)]
-            if not current:
-                break
-            rnd += 1
             installs: list[tuple[int, Task]] = []
             for q, task in current:
                 ref = task.ref
@@ -792,7 +791,7 @@ class Executor:
             items.append((unit, units[unit], wave, phase))
         heapq.heapify(heap)
         end = start
-        low = (1 << 32) - 1
+        low = _LOW32
         heappop, heappush = heapq.heappop, heapq.heappush
         while heap:
             key = heappop(heap)
