@@ -268,6 +268,7 @@ class Executor:
                         self.dynamic[g].add(name)
             in_order = {id(gs): _sorted_groups(set(gs)) for gs in shared.values()}
             vms = fleet.vm_by_name
+            texts: dict[str, str] = {}
             self.tasks: list[Task] = []
             self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
             self.wave_tasks: dict[int, list[int]] = {}
@@ -277,7 +278,10 @@ class Executor:
                 for t in w.tasks:
                     vm = vms[t.vm]
                     ext = next(e for e in vm.extensions if e.name == t.extension)
-                    ref = TaskRef(t.vm, t.extension, ext.publisher, ext.type, t.from_version, t.to_version)
+                    # A rollout has few distinct extension names and versions: one string object each stays in cache.
+                    ref = TaskRef(t.vm, texts.setdefault(t.extension, t.extension), ext.publisher, ext.type,
+                                  texts.setdefault(t.from_version, t.from_version),
+                                  texts.setdefault(t.to_version, t.to_version))
                     task = Task(len(self.tasks), ref, vm, vid[t.vm], ext, w.index, w.phase)
                     self.tasks.append(task)
                     task.groups = self.vm_groups[t.vm]
