@@ -97,9 +97,16 @@ class Monitor:
         self.allow_major = policy.versions.allow_major
         self._members: dict[tuple[str, GroupKey], list[str]] = {}
         self._sizes: dict[int, dict[GroupKey, int]] = {}
+        # What each rule has counted per (rule, unit, group): rules within a phase keep theirs for the run, rules
+        # within a wave only for the current executed wave (waves never come back: dropping the rest keeps these
+        # small at a million VMs).
         self._cap_counts: dict[tuple[int, int, GroupKey], set[int]] = defaultdict(set)
         self._distinct: dict[tuple[int, int, GroupKey], set[int]] = defaultdict(set)
         self._unit_regions: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self._cap_counts_wave: dict[tuple[int, int, GroupKey], set[int]] = defaultdict(set)
+        self._distinct_wave: dict[tuple[int, int, GroupKey], set[int]] = defaultdict(set)
+        self._unit_regions_wave: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self._wave = -1  # the executed wave counted now
         self.halted: dict[str, set[GroupKey]] = defaultdict(set)
         self._getters: dict[str, Callable[[VM], GroupKey | None]] = {}
         self._keys: dict[str, list[GroupKey | None]] = {}  # scope -> each VM's group key (by VM index)
@@ -231,6 +238,13 @@ class Monitor:
         """A batch starts in executed wave ``wave`` at ``time``: ``vms`` (indexes into ``fleet.vms``), with the
         extensions being upgraded on each in ``scheduled`` (required when ``needs_extensions``)."""
         self.checks += 1
+        if wave != self._wave:
+            if wave < self._wave:
+                raise self._breach(f"batch {label} started in executed wave {wave} after wave {self._wave} had started")
+            self._wave = wave
+            self._cap_counts_wave.clear()
+            self._distinct_wave.clear()
+            self._unit_regions_wave.clear()
         if not vms:
             return
         sig = self._signature
@@ -261,9 +275,8 @@ class Monitor:
                     raise self._breach(
                         f"batch {label} started after {bad} of {up} upgraded VMs of {group_label(up_gate.of, key)} "
                         f"turned unhealthy, more than {up_gate.cap} (rule {up_gate.name}{_where_text(up_gate)})")
-        cap_counts = self._cap_counts
         for i, rule, keys, every in self._cap_rules:
-            unit = wave if rule.within == "wave" else phase
+            unit, cap_counts = (wave, self._cap_counts_wave) if rule.within == "wave" else (phase, self._cap_counts)
             matching = vms if every else self._matching(rule.where, vms, scheduled)
             for key, ids in self._by_key(keys, matching, uniform):
                 seen = cap_counts[(i, unit, key)]
@@ -275,9 +288,8 @@ class Monitor:
                     raise self._breach(
                         f"{len(seen)} VMs of {group_label(rule.of, key)} in one {rule.within} ({rule.within} {unit}), "
                         f"more than the cap {cap} (rule {rule.name}{_where_text(rule)})")
-        distinct = self._distinct
         for i, d, keys, values_of, every in self._distinct_rules:
-            unit = wave if d.within == "wave" else phase
+            unit, distinct = (wave, self._distinct_wave) if d.within == "wave" else (phase, self._distinct)
             matching = vms if every else self._matching(d.where, vms, scheduled)
             for key, ids in self._by_key(keys, matching, uniform):
                 batch_values = {value for v in ids if (value := values_of[v]) is not None}
@@ -295,8 +307,8 @@ class Monitor:
             batch_regions = [first] if uniform or all(regions_of[v] == first for v in vms) else \
                 sorted({regions_of[v] for v in vms})
             for sep in self.separations:
-                unit = wave if sep.within == "wave" else phase
-                regions = self._unit_regions[(sep.within, unit)]
+                unit, by_unit = (wave, self._unit_regions_wave) if sep.within == "wave" else (phase, self._unit_regions)
+                regions = by_unit[(sep.within, unit)]
                 for region in batch_regions:
                     if region in regions:
                         continue

@@ -150,3 +150,16 @@ def test_monitor_indexes_agree_with_engine_groups() -> None:
         expected = Counter(k for vm in fl.vms if (k := group_key(rule.of, vm)) is not None)
         assert dict(monitor._capacity_sizes(i, rule)) == dict(expected)
         assert set(monitor._sizes) == set(range(len(monitor.capacities)))  # each rule's sizes counted once, kept
+
+
+def test_wave_counts_start_afresh_each_wave_and_waves_never_go_back() -> None:
+    from engine.monitors import Monitor
+
+    fl = X.fleet({"ss": 10})
+    monitor = Monitor(X.policy(rules=X.default_rules()[:1]), fl, lambda scope, key, names, t: 0)  # cap 2 per wave
+    monitor.on_batch_start(0, 0, 0, [0, 1], "ss")
+    monitor.on_batch_start(1, 0, 600, [2, 3], "ss")  # a new wave: two more are fine
+    with pytest.raises(MonitorBreach, match=r"3 VMs of scale set ss in one wave \(wave 1\), more than the cap 2"):
+        monitor.on_batch_start(1, 0, 700, [4], "ss")
+    with pytest.raises(MonitorBreach, match="started in executed wave 0 after wave 1"):
+        monitor.on_batch_start(0, 0, 800, [5], "ss")
