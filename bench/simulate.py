@@ -5,8 +5,8 @@ Usage:
     python bench/simulate.py --sizes 100000 --journal-sizes 100000 --cache /tmp/wg-bench
     python bench/simulate.py --sizes 100000 --repeat 3   # best of 3 runs per row (the machine is shared)
 
-The machine is shared and its speed swings (the same code has measured 92k and 200k task events/s at 100k VMs an
-hour apart), so the table opens with a calibration: a fixed pure-Python workload, fastest of 3; compare rows from
+The machine is shared and its speed swings (the same code has measured 175k and 92k task events/s at 100k VMs 20
+minutes apart), so the table opens with a calibration: a fixed pure-Python workload, fastest of 3; compare rows from
 different runs only next to it.  Each row shows the fastest of --repeat runs and the median.
 
 Each fleet comes from ``engine.generator`` (seeded) with every VM made healthy, so the whole schedule runs (the
