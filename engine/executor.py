@@ -89,12 +89,11 @@ _END, _START = 0, 1
 
 class Task:
     __slots__ = ("attempts", "deferred", "ext", "groups", "groups_sorted", "index", "name", "phase", "ref", "rollbacks",
-                 "state", "tail", "unit", "unit_kind", "version", "vid", "vm", "wave")
+                 "state", "tail", "unit", "unit_kind", "version", "vid", "wave")
 
     def __init__(self, index: int, ref: TaskRef, vm: VM, vid: int, ext: Extension, wave: int, phase: int) -> None:
         self.index = index
         self.ref = ref
-        self.vm = vm
         self.vid = vid  # the VM's index in fleet.vms (the monitor's name for it)
         # Plain copies of what the hot loop reads: each field read of a VM model costs a cache miss.
         self.name = ref.vm
