@@ -28,12 +28,12 @@ SPECS = {"default": "azure-default.wg", "team": "team-strict.wg"}
 def run_case(size: int, spec: str, seed: int, time_limit: float) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from dsl.loader import load_policy
-    from engine.errors import Infeasible, SolverTimeout
-    from engine.generator import generate_fleet
-    from engine.greedy import greedy_plan
-    from engine.resources import bundled_spec
-    from engine.synthesis import plan
-    from engine.verify import verify_schedule
+    from engine.check.verify import verify_schedule
+    from engine.model.errors import Infeasible, SolverTimeout
+    from engine.model.generator import generate_fleet
+    from engine.model.resources import bundled_spec
+    from engine.plan.greedy import greedy_plan
+    from engine.plan.synthesis import plan
 
     t0 = time.monotonic()
     fleet = generate_fleet(size, seed)

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from dsl.loader import load_policy, load_theorems
-from engine.policydiff import diff_policies
-from engine.prover import prove_theorem
+from engine.prove.policydiff import diff_policies
+from engine.prove.prover import prove_theorem
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ The machine is shared and its speed swings (the same code has measured 175k and 
 minutes apart), so the table opens with a calibration: a fixed pure-Python workload, fastest of 3; compare rows from
 different runs only next to it.  Each row shows the fastest of --repeat runs and the median.
 
-Each fleet comes from ``engine.generator`` (seeded) with every VM made healthy, so the whole schedule runs (the
+Each fleet comes from ``engine.model.generator`` (seeded) with every VM made healthy, so the whole schedule runs (the
 generator's unhealthy VMs would block sets and hold later phases: less work, not a throughput figure); the schedule
 comes from ``engine.api.plan`` (cached as JSON under --cache).  Events go to a JSONL file on disk, as with
 ``wavegate simulate --events``.  Rows: the run with the journal off, then (for --journal-sizes) with the journal on.
@@ -25,15 +25,15 @@ import time
 from pathlib import Path
 
 from engine import api
-from engine.driver import SimDriver
-from engine.errors import WavegateError
-from engine.events import AtomicJsonlWriter
-from engine.executor import Executor
-from engine.fleet import Fleet
-from engine.generator import generate_fleet
-from engine.journal import Journal
-from engine.resources import bundled_spec
-from engine.schedule import Schedule, load_schedule
+from engine.model.errors import WavegateError
+from engine.model.fleet import Fleet
+from engine.model.generator import generate_fleet
+from engine.model.resources import bundled_spec
+from engine.model.schedule import Schedule, load_schedule
+from engine.run.driver import SimDriver
+from engine.run.events import AtomicJsonlWriter
+from engine.run.executor import Executor
+from engine.run.journal import Journal
 
 
 def healthy_fleet(n: int, seed: int) -> Fleet:

@@ -1,4 +1,4 @@
-"""Benchmark: the independent checker (engine.verify) on seeded generated fleets; prints a table.
+"""Benchmark: the independent checker (engine.check.verify) on seeded generated fleets; prints a table.
 
 Each size runs in a fresh child process so its peak memory (ru_maxrss) is its own.  The schedule to check comes
 from the plain greedy planner (fast at every size); the checker then re-checks it against the policy, as it does
@@ -26,9 +26,9 @@ SPECS = {"default": "azure-default.wg", "team": "team-strict.wg"}
 def run_case(size: int, spec: str, seed: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from dsl.loader import load_policy
-    from engine.generator import generate_fleet
-    from engine.greedy import greedy_plan
-    from engine.verify import verify_schedule
+    from engine.check.verify import verify_schedule
+    from engine.model.generator import generate_fleet
+    from engine.plan.greedy import greedy_plan
 
     # The checkout's specs/, so the bench runs from a clone without the package installed in editable mode.
     policy = load_policy(ROOT / "specs" / SPECS[spec])

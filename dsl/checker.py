@@ -9,16 +9,14 @@ same name replaces the parent's in place, a child ``param`` overrides the parent
 from __future__ import annotations
 
 import difflib
-import functools
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from importlib import resources
 from typing import Literal, cast
 
 from dsl import ast
 from dsl import policy as ir
+from dsl.azure import azure_region_names
 from dsl.diagnostics import Diagnostic, Span
 
 # Every code the checker and parser can emit, with a one-line title (docs/language.md lists the same codes).
@@ -136,13 +134,6 @@ def _words(options: Sequence[str]) -> str:
 def did_you_mean(word: str, options: Sequence[str]) -> str | None:
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
-
-
-@functools.lru_cache(maxsize=1)
-def azure_regions() -> frozenset[str]:
-    """Public Azure region names, from the region data bundled with the engine."""
-    text = resources.files("engine").joinpath("data/azure-regions.json").read_text(encoding="utf-8")
-    return frozenset(str(r["name"]) for r in json.loads(text))
 
 
 def scan_file(filename: str, tree: ast.File, diags: list[Diagnostic]) -> FileResult:
@@ -365,7 +356,7 @@ class StatementChecker:
         names = self.strings(node, what)
         if names is None:
             return None
-        known = azure_regions()
+        known = azure_region_names()
         for r in names:
             if r not in known:
                 guess = did_you_mean(r, sorted(known))
@@ -979,7 +970,7 @@ def versions_of(
     results: Sequence[FileResult], env: dict[str, TV], diags: list[Diagnostic]
 ) -> ir.VersionPolicy:
     """The version policy of a chain (child first): explicit child settings win, pins and opt-outs add up."""
-    from engine.versions import is_version
+    from dsl.versions import is_version
 
     only_enabled: bool | None = None
     allow_major: bool | None = None

@@ -1,6 +1,6 @@
 """Read, parse, check and merge policy and theorem files: the one entry point later stages use.
 
-``load_policy`` returns a checked :class:`dsl.policy.Policy` or raises :class:`engine.errors.InputError` carrying
+``load_policy`` returns a checked :class:`dsl.policy.Policy` or raises :class:`dsl.errors.InputError` carrying
 every diagnostic and the text of every file they point into.  ``check_text`` never raises on bad input (for the
 CLI, tests and fuzzing).  ``load_theorems`` reads a ``proofs/*.wg`` file and the spec it is about.
 """
@@ -16,8 +16,8 @@ from dsl import ast
 from dsl import checker as ck
 from dsl import policy as ir
 from dsl.diagnostics import Diagnostic, Span, sort_key
+from dsl.errors import InputError
 from dsl.parser import decode, parse_text
-from engine.errors import InputError
 
 
 @dataclass(frozen=True)

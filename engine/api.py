@@ -10,8 +10,8 @@ Example::
     report = api.verify(policy, fleet, schedule)
     assert report.ok, [v.render() for v in report.violations]
 
-Every function raises :class:`engine.errors.InputError` (with diagnostics) on bad input, never a bare traceback;
-``plan`` raises :class:`engine.errors.Infeasible` when no schedule exists.  Documented in docs/api.md.
+Every function raises :class:`engine.model.errors.InputError` (with diagnostics) on bad input, never a bare traceback;
+``plan`` raises :class:`engine.model.errors.Infeasible` when no schedule exists.  Documented in docs/api.md.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dsl.policy import Policy
-from engine.fleet import Fleet, parse_fleet
-from engine.fleet import load_fleet as _load_fleet
-from engine.schedule import Schedule, parse_schedule
-from engine.schedule import load_schedule as _load_schedule
-from engine.upgrades import Resolution, resolve_upgrades
-from engine.verify import VerifyReport, Violation, verify_schedule
+from engine.check.verify import VerifyReport, Violation, verify_schedule
+from engine.model.fleet import Fleet, parse_fleet
+from engine.model.fleet import load_fleet as _load_fleet
+from engine.model.schedule import Schedule, parse_schedule
+from engine.model.schedule import load_schedule as _load_schedule
+from engine.model.upgrades import Resolution, resolve_upgrades
 
 if TYPE_CHECKING:
-    from engine.synthesis import PlanResult
+    from engine.plan.synthesis import PlanResult
 
 __all__ = [
     "Fleet",
@@ -78,9 +78,9 @@ def plan(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int
 
 
 def plan_result(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2) -> PlanResult:
-    """Like :func:`plan`, with the planner's statistics (``engine.synthesis.PlanResult``: time, bound, notes)."""
+    """Like :func:`plan`, with the planner's statistics (``engine.plan.synthesis.PlanResult``: time, bound, notes)."""
     # Imported here: the solver stack (z3) loads only for callers that plan.
-    from engine.synthesis import plan as _plan
+    from engine.plan.synthesis import plan as _plan
 
     return _plan(policy, fleet, time_limit=time_limit, workers=workers)
 

@@ -23,8 +23,8 @@ from dsl.policy import (
     StopUnhealthyGate,
     StopUpgradedGate,
 )
-from engine.fleet import Fleet, parse_fleet
-from engine.schedule import Schedule, parse_schedule
+from engine.model.fleet import Fleet, parse_fleet
+from engine.model.schedule import Schedule, parse_schedule
 
 
 def span(line: int) -> Span:

@@ -18,7 +18,7 @@ from dsl.policy import (
     SeparatePairs,
     Spread,
 )
-from engine.fleet import Fleet, parse_fleet
+from engine.model.fleet import Fleet, parse_fleet
 
 SPEC = "specs/x.wg"
 PUB, TYPE = "Microsoft.Azure.Monitoring.DependencyAgent", "DependencyAgentLinux"

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from dsl.loader import load_policy
 from dsl.policy import Capacity, DistinctLimit, Percent, Policy
+from engine.check.verify import verify_schedule
 from engine.cli import app
-from engine.fleet import parse_fleet
-from engine.policydiff import diff_policies
-from engine.schedule import parse_schedule
-from engine.verify import verify_schedule
+from engine.model.fleet import parse_fleet
+from engine.model.schedule import parse_schedule
+from engine.prove.policydiff import diff_policies
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

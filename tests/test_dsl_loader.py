@@ -11,7 +11,7 @@ from dsl import policy as ir
 from dsl.diagnostics import Span
 from dsl.loader import check_file, check_text, load_policy, load_theorems
 from dsl.parser import MAX_BYTES, parse_duration
-from engine.errors import InputError
+from engine.model.errors import InputError
 
 ROOT = Path(__file__).parent.parent
 SPECS = ROOT / "specs"

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.errors import MonitorBreach
-from engine.events import parse_events
+from engine.model.errors import MonitorBreach
+from engine.run.events import parse_events
 
 runner = CliRunner()
 

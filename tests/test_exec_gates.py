@@ -17,7 +17,7 @@ from dsl.policy import (
     StopUnhealthyGate,
     StopUpgradedGate,
 )
-from engine import gates
+from engine.run import gates
 
 
 def test_precheck_is_more_than_the_cap_not_at_least() -> None:
@@ -84,7 +84,7 @@ def test_gate_fns_default_to_the_real_functions() -> None:
 
 @given(st.from_regex(r"\d{1,3}(\.\d{1,3}){0,3}", fullmatch=True), st.from_regex(r"\d{1,3}(\.\d{1,3}){0,3}", fullmatch=True))
 def test_fast_major_check_agrees_with_parse_version(a: str, b: str) -> None:
-    from engine.versions import major
+    from dsl.versions import major
 
     assert gates.install_allowed(a, b, False) == (major(a) == major(b))
 
@@ -93,14 +93,14 @@ def test_fast_group_keys_agree_with_engine_groups() -> None:
     from exec_support import fleet
 
     from dsl.policy import GROUP_KEY
-    from engine.groups import count_value, group_key
-    from engine.monitors import key_getter, value_getter
+    from engine.plan.groups import count_value, group_key
+    from engine.run.monitors import key_getter, value_getter
 
     fl = fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus"))
     data = fl.model_dump()
     data["vms"][0]["update_domain"] = None
     data["vms"][1]["zone"] = None
-    from engine.fleet import Fleet
+    from engine.model.fleet import Fleet
 
     fl = Fleet.model_validate(data)
     for scope in GROUP_KEY:

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from engine.api import load_fleet, load_policy, load_schedule
-from engine.driver import SimDriver
-from engine.events import AtomicJsonlWriter
-from engine.executor import RunResult, execute
-from engine.faults import load_faults
-from engine.journal import Journal
+from engine.model.faults import load_faults
+from engine.run.driver import SimDriver
+from engine.run.events import AtomicJsonlWriter
+from engine.run.executor import RunResult, execute
+from engine.run.journal import Journal
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "exec"

@@ -16,13 +16,13 @@ import pytest
 
 from dsl.loader import load_policy
 from engine.cli import main as cli_main
-from engine.driver import SimDriver
-from engine.errors import InputError
-from engine.events import MemorySink
-from engine.executor import execute
-from engine.faults import parse_faults
-from engine.journal import CRASH_ENV, Journal
-from engine.resources import bundled_spec
+from engine.model.errors import InputError
+from engine.model.faults import parse_faults
+from engine.model.resources import bundled_spec
+from engine.run.driver import SimDriver
+from engine.run.events import MemorySink
+from engine.run.executor import execute
+from engine.run.journal import CRASH_ENV, Journal
 
 DA = {"publisher": "Microsoft.Azure.Monitoring.DependencyAgent", "type": "DependencyAgentLinux"}
 AMA = {"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent"}

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.driver import SimDriver
-from engine.errors import MonitorBreach
-from engine.events import MemorySink
-from engine.executor import execute, final_fleet
-from engine.faults import parse_faults
-from engine.gates import GateFns
-from engine.schedule import parse_schedule
+from engine.model.errors import MonitorBreach
+from engine.model.faults import parse_faults
+from engine.model.schedule import parse_schedule
+from engine.run.driver import SimDriver
+from engine.run.events import MemorySink
+from engine.run.executor import execute, final_fleet
+from engine.run.gates import GateFns
 
 DA = {"publisher": "Microsoft.Azure.Monitoring.DependencyAgent", "type": "DependencyAgentLinux"}
 
@@ -57,7 +57,7 @@ def test_schedule_breaking_the_batch_cap_is_caught() -> None:
 def test_paired_regions_in_one_phase_are_caught() -> None:
     fl_data = json.loads(X.fleet({}, singles=2, regions=("eastus", "westus")).to_json())
     fl_data["regions"][0]["pair"] = "westus"
-    from engine.fleet import parse_fleet
+    from engine.model.fleet import parse_fleet
 
     fl = parse_fleet(fl_data)
     with pytest.raises(MonitorBreach, match="regions eastus and westus upgrade in the same phase"):
@@ -79,7 +79,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Any, dict[str, Any], int]:
         data = json.loads(fl.to_json())
         for v in data["vms"]:
             v["healthy"] = v["name"] not in unhealthy
-        from engine.fleet import parse_fleet
+        from engine.model.fleet import parse_fleet
 
         fl = parse_fleet(data)
     faults = {
@@ -116,18 +116,18 @@ def test_real_gates_never_trip_a_monitor(case: tuple[Any, dict[str, Any], int], 
 
 
 def test_monitor_indexes_agree_with_engine_groups() -> None:
-    """The monitor reads its own lists by VM index: each must say what engine.groups says of the VM."""
+    """The monitor reads its own lists by VM index: each must say what engine.plan.groups says of the VM."""
     from collections import Counter
 
     from dsl.policy import GROUP_KEY
-    from engine.groups import count_value, group_key
-    from engine.monitors import Monitor
+    from engine.plan.groups import count_value, group_key
+    from engine.run.monitors import Monitor
 
     fl = X.fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus"))
     data = fl.model_dump()
     data["vms"][0]["update_domain"] = None
     data["vms"][1]["zone"] = None
-    from engine.fleet import Fleet
+    from engine.model.fleet import Fleet
 
     fl = Fleet.model_validate(data)
     monitor = Monitor(X.policy(), fl, lambda scope, key, names, t: 0)
@@ -153,7 +153,7 @@ def test_monitor_indexes_agree_with_engine_groups() -> None:
 
 
 def test_wave_counts_start_afresh_each_wave_and_waves_never_go_back() -> None:
-    from engine.monitors import Monitor
+    from engine.run.monitors import Monitor
 
     fl = X.fleet({"ss": 10})
     monitor = Monitor(X.policy(rules=X.default_rules()[:1]), fl, lambda scope, key, names, t: 0)  # cap 2 per wave

@@ -7,12 +7,12 @@ from typing import Any
 
 import exec_support as X
 
-from engine.driver import SimDriver
-from engine.events import MemorySink, parse_events
-from engine.executor import RunResult, execute, final_fleet
-from engine.faults import parse_faults
-from engine.fleet import Fleet
-from engine.schedule import Schedule
+from engine.model.faults import parse_faults
+from engine.model.fleet import Fleet
+from engine.model.schedule import Schedule
+from engine.run.driver import SimDriver
+from engine.run.events import MemorySink, parse_events
+from engine.run.executor import RunResult, execute, final_fleet
 
 DA = {"publisher": "Microsoft.Azure.Monitoring.DependencyAgent", "type": "DependencyAgentLinux"}
 AMA = {"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent"}
@@ -186,7 +186,7 @@ def test_final_state_keeps_original_spelling_and_unknown_fields() -> None:
     data = json.loads(fl.to_json())
     data["vms"][1]["extensions"][0]["version"] = "9.5.0"
     data["vms"][1]["owner"] = "team-a"
-    from engine.fleet import parse_fleet
+    from engine.model.fleet import parse_fleet
 
     fl2 = parse_fleet(data)
     sch = X.schedule(fl2, exts=("da",))

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from dsl.loader import load_policy
 from dsl.policy import Policy
+from engine.check.explain import explain_vm
 from engine.cli import app
-from engine.errors import InputError
-from engine.explain import explain_vm
-from engine.fleet import Fleet, load_fleet
-from engine.schedule import Schedule, load_schedule, parse_schedule
+from engine.model.errors import InputError
+from engine.model.fleet import Fleet, load_fleet
+from engine.model.schedule import Schedule, load_schedule, parse_schedule
 
 FIX = Path(__file__).parent / "fixtures" / "fleets"
 SPEC = str(FIX / "rules.wg")

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from dsl.diagnostics import JsonLocation, Span
 from engine.cli import app
-from engine.errors import InputError
-from engine.fleet import load_fleet, parse_fleet
+from engine.model.errors import InputError
+from engine.model.fleet import load_fleet, parse_fleet
 
 FIX = Path(__file__).parent / "fixtures" / "fleets"
 

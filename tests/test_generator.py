@@ -7,10 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 from dsl.policy import VersionPolicy
-from engine.fleet import load_fleet, parse_fleet
-from engine.generator import azure_regions, generate, generate_fleet, main
-from engine.resources import sample_fleet
-from engine.upgrades import resolve_upgrades
+from engine.cli.generate import main
+from engine.model.fleet import load_fleet, parse_fleet
+from engine.model.generator import azure_regions, generate, generate_fleet
+from engine.model.resources import sample_fleet
+from engine.model.upgrades import resolve_upgrades
 
 
 def test_same_seed_same_fleet_and_other_seed_differs() -> None:

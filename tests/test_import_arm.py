@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsl.diagnostics import JsonLocation
-from engine.errors import InputError
-from engine.fleet import parse_fleet
 from engine.importers.arm import ArmError, ArmOptions, Context, import_arm, parse_expression, resolve
 from engine.importers.common import ImportResult
+from engine.model.errors import InputError
+from engine.model.fleet import parse_fleet
 
 FIX = Path(__file__).parent / "fixtures" / "import"
 ARM = FIX / "arm"

@@ -9,10 +9,10 @@ import typer
 from typer.testing import CliRunner
 
 from dsl.loader import load_policy
-from engine.commands import import_cmd
-from engine.fleet import load_fleet
-from engine.resources import bundled_spec
-from engine.synthesis import plan
+from engine.cli.commands import import_cmd
+from engine.model.fleet import load_fleet
+from engine.model.resources import bundled_spec
+from engine.plan.synthesis import plan
 
 FIX = Path(__file__).parent / "fixtures" / "import"
 runner = CliRunner()

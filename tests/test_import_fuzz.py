@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import InputError
 from engine.importers.arm import ArmOptions, import_arm
 from engine.importers.rest import RestOptions, import_rest
+from engine.model.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures" / "import"
 ARM_INPUTS = ["fleet-mixed.json", "multi-vmss-linux-lb-zones.json", "vm-simple-linux.json",

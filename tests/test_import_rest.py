@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from dsl.diagnostics import JsonLocation
-from engine.errors import InputError
 from engine.importers.common import ImportResult
 from engine.importers.rest import RestOptions, import_rest
+from engine.model.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures" / "import"
 REST = FIX / "rest"

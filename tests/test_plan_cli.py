@@ -10,11 +10,11 @@ from plan_support import FleetBuilder
 from typer.testing import CliRunner
 
 from dsl.loader import load_policy
+from engine.check.verify import verify_schedule
 from engine.cli import app
-from engine.fleet import load_fleet
-from engine.resources import bundled_spec
-from engine.schedule import load_schedule
-from engine.verify import verify_schedule
+from engine.model.fleet import load_fleet
+from engine.model.resources import bundled_spec
+from engine.model.schedule import load_schedule
 
 runner = CliRunner()
 

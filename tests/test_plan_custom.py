@@ -20,10 +20,10 @@ from dsl.policy import (
     SeparateRegions,
     UnitLimit,
 )
-from engine.errors import Infeasible
-from engine.fleet import Fleet
-from engine.synthesis import PlanResult, plan
-from engine.verify import verify_schedule
+from engine.check.verify import verify_schedule
+from engine.model.errors import Infeasible
+from engine.model.fleet import Fleet
+from engine.plan.synthesis import PlanResult, plan
 
 
 def run(fleet: Fleet, *extra: Rule) -> PlanResult:

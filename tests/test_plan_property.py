@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from plan_support import FleetBuilder, ext, policy, span
 
 from dsl.policy import Attr, Canary, Capacity, Compare, Count, DistinctLimit, OrderBy, Rule, UnitLimit
-from engine.errors import Infeasible
-from engine.fleet import Fleet
-from engine.generator import generate_fleet
-from engine.synthesis import plan
-from engine.verify import verify_schedule
+from engine.check.verify import verify_schedule
+from engine.model.errors import Infeasible
+from engine.model.fleet import Fleet
+from engine.model.generator import generate_fleet
+from engine.plan.synthesis import plan
 
 
 @st.composite
@@ -149,7 +149,7 @@ def test_solver_alone_matches_brute_force(fleet: Fleet) -> None:
     joint): the compiler alone must find brute-force-optimal schedules the checker accepts."""
     import pytest
 
-    import engine.synthesis as synthesis
+    import engine.plan.synthesis as synthesis
 
     pol = policy()
     with pytest.MonkeyPatch.context() as mp:
@@ -164,9 +164,9 @@ def test_solver_alone_matches_brute_force(fleet: Fleet) -> None:
 @given(tiny_fleets())
 def test_joint_model_is_exact_at_the_optimum(fleet: Fleet) -> None:
     """The joint model (all rules at once, phases as variables) is sat at the brute-force optimum, unsat below."""
-    from engine.compiler import Encoding
-    from engine.groups import build_groups
-    from engine.upgrades import resolve_upgrades
+    from engine.model.upgrades import resolve_upgrades
+    from engine.plan.compiler import Encoding
+    from engine.plan.groups import build_groups
 
     pol = policy()
     groups = build_groups(pol, fleet, resolve_upgrades(fleet, pol.versions))

@@ -6,9 +6,9 @@ import pytest
 from plan_support import FleetBuilder, ext, policy
 
 from dsl.loader import load_policy
-from engine.fleet import Fleet
-from engine.synthesis import PlanResult, plan
-from engine.verify import verify_schedule
+from engine.check.verify import verify_schedule
+from engine.model.fleet import Fleet
+from engine.plan.synthesis import PlanResult, plan
 
 
 def run(fleet: Fleet, *extra: object, base: bool = True) -> PlanResult:
@@ -146,8 +146,8 @@ def test_spread_single_vms_over_waves_when_free() -> None:
 
 
 def test_bundled_default_spec_on_bundled_sample_is_proven_optimal() -> None:
-    from engine.fleet import load_fleet
-    from engine.resources import bundled_spec, sample_fleet
+    from engine.model.fleet import load_fleet
+    from engine.model.resources import bundled_spec, sample_fleet
 
     pol = load_policy(bundled_spec())
     fleet = load_fleet(sample_fleet())
@@ -157,7 +157,7 @@ def test_bundled_default_spec_on_bundled_sample_is_proven_optimal() -> None:
 
 
 def test_determinism_byte_for_byte() -> None:
-    from engine.generator import generate_fleet
+    from engine.model.generator import generate_fleet
 
     fleet = generate_fleet(400, 3)
     pol = policy()

@@ -27,7 +27,7 @@ from dsl.policy import (
     StopUnhealthyGate,
     StopUpgradedGate,
 )
-from engine.prover import prove_claim
+from engine.prove.prover import prove_claim
 
 ROOT = Path(__file__).resolve().parent.parent
 # Dropping the retry gate only removes executions (no retries at all): a stricter policy, so no theorem may fail.

@@ -24,8 +24,8 @@ from dsl.policy import (
     StopUpgradedGate,
     Theorem,
 )
-from engine.prover import TheoremResult, prove_theorem
-from engine.reports import render_json, render_junit, render_sarif, render_text
+from engine.prove.prover import TheoremResult, prove_theorem
+from engine.prove.reports import render_json, render_junit, render_sarif, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "prove_data" / "sarif-schema-2.1.0.json").read_text())

@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 from dsl.diagnostics import Span
 from dsl.loader import load_policy, load_theorems
 from dsl.policy import Attr, Capacity, Compare, Count, OrderBy, Percent, Policy, Theorem
-from engine import prover
+from engine.check.verify import verify_schedule
 from engine.cli import app
-from engine.fleet import parse_fleet
-from engine.prover import claim_policy, prove_claim, prove_theorem
-from engine.schedule import parse_schedule
-from engine.symbolic import Encoding
-from engine.verify import verify_schedule
+from engine.model.fleet import parse_fleet
+from engine.model.schedule import parse_schedule
+from engine.prove import prover
+from engine.prove.prover import claim_policy, prove_claim, prove_theorem
+from engine.prove.symbolic import Encoding
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAN = Span("t.wg", 1, 1, 1, 2)

@@ -14,10 +14,10 @@ import pytest
 from dsl.diagnostics import Span
 from dsl.loader import load_policy
 from dsl.policy import Attr, Capacity, Compare, DistinctLimit, NotWhole, Percent, Policy
-from engine.fleet import parse_fleet
-from engine.prover import claim_policy, prove_claim
-from engine.schedule import parse_schedule
-from engine.verify import verify_schedule
+from engine.check.verify import verify_schedule
+from engine.model.fleet import parse_fleet
+from engine.model.schedule import parse_schedule
+from engine.prove.prover import claim_policy, prove_claim
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAN = Span("t.wg", 1, 1, 1, 2)

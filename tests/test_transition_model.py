@@ -20,14 +20,10 @@ import pytest
 
 from dsl.loader import load_policy
 from dsl.policy import HealthWaitGate, Percent, Policy, PrecheckGate, StopUnhealthyGate, StopUpgradedGate
-from engine.driver import SimDriver
-from engine.events import MemorySink
-from engine.executor import execute
-from engine.faults import parse_faults
-from engine.fleet import parse_fleet
-from engine.gates import GateFns
-from engine.schedule import parse_schedule
-from engine.transition import (
+from engine.model.faults import parse_faults
+from engine.model.fleet import parse_fleet
+from engine.model.schedule import parse_schedule
+from engine.prove.transition import (
     BAD_TYPE,
     WITNESS,
     GateModel,
@@ -38,6 +34,10 @@ from engine.transition import (
     prove_invariant,
     run_executor,
 )
+from engine.run.driver import SimDriver
+from engine.run.events import MemorySink
+from engine.run.executor import execute
+from engine.run.gates import GateFns
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = range(40)

@@ -8,9 +8,9 @@ import pytest
 
 from dsl.diagnostics import Span
 from dsl.policy import ExtensionSelector, OptOut, VersionPin, VersionPolicy
-from engine.fleet import load_fleet
-from engine.upgrades import resolve_upgrades
-from engine.versions import compare, is_version, major, parse_version
+from dsl.versions import compare, is_version, major, parse_version
+from engine.model.fleet import load_fleet
+from engine.model.upgrades import resolve_upgrades
 
 FIX = Path(__file__).parent / "fixtures" / "fleets"
 AT = Span("specs/x.wg", 1, 1, 1, 2)

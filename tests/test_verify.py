@@ -27,9 +27,9 @@ from dsl.policy import (
     Spread,
     UnitLimit,
 )
-from engine.fleet import Fleet, load_fleet
-from engine.schedule import Schedule, parse_schedule
-from engine.verify import verify_schedule
+from engine.check.verify import verify_schedule
+from engine.model.fleet import Fleet, load_fleet
+from engine.model.schedule import Schedule, parse_schedule
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fleets"
 SCHEDULES = FIXTURES / "schedules"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine import api
-from engine.errors import InputError
-from engine.generator import generate_fleet
+from engine.model.errors import InputError
+from engine.model.generator import generate_fleet
 
 ROOT = Path(__file__).parent.parent
 FIX = Path(__file__).parent / "fixtures" / "fleets"

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.commands.schema import FORMATS, available
+from engine.cli.commands.schema import FORMATS, available
 
 FIX = Path(__file__).parent / "fixtures" / "fleets"
 SPEC = str(FIX / "rules.wg")

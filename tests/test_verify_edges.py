@@ -9,9 +9,9 @@ import pytest
 
 from dsl.loader import load_policy
 from dsl.policy import Policy
-from engine.fleet import Fleet, load_fleet
-from engine.schedule import parse_schedule
-from engine.verify import VerifyReport, verify_schedule
+from engine.check.verify import VerifyReport, verify_schedule
+from engine.model.fleet import Fleet, load_fleet
+from engine.model.schedule import parse_schedule
 
 FIX = Path(__file__).parent / "fixtures" / "fleets"
 ROOT = Path(__file__).parent.parent

@@ -29,9 +29,9 @@ from dsl.policy import (
     SeparatePairs,
     UnitLimit,
 )
-from engine.fleet import Fleet, parse_fleet
-from engine.schedule import Schedule, parse_schedule
-from engine.verify import VerifyReport, verify_schedule
+from engine.check.verify import VerifyReport, verify_schedule
+from engine.model.fleet import Fleet, parse_fleet
+from engine.model.schedule import Schedule, parse_schedule
 
 AT = Span("p.wg", 1, 1, 1, 2)
 REGIONS = [{"name": "a", "pair": "b", "zones": 3}, {"name": "b", "pair": None, "zones": 0},
@@ -298,7 +298,7 @@ def test_checker_never_crashes_on_any_well_formed_schedule(data: st.DataObject) 
     from pathlib import Path
 
     from dsl.loader import load_policy
-    from engine.fleet import load_fleet
+    from engine.model.fleet import load_fleet
 
     fix = Path(__file__).parent / "fixtures" / "fleets"
     policy = load_policy(fix / "rules.wg")

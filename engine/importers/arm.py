@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dsl.azure import azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.errors import InputError
-from engine.fleet import read_json
 from engine.importers.common import (
     DEFAULT_SUBSCRIPTION,
     AzureRegion,
@@ -33,12 +32,13 @@ from engine.importers.common import (
     VMRecord,
     as_bool,
     assemble,
-    azure_regions,
     check_version,
     load_catalog,
     option_region,
     region_of,
 )
+from engine.model.errors import InputError
+from engine.model.fleet import read_json
 
 DEFAULT_UPDATE_DOMAINS = 5
 # Azure's defaults for an availability set that does not say (the az CLI and portal use the same).

@@ -2,7 +2,7 @@
 
 Each importer collects plain records (:class:`VMRecord`, :class:`SetRecord`) that remember where in which input
 file they came from; :func:`assemble` turns them into fleet JSON, fills ``regions`` from the bundled Azure region
-list, validates the result with :func:`engine.fleet.parse_fleet`, and maps any refusal back to the input's JSON path.
+list, validates the result with :func:`engine.model.fleet.parse_fleet`, and maps any refusal back to the input's JSON path.
 """
 
 from __future__ import annotations
@@ -11,27 +11,19 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from dsl.azure import AzureRegion
 from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.errors import InputError
-from engine.fleet import CatalogEntry, Fleet, parse_fleet, pydantic_diagnostics, read_json
-from engine.versions import is_version
+from dsl.versions import is_version
+from engine.model.errors import InputError
+from engine.model.fleet import CatalogEntry, Fleet, parse_fleet, pydantic_diagnostics, read_json
 
 DEFAULT_SUBSCRIPTION = "default"
 _SUBSCRIPTION_RE = re.compile(r"/subscriptions/([^/]+)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class AzureRegion:
-    name: str
-    display_name: str
-    pair: str | None
-    zones: int
 
 
 @dataclass
@@ -93,13 +85,6 @@ class ImportResult:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Regions
-
-
-def azure_regions() -> dict[str, AzureRegion]:
-    """The bundled Azure public regions (engine/data/azure-regions.json), by programmatic name."""
-    raw = json.loads(resources.files("engine").joinpath("data/azure-regions.json").read_text(encoding="utf-8"))
-    return {r["name"]: AzureRegion(r["name"], r.get("display_name", r["name"]), r.get("pair"), int(r["zones"]))
-            for r in raw}
 
 
 def normalise_region(text: str, regions: dict[str, AzureRegion]) -> str | None:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dsl.azure import azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.errors import InputError
-from engine.fleet import read_json
 from engine.importers.common import (
     DEFAULT_SUBSCRIPTION,
     AzureRegion,
@@ -36,13 +35,14 @@ from engine.importers.common import (
     VMRecord,
     as_bool,
     assemble,
-    azure_regions,
     check_version,
     load_catalog,
     option_region,
     region_of,
     subscription_from_id,
 )
+from engine.model.errors import InputError
+from engine.model.fleet import read_json
 
 HEALTHY = "healthstate/healthy"
 _VMSS_VM_RE = re.compile(r"/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)", re.IGNORECASE)

@@ -1,0 +1,28 @@
+"""Extension version strings: parsed to integer tuples, compared part by part, missing parts counting as 0."""
+
+from __future__ import annotations
+
+import re
+
+VERSION_RE = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}$")
+
+
+def is_version(text: str) -> bool:
+    return bool(VERSION_RE.match(text))
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """"9.10.2" -> (9, 10, 2, 0); raises ValueError on anything that is not 1-4 dot-separated integers."""
+    if not is_version(text):
+        raise ValueError(f"not a version: {text!r} (expected 1 to 4 dot-separated integers such as 9.5 or 1.2.3.4)")
+    parts = [int(p) for p in text.split(".")]
+    return tuple(parts + [0] * (4 - len(parts)))
+
+
+def major(text: str) -> int:
+    return parse_version(text)[0]
+
+
+def compare(a: str, b: str) -> int:
+    pa, pb = parse_version(a), parse_version(b)
+    return (pa > pb) - (pa < pb)

@@ -1,0 +1,56 @@
+"""`wavegate diff OLD NEW`: equivalent / stricter / looser / incomparable, over all fleets."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.common import report_errors, write_atomic
+from engine.prove.policydiff import diff_policies, render_diff_json, render_diff_text
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @report_errors
+    def diff(
+        old: Annotated[Path, typer.Argument(help="The policy before the change.")],
+        new: Annotated[Path, typer.Argument(help="The policy after the change.")],
+        fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="text | json")] = DiffFormat.text,
+        time_limit: Annotated[float, typer.Option(
+            "--time-limit", min=0.1, help="Seconds per rule comparison; past it the comparison is unknown.")] = 10.0,
+        output: Annotated[Path | None, typer.Option(
+            "--output", "-o", help="Write the result here instead of stdout.")] = None,
+    ) -> None:
+        """Compare two policies over all fleets: prints equivalent, stricter, looser or incomparable.
+
+        NEW is stricter when every schedule it permits, OLD permits too,
+        and its executor gates stop at least as early.  For each direction
+        that differs: a distinguishing fleet and schedule, replayed (it
+        passes one policy and fails the other).  Exit 0 when NEW is
+        equivalent or stricter, 1 when looser, incomparable or unknown,
+        2 on bad input.
+
+        \b
+        Example:
+          wavegate diff specs/azure-default.wg specs/team-strict.wg
+          (prints: stricter)
+        """
+        from dsl.loader import load_policy
+
+        old_policy = load_policy(old)
+        new_policy = load_policy(new)
+        res = diff_policies(old_policy, new_policy, time_limit)
+        text = render_diff_json(res) if fmt == DiffFormat.json else render_diff_text(res, str(old), str(new))
+        if output is not None:
+            write_atomic(output, text)
+        else:
+            typer.echo(text, nl=False)
+        raise typer.Exit(res.exit_code)

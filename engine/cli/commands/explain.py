@@ -1,0 +1,45 @@
+"""`wavegate explain`: which rules keep a VM out of every earlier wave of a schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dsl.diagnostics import Diagnostic
+from engine.cli.common import report_errors
+from engine.model.errors import InputError
+from engine.model.resources import bundled_spec, sample_fleet
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @report_errors
+    def explain(
+        schedule: Annotated[Path, typer.Option("--schedule", help="The schedule JSON (e.g. from wavegate plan -o).")],
+        vm: Annotated[str, typer.Option("--vm", help="The VM to explain.")],
+        spec: Annotated[Path | None, typer.Option("--spec", "-s", help="Policy (.wg); default: bundled Azure default.")] = None,
+        fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    ) -> None:
+        """Say which rules bind a VM's wave: for every earlier wave, the rules that moving it there would break.
+
+        Waves with the same reason are grouped into ranges; a wave of an earlier phase is explained by the
+        phase-level rules that keep the VM's region out of that phase.  When nothing binds the VM in some earlier
+        wave the schedule is not tight for it, and the output says where it could move.
+
+        \b
+        Example:
+          wavegate explain --fleet my.json --schedule s.json --vm web-3
+        """
+        from engine.api import load_fleet, load_policy, load_schedule
+        from engine.check.explain import explain_vm
+
+        if fmt not in ("text", "json"):
+            raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use text or json")])
+        policy = load_policy(spec if spec is not None else bundled_spec())
+        the_fleet = load_fleet(fleet if fleet is not None else sample_fleet())
+        the_schedule = load_schedule(schedule)
+        result = explain_vm(policy, the_fleet, the_schedule, vm)
+        typer.echo(result.to_json() if fmt == "json" else result.render(), nl=False)

@@ -1,0 +1,88 @@
+"""`wavegate prove [PATH...]`: prove the theorems of proofs/*.wg; exit 0 only when every theorem is proven."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dsl.diagnostics import Diagnostic
+from engine.cli.common import report_errors, write_atomic
+from engine.model.errors import InputError
+from engine.model.resources import bundled_proofs_dir
+from engine.prove.prover import TheoremResult, prove_theorems
+from engine.prove.reports import render
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+
+
+def theorem_files(paths: list[Path]) -> list[Path]:
+    """The .wg files named or inside the named folders (sorted); no path: ./proofs, else the bundled proofs."""
+    if not paths:
+        local = Path("proofs")
+        paths = [local if local.is_dir() and any(local.glob("*.wg")) else bundled_proofs_dir()]
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.wg")))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError([Diagnostic("E-IO", f"no such file or folder: {p}")])
+    if not out:
+        raise InputError([Diagnostic("E-IO", f"no theorem files (*.wg) in {', '.join(map(str, paths))}",
+                                     hint="theorem files start with: theorems about \"../specs/<spec>.wg\"")])
+    return out
+
+
+def prove_paths(paths: list[Path], time_limit: float) -> list[TheoremResult]:
+    from dsl.loader import load_theorems
+
+    files = theorem_files(paths)
+    results: list[TheoremResult] = []
+    loaded = [load_theorems(p) for p in files]  # every file checked before any proof runs
+    for tf in loaded:
+        results.extend(prove_theorems(tf.spec, tf.theorems, time_limit))
+    return results
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @report_errors
+    def prove(
+        paths: Annotated[list[Path] | None, typer.Argument(
+            help="Theorem files or folders (default: ./proofs, else the bundled proofs).")] = None,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="text | json | junit | sarif")] = Format.text,
+        time_limit: Annotated[float, typer.Option(
+            "--time-limit", min=0.1, help="Seconds per theorem; past it the theorem is unknown.")] = 20.0,
+        output: Annotated[Path | None, typer.Option(
+            "--output", "-o", help="Write the report here instead of stdout.")] = None,
+        no_times: Annotated[bool, typer.Option("--no-times", help="Leave measured times out of the text.")] = False,
+    ) -> None:
+        """Prove the theorems of proofs/*.wg: proven / refuted / unknown / vacuous, each with its scope.
+
+        Only "proven" passes.  A refuted theorem prints a counterexample
+        fleet and schedule (or executor trace), replayed through the
+        independent checker first; unknown and vacuous fail too.
+        Exit 0 when every theorem is proven, 1 otherwise, 2 on bad input.
+
+        \b
+        Example:
+          wavegate prove            # ./proofs, else the bundled proofs
+          wavegate prove proofs/azure-default.wg -f sarif -o prove.sarif
+        """
+        results = prove_paths(list(paths or []), time_limit)
+        text = render(results, fmt.value, times=not no_times)
+        if output is not None:
+            write_atomic(output, text)
+        else:
+            typer.echo(text, nl=False)
+        if not all(r.ok for r in results):
+            raise typer.Exit(1)

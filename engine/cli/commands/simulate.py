@@ -1,0 +1,221 @@
+"""`wavegate simulate`: replay a schedule against the simulated fleet with health gates, faults and a journal."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.policy import Policy
+from engine.cli.common import report_errors, write_atomic
+from engine.model.errors import InputError
+from engine.model.faults import NO_FAULTS, FaultScript, load_faults
+from engine.model.resources import bundled_spec, sample_faults, sample_fleet
+from engine.model.schedule import Schedule, parse_schedule
+from engine.run.driver import SimDriver
+from engine.run.events import AtomicJsonlWriter, EventSink, NullSink
+from engine.run.executor import RunResult, check_schedule, execute, final_fleet
+from engine.run.journal import Journal
+
+SHOWN_HALTS = 6
+
+
+@dataclass
+class SimOutcome:
+    result: RunResult
+    policy: Policy
+    schedule: Schedule
+    fleet_name: str
+    seed: int
+    resumed_entries: int
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @report_errors
+    def simulate(
+        spec: Annotated[Path | None, typer.Option("--spec", "-s", help="Policy (.wg); default: bundled Azure default.")] = None,
+        fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
+        schedule: Annotated[Path | None, typer.Option("--schedule", help="Schedule JSON; default: plan first.")] = None,
+        faults: Annotated[Path | None, typer.Option("--faults", help="Fault script JSON; default: none (the bundled sample fault script with the sample fleet).")] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated health model.")] = 0,
+        journal: Annotated[Path | None, typer.Option("--journal", help="SQLite journal: every decision committed before it is acted on.")] = None,
+        resume: Annotated[bool, typer.Option("--resume", help="Continue the run recorded in --journal.")] = False,
+        events: Annotated[Path | None, typer.Option("--events", help="Write the JSONL event log here.")] = None,
+        final_state: Annotated[Path | None, typer.Option("--final-state", help="Write the fleet after the run here.")] = None,
+        max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
+        time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
+    ) -> None:
+        """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
+
+        \b
+        With no schedule the policy is planned first; with no arguments at all the bundled sample fleet runs
+        under the Azure default spec with the bundled fault script (a rollback and a stop).
+        Exit codes: 0 rollout completed, 3 halted by a policy gate (blocked, stopped, failed after retries),
+        2 bad input, 1 internal error (a runtime monitor breach).
+
+        \b
+        Example:
+          wavegate simulate
+          wavegate simulate --fleet my.json --faults faults.json --seed 7 --events run.jsonl --final-state after.json
+          wavegate simulate --journal run.db ...   # killed?  the same command with --resume continues it
+        """
+        out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events, final_state, max_retries,
+                           time_limit)
+        typer.echo(render_summary(out), nl=False)
+        if out.result.exit_code:
+            raise typer.Exit(out.result.exit_code)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _usage(msg: str, hint: str | None = None) -> InputError:
+    return InputError([Diagnostic("E-USAGE", msg, hint=hint)])
+
+
+def run_simulate(
+    spec: Path | None = None,
+    fleet_path: Path | None = None,
+    schedule_path: Path | None = None,
+    faults_path: Path | None = None,
+    seed: int = 0,
+    journal_path: Path | None = None,
+    resume: bool = False,
+    events_path: Path | None = None,
+    final_state: Path | None = None,
+    max_retries: int | None = None,
+    time_limit: float = 60.0,
+) -> SimOutcome:
+    """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
+    from engine.api import load_fleet, load_policy, load_schedule, verify
+
+    if resume and journal_path is None:
+        raise _usage("--resume needs --journal", "pass the journal of the run to continue: --journal run.db --resume")
+    policy = load_policy(spec if spec is not None else bundled_spec())
+    fpath = fleet_path if fleet_path is not None else sample_fleet()
+    fleet = load_fleet(fpath)
+    if faults_path is not None:
+        script: FaultScript = load_faults(faults_path, fleet)
+    elif fleet_path is None:
+        script = load_faults(sample_faults(), fleet)  # the sample fault script names VMs of the sample fleet
+    else:
+        script = NO_FAULTS
+    inputs = {"policy": _digest(repr(policy)), "fleet": _digest(fleet.to_json()), "faults": _digest(script.to_json()),
+              "seed": str(seed), "max_retries": str(max_retries)}
+
+    journal: Journal | None = None
+    if journal_path is not None and resume:
+        journal = Journal.resume(journal_path)
+        meta = journal.meta()
+        changed = sorted(k for k, v in inputs.items() if meta.get(k) != v)
+        if changed:
+            raise _usage(f"journal {journal_path} was recorded with a different {', '.join(changed)}",
+                         "resume with the same --spec, --fleet, --faults, --seed and --max-retries as the first run")
+        sched = parse_schedule(json.loads(meta["schedule"]), f"{journal_path}:schedule")
+        if schedule_path is not None and load_schedule(schedule_path).to_json() != sched.to_json():
+            raise _usage(f"--schedule {schedule_path} differs from the schedule recorded in {journal_path}")
+    else:
+        if schedule_path is not None:
+            sched = load_schedule(schedule_path)
+            check_schedule(sched, fleet, str(schedule_path))
+            report = verify(policy, fleet, sched)
+            if not report.ok:
+                raise InputError([Diagnostic("E-SCHEDULE", f"schedule breaks {v.render()}",
+                                             JsonLocation(str(schedule_path), "$.waves"),
+                                             "plan again, or fix the schedule (wavegate verify shows every violation)")
+                                  for v in report.violations])
+        else:
+            from engine.api import plan
+
+            sched = plan(policy, fleet, time_limit=time_limit)
+        if journal_path is not None:
+            journal = Journal.create(journal_path, {**inputs, "schedule": sched.to_json()})
+
+    sink: EventSink
+    writer = AtomicJsonlWriter(events_path) if events_path is not None else None
+    sink = writer if writer is not None else NullSink()
+    try:
+        driver = SimDriver(fleet, script, seed)
+        result = execute(policy, fleet, sched, driver, sink, max_retries=max_retries, journal=journal)
+        resumed = journal.replayed if journal is not None else 0
+        if journal is not None:
+            journal.set_meta("finished", result.outcome)
+            journal.close()
+        if final_state is not None:
+            write_atomic(final_state, final_fleet(fleet, result).to_json())
+        if writer is not None:
+            writer.commit()
+    finally:
+        if writer is not None:
+            writer.abort()
+    return SimOutcome(result, policy, sched, fpath.name, seed, resumed)
+
+
+def _duration(seconds: int) -> str:
+    m = round(seconds / 60)
+    d, rest = divmod(m, 24 * 60)
+    h, mm = divmod(rest, 60)
+    parts = [f"{d}d"] if d else []
+    if h or d:
+        parts.append(f"{h}h")
+    parts.append(f"{mm}m")
+    return " ".join(parts)
+
+
+def render_summary(out: SimOutcome, width: int = 110) -> str:
+    r = out.result
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    states = r.states
+    title = f"wavegate simulate: {out.policy.name} on {out.fleet_name}, seed {out.seed}"
+    if out.resumed_entries:
+        title += f" (resumed: {out.resumed_entries} journal entries replayed)"
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("count", justify="right")
+    table.add_column("notes")
+    table.add_row("upgraded", f"{states.get('succeeded', 0):,}", f"of {r.tasks:,} tasks in {r.waves} waves")
+    table.add_row("rolled back", f"{r.rolled_back:,}", "failed the health wait; previous version reinstalled")
+    table.add_row("retried", f"{r.retried:,}", "")
+    for state, note in (("retry_pending", "retry still due"), ("failed", "failed, not retried (set halted or retries used up)"),
+                        ("blocked", "in blocked sets"), ("stopped", "in stopped sets"),
+                        ("refused", "would cross a major version"),
+                        ("unhealthy_vm", "never installed: the VM was unhealthy at every attempt"), ("kept_unhealthy", "kept on the new version, unhealthy"),
+                        ("not_started", "phase held")):
+        if states.get(state):
+            table.add_row(state.replace("_", " "), f"{states[state]:,}", note)
+    skipped = sum(r.skipped.values())
+    table.add_row("skipped", f"{skipped:,}", ", ".join(f"{reason} {n:,}" for reason, n in r.skipped.items()))
+    table.add_row("virtual time", _duration(r.duration),
+                  f"ideal {_duration(r.ideal)} = {r.waves} waves x ({_duration(r.nominal_install)} install + "
+                  f"{_duration(r.health_wait)} health wait)")
+    console.print(table)
+    if r.halts:
+        console.print(f"{len(r.halts)} halted set{'s' if len(r.halts) != 1 else ''}:")
+        for h in r.halts[:SHOWN_HALTS]:
+            console.print(f"  {h.group}: {h.kind} by rule {h.rule} at {_duration(h.time)}", highlight=False)
+            console.print(f"    why: {h.why}", highlight=False)
+            console.print(f"    unblock: {h.unblock}", highlight=False)
+        if len(r.halts) > SHOWN_HALTS:
+            console.print(f"  ... and {len(r.halts) - SHOWN_HALTS} more (set_blocked / set_stopped in the event log)")
+    if r.held is not None:
+        reasons = "; ".join(f"{h['reason']} ({h['tasks']} tasks)" for h in r.held["holders"])
+        console.print(f"phase {r.held['phase']} held (rule phases): {r.held['unfinished_tasks']} tasks of earlier phases "
+                      f"did not succeed: {reasons}", highlight=False)
+    verdict = ("completed: every scheduled task upgraded (exit 0)" if r.exit_code == 0
+               else "halted by a policy gate (exit 3)")
+    console.print(f"outcome: {verdict}; {r.events:,} events")
+    # Rule references carry the spec's path; below the working folder a relative path reads better.
+    return buf.getvalue().replace(str(Path.cwd()) + os.sep, "")
+

@@ -1,0 +1,96 @@
+"""The schedule interchange format, v1: phases, waves of tasks, skipped (VM, extension) pairs, bound and optimality.
+
+Waves are numbered 0..n-1; a wave belongs to one phase; phase indices never decrease along the waves; each region's
+tasks all lie in one phase.  ``Schedule.to_json`` is the one canonical serialisation (byte-for-byte reproducible).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.model.errors import InputError
+from engine.model.fleet import pydantic_diagnostics, read_json
+
+SCHEDULE_FORMAT_VERSION = 1
+
+SkipReason = Literal[
+    "automatic upgrade not enabled",
+    "up to date",
+    "only a new major available",
+    "not in the catalog",
+    "opted out by policy",
+    "pinned by policy",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Task(_Model):
+    vm: str
+    extension: str = Field(description="The extension's name on the VM.")
+    from_version: str
+    to_version: str
+
+
+class Phase(_Model):
+    index: int = Field(ge=0)
+    regions: list[str]
+
+
+class Wave(_Model):
+    index: int = Field(ge=0)
+    phase: int = Field(ge=0)
+    tasks: list[Task]
+
+
+class Skipped(_Model):
+    vm: str
+    extension: str
+    reason: str
+
+
+class Schedule(_Model):
+    phases: list[Phase]
+    waves: list[Wave]
+    skipped: list[Skipped] = Field(default_factory=list)
+    lower_bound: int = Field(ge=0)
+    optimal: bool
+    stats: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+
+    def wave_of_vm(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for w in self.waves:
+            for t in w.tasks:
+                out.setdefault(t.vm, w.index)
+        return out
+
+
+def parse_schedule(data: Any, file: str = "<schedule>") -> Schedule:
+    if not isinstance(data, dict):
+        raise InputError([Diagnostic("E-SCHEDULE", "a schedule must be a JSON object", JsonLocation(file, "$"))])
+    try:
+        return Schedule.model_validate(data)
+    except ValidationError as e:
+        raise InputError(pydantic_diagnostics(e, file, "E-SCHEDULE")) from None
+
+
+def load_schedule(path: str | Path) -> Schedule:
+    p = Path(path)
+    return parse_schedule(read_json(p, "schedule"), str(p))
+
+
+def schedule_schema() -> dict[str, Any]:
+    schema = Schedule.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"wavegate schedule v{SCHEDULE_FORMAT_VERSION}"
+    return schema

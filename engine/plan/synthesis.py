@@ -1,0 +1,561 @@
+"""Synthesis: the shortest schedule the policy allows on a fleet, its lower bound, and whether it is proven optimal.
+
+Pipeline (each step exact, see engine.plan.compiler for the models):
+
+1. Upgrade resolution gives the tasks; scheduled VMs are aggregated into classes (engine.plan.groups).
+2. Per region, with every rule restricted to the region: a lower bound (engine.plan.lower_bounds), a constructive plan
+   (engine.plan.construct) and, when the two differ, Z3 queries "does W waves suffice?" from the bound upwards, each
+   with a time limit; an unsat answer proves W-1 impossible.  Regions needing the solver run in parallel processes.
+3. Phases: regions are independent once phases are fixed, so the shortest schedule is a phase assignment minimising
+   the sum over phases of the longest region in it, under the phase-unit rules (pairs, canary, order, regions per
+   phase, per-phase budgets, the fleet's wave limit); solved with Z3 by bisection on the total.
+4. When a rule couples regions within waves (fleet-wide per-wave caps, per-subscription wave budgets, wave order
+   across regions, pairs apart per wave), steps 2-3 give a lower bound only: a constructive plan over the phases
+   gives a schedule and a joint model over all classes tries to close the gap in the time left.
+5. Soft preferences (Spread) are repaired at the fixed length by moving single VMs to waves where that breaks no
+   rule; per-VM waves are then read off the class counts in VM-name order.
+
+Every schedule is re-checked by engine.check.verify (which shares no code with this module) before it is returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from dsl.policy import (
+    Canary,
+    Capacity,
+    DistinctLimit,
+    NotWhole,
+    Order,
+    OrderBy,
+    Policy,
+    SeparatePairs,
+    SeparateRegions,
+    TrueP,
+    UnitLimit,
+)
+from engine.check.verify import verify_schedule
+from engine.model.errors import CheckFailed, SolverTimeout
+from engine.model.fleet import Fleet
+from engine.model.schedule import Schedule
+from engine.model.upgrades import resolve_upgrades
+from engine.plan.budget import Budget
+from engine.plan.compiler import Encoding
+from engine.plan.construct import WaveLoad, WavePlan, construct
+from engine.plan.greedy import greedy_phases
+from engine.plan.groups import Groups, build_groups
+from engine.plan.infeasible import explain_joint, explain_phases, explain_regions
+from engine.plan.lower_bounds import need, phase_bound
+from engine.plan.output import build_schedule
+
+Progress = Callable[[str], None]
+# Class x wave cells beyond which the joint model is not built: measured, such models do not answer in a minute.
+JOINT_LIMIT = 60_000
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    schedule: Schedule
+    elapsed: float
+    lower_bound: int
+    optimal: bool
+    waves: int
+    solver_calls: int
+    spread_cost: int
+    coupled: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class RegionPlan:
+    region: str
+    plan: WavePlan
+    lower_bound: int
+    optimal: bool
+    solver_calls: int = 0
+    variables: int = 0
+
+
+def fleet_wave_limit(groups: Groups) -> int | None:
+    limits = [r.limit for r in groups.rules
+              if isinstance(r, UnitLimit) and r.unit == "wave" and r.per == "fleet" and isinstance(r.where, TrueP)]
+    return min(limits) if limits else None
+
+
+def coupling_rules(groups: Groups) -> list[str]:
+    """Rules that tie regions together inside waves (the per-region decomposition is then only a bound)."""
+    out: list[str] = []
+    cls = groups.classes
+    for i, r in enumerate(groups.rules):
+        coupled = False
+        if isinstance(r, SeparatePairs | SeparateRegions) and r.within == "wave":
+            coupled = True
+        elif (isinstance(r, DistinctLimit | Capacity | NotWhole) and r.within == "wave") or (
+                isinstance(r, UnitLimit) and r.unit == "wave"):
+            if isinstance(r, UnitLimit) and r.per == "fleet" and isinstance(r.where, TrueP):
+                continue
+            coupled = any(len({cls[c].region for c in ids}) > 1 for ids in groups.members[i].values())
+        elif isinstance(r, Order) and r.unit == "wave":
+            regions = {c.region for c in cls if c.views[i][0] or c.views[i][1]}
+            coupled = len(regions) > 1
+        elif isinstance(r, OrderBy) and r.unit == "wave":
+            coupled = len({c.region for c in cls if c.views[i] is not None}) > 1
+        if coupled:
+            out.append(r.name)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Per region
+
+
+def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None, seconds: float) -> RegionPlan:
+    """Shortest plan for one region under every rule restricted to it (sound: the restriction only relaxes)."""
+    counts = {c: groups.classes[c].count for c in ids}
+    lb = need(groups, counts)
+    cap = _region_wave_cap(groups, limit)
+    if cap is not None and lb > cap:
+        # The bound alone proves it: the region needs more waves than a wave limit lets it have.
+        return RegionPlan(region, [], lb, True)
+    got = construct(groups, [ids], max_waves=limit)
+    plan = got[0] if got is not None else None
+    calls = 0
+    variables = 0
+    deadline = time.monotonic() + seconds
+    if plan is None:
+        n = sum(counts.values())
+        # Any schedule compresses to at most n non-empty waves (and at most the fleet's wave limit).
+        wmax = min(n, limit) if limit is not None else n
+        enc = Encoding(groups, ids, wmax, "region", track=False)
+        calls += 1
+        variables += enc.variables
+        answer = enc.check(max(0.1, deadline - time.monotonic()))
+        if answer != "sat":
+            return RegionPlan(region, [], lb, answer == "unsat", calls, variables)
+        plan = _compact(enc.counts(), wmax)
+    if len(plan) <= lb:
+        return RegionPlan(region, plan, len(plan), True, calls, variables)
+    optimal = False
+    w = lb
+    while w < len(plan):
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            break
+        enc = Encoding(groups, ids, w, "region", track=False)
+        calls += 1
+        variables += enc.variables
+        answer = enc.check(left)
+        if answer == "sat":
+            plan = _compact(enc.counts(), w)
+            optimal = True
+            break
+        if answer == "unknown":
+            break
+        w += 1
+        lb = w
+    if w >= len(plan):
+        optimal = True
+        lb = len(plan)
+    return RegionPlan(region, plan, min(lb, len(plan)), optimal, calls, variables)
+
+
+def _region_wave_cap(groups: Groups, limit: int | None) -> int | None:
+    """The tightest unfiltered wave limit that bounds one region's waves (fleet-wide or per region), if any."""
+    caps = [r.limit for r in groups.rules if isinstance(r, UnitLimit) and r.unit == "wave"
+            and r.per in ("fleet", "region") and isinstance(r.where, TrueP)]
+    if limit is not None:
+        caps.append(limit)
+    return min(caps) if caps else None
+
+
+def _compact(counts: dict[int, list[int]], waves: int) -> WavePlan:
+    plan: WavePlan = [{} for _ in range(waves)]
+    for c, row in counts.items():
+        for w, n in enumerate(row):
+            if n:
+                plan[w][c] = n
+    return [w for w in plan if w]
+
+
+def _region_job(args: tuple[Groups, str, list[int], int | None, float]) -> RegionPlan:
+    return _solve_region(*args)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Phases
+
+
+def solve_phases(groups: Groups, lengths: dict[str, int], budget: Budget,
+                 share: float = 0.5) -> tuple[dict[str, int], int, bool] | None:
+    """Phase per region minimising the sum of phase lengths; None when the phase rules admit no assignment.
+    Returns (phase of each region, numbered 0.. in order, total waves, proven optimal)."""
+    if not lengths:
+        return {}, 0, True
+    enc = Encoding(groups, [], 0, "phases", lengths=lengths, track=False)
+    budget.calls += 1
+    budget.variables += enc.variables
+    deadline = time.monotonic() + max(1.0, share * budget.left())
+    answer = enc.check(max(0.1, deadline - time.monotonic()))
+    if answer == "unsat":
+        return None
+    if answer == "unknown":
+        raise SolverTimeout("the phase assignment did not finish within the time limit; raise --time-limit")
+    best = enc.region_phases()
+    total = _phase_total(best, lengths)
+    lo = max(lengths.values())
+    optimal = False
+
+    while lo < total:
+        mid = (lo + total) // 2
+        enc.solver.push()
+        enc.solver.add(enc.sum(enc.plen) <= mid)
+        budget.calls += 1
+        left = deadline - time.monotonic()
+        answer = enc.check(left) if left > 0.05 else "unknown"
+        if answer == "sat":
+            best = enc.region_phases()
+            total = _phase_total(best, lengths)
+        elif answer == "unsat":
+            lo = mid + 1
+        enc.solver.pop()
+        if answer == "unknown":
+            break
+    else:
+        optimal = True
+    return _renumber(best), total, optimal
+
+
+def _phase_total(assign: dict[str, int], lengths: dict[str, int]) -> int:
+    per: dict[int, int] = defaultdict(int)
+    for r, p in assign.items():
+        per[p] = max(per[p], lengths[r])
+    return sum(per.values())
+
+
+def _renumber(assign: dict[str, int]) -> dict[str, int]:
+    used = sorted(set(assign.values()))
+    index = {p: k for k, p in enumerate(used)}
+    return {r: index[p] for r, p in sorted(assign.items())}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The plan
+
+
+def plan(
+    policy: Policy,
+    fleet: Fleet,
+    *,
+    time_limit: float = 60.0,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> PlanResult:
+    """Shortest verified schedule for ``fleet`` under ``policy``; raises Infeasible (with the minimal conflicting
+    rules) when none exists, SolverTimeout when none was found in time, CheckFailed on an encoding bug."""
+    start = time.monotonic()
+    say = progress or (lambda _msg: None)
+    budget = Budget(start + time_limit)
+    resolution = resolve_upgrades(fleet, policy.versions)
+    groups = build_groups(policy, fleet, resolution)
+    say(f"{len(groups.classes)} classes from {sum(c.count for c in groups.classes)} VMs with tasks")
+    by_region: dict[str, list[int]] = defaultdict(list)
+    for c in groups.classes:
+        by_region[c.region].append(c.index)
+    limit = fleet_wave_limit(groups)
+    coupled = coupling_rules(groups)
+    regions = _plan_regions(groups, by_region, limit, budget, workers, say)
+    bad = [r for r in regions.values() if not r.plan]
+    if bad:
+        proven = [r.region for r in bad if r.optimal]
+        if proven:
+            raise explain_regions(groups, proven, limit, budget.left())
+        raise SolverTimeout(f"no schedule found for region {bad[0].region} within the time limit; raise --time-limit")
+    lengths = {r: len(p.plan) for r, p in regions.items()}
+    phases = _first_fit_if_tight(groups, lengths, limit)
+    if phases is None:
+        phases = solve_phases(groups, lengths, budget)
+    if phases is None:
+        raise explain_phases(groups, lengths, limit, budget.left())
+    assign, total, phase_opt = phases
+    regions_opt = all(p.optimal for p in regions.values())
+    if regions_opt and phase_opt:
+        lower = total
+    else:
+        lbs = {r: p.lower_bound for r, p in regions.items()}
+        try:
+            relaxed = solve_phases(groups, lbs, budget, 0.3) if lbs != lengths else phases
+        except SolverTimeout:
+            relaxed = None
+        lower = relaxed[1] if relaxed is not None and relaxed[2] else 0
+        lower = max(lower, phase_bound(groups, lbs))
+    say(f"{len(regions)} regions in {len(set(assign.values()))} phases, {total} waves (lower bound {lower})")
+    candidates = [_blocks(assign)]
+    # The phase model did not prove its answer: also try longest-first first-fit phases, keep the shorter.
+    if not (regions_opt and phase_opt) and _phase_rules_only_first_fit(groups):
+        ff = greedy_phases(groups, lengths)
+        alt = _blocks(ff)
+        if alt != candidates[0] and _first_fit_valid(groups, ff):
+            candidates.append(alt)
+    if coupled:
+        lower = max(lower, need(groups, {c.index: c.count for c in groups.classes}))
+        plans, lower = _plan_coupled(groups, candidates, regions, lower, limit, budget, say)
+        waves_plan = [(p, wave) for p, block_plan in enumerate(plans) for wave in block_plan]
+    else:
+        options = [_assemble(groups, b, regions) for b in candidates]
+        waves_plan = min(options, key=len)
+    optimal = len(waves_plan) <= lower
+    lower = min(lower, len(waves_plan))
+    spread_cost = _repair_spread(groups, waves_plan)
+    schedule = build_schedule(groups, resolution.skipped, waves_plan, lower, optimal, budget, coupled, spread_cost)
+    # The classes and tasks are no longer needed: free them before the checker builds its own view of the fleet.
+    n_waves = len(waves_plan)
+    del groups, resolution, regions, waves_plan
+    _recheck(policy, fleet, schedule)
+    elapsed = time.monotonic() - start
+    return PlanResult(schedule, elapsed, lower, optimal, n_waves, budget.calls, spread_cost,
+                      tuple(coupled), tuple(budget.notes))
+
+
+def _plan_regions(groups: Groups, by_region: dict[str, list[int]], limit: int | None, budget: Budget,
+                  workers: int, say: Progress) -> dict[str, RegionPlan]:
+    out: dict[str, RegionPlan] = {}
+    hard: list[str] = []
+    for r in sorted(by_region):
+        ids = by_region[r]
+        lb = need(groups, {c: groups.classes[c].count for c in ids})
+        got = construct(groups, [ids], max_waves=limit)
+        if got is not None and len(got[0]) <= lb:
+            out[r] = RegionPlan(r, got[0], lb, True)
+        else:
+            hard.append(r)
+    if hard:
+        say(f"solver on {len(hard)} region(s): {', '.join(hard[:5])}{' ...' if len(hard) > 5 else ''}")
+        share = budget.left() / max(1, -(-len(hard) // max(1, workers))) * 0.5
+        jobs = [(groups, r, by_region[r], limit, share) for r in hard]
+        if workers > 1 and len(hard) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(_region_job, jobs))
+        else:
+            results = [_region_job(j) for j in jobs]
+        for res in results:
+            out[res.region] = res
+            budget.calls += res.solver_calls
+            budget.variables += res.variables
+    return out
+
+
+def _blocks(assign: dict[str, int]) -> list[list[str]]:
+    n = max(assign.values(), default=-1) + 1
+    blocks: list[list[str]] = [[] for _ in range(n)]
+    for r in sorted(assign):
+        blocks[assign[r]].append(r)
+    return blocks
+
+
+def _assemble(groups: Groups, blocks: list[list[str]], regions: dict[str, RegionPlan]) -> list[tuple[int, dict[int, int]]]:
+    out: list[tuple[int, dict[int, int]]] = []
+    for p, block in enumerate(blocks):
+        length = max(len(regions[r].plan) for r in block)
+        waves: list[dict[int, int]] = [{} for _ in range(length)]
+        for r in block:
+            for w, wave in enumerate(regions[r].plan):
+                waves[w].update(wave)
+        out.extend((p, w) for w in waves)
+    return out
+
+
+def _first_fit_if_tight(groups: Groups, lengths: dict[str, int],
+                        limit: int | None) -> tuple[dict[str, int], int, bool] | None:
+    """Longest-first first-fit phases, when they meet the combinatorial phase bound (then they are optimal and
+    the phase model is not needed); None otherwise."""
+    if not lengths or not _phase_rules_only_first_fit(groups):
+        return None
+    assign = greedy_phases(groups, lengths)
+    total = _phase_total(assign, lengths)
+    if total != phase_bound(groups, lengths) or (limit is not None and total > limit):
+        return None
+    if not _first_fit_valid(groups, assign):
+        return None
+    return assign, total, True
+
+
+def _first_fit_valid(groups: Groups, assign: dict[str, int]) -> bool:
+    """The phase rules the first-fit heuristic aims at, confirmed (it may place a canary late)."""
+    for r in groups.rules:
+        if isinstance(r, SeparatePairs) and r.within == "phase":
+            if any(assign[a] == assign[b] for a, b in groups.pairs):
+                return False
+        elif isinstance(r, SeparateRegions) and r.within == "phase":
+            listed = sorted(x for x in set(r.regions) if x in assign)
+            if len({assign[x] for x in listed}) != len(listed):
+                return False
+        elif isinstance(r, Canary):
+            canaries = {x for x in r.regions if x in assign}
+            if any(assign[x] != 0 for x in canaries):
+                return False
+            if r.alone and canaries and any(p == 0 and x not in canaries for x, p in assign.items()):
+                return False
+        elif isinstance(r, DistinctLimit) and r.within == "phase":
+            per: dict[int, int] = defaultdict(int)
+            for p in assign.values():
+                per[p] += 1
+            if max(per.values(), default=0) > r.limit:
+                return False
+    return True
+
+
+def _phase_rules_only_first_fit(groups: Groups) -> bool:
+    """The first-fit phase heuristic honours pairs, listed regions, canary and regions-per-phase only."""
+    handled = (SeparatePairs, SeparateRegions, Canary)
+    for r in groups.rules:
+        if isinstance(r, handled):
+            continue
+        if isinstance(r, DistinctLimit) and r.within == "phase" and r.count == "region" and r.per == "fleet":
+            continue
+        within = getattr(r, "within", None) or getattr(r, "unit", None)
+        if within == "phase":
+            return False
+    return True
+
+
+def _plan_coupled(groups: Groups, candidates: list[list[list[str]]], regions: dict[str, RegionPlan], lower: int,
+                  limit: int | None, budget: Budget, say: Progress) -> tuple[list[WavePlan], int]:
+    """Rules couple regions inside waves: a constructive plan over the phases, then the joint model on the gap.
+    Returns the plan and the lower bound, raised by every wave count the joint model proved too few."""
+    by_region: dict[str, list[int]] = defaultdict(list)
+    for c in groups.classes:
+        by_region[c.region].append(c.index)
+    best: list[WavePlan] | None = None
+    for blocks in candidates:
+        class_blocks = [[c for r in block for c in by_region[r]] for block in blocks]
+        plans = construct(groups, class_blocks, max_waves=limit)
+        if plans is not None and (best is None or sum(map(len, plans)) < sum(map(len, best))):
+            best = plans
+    ub = sum(len(p) for p in best) if best is not None else None
+    ids = [c.index for c in groups.classes]
+    n = sum(c.count for c in groups.classes)
+    wmax = min(n, limit) if limit is not None else n
+    w = lower
+    while (ub is None or w < ub) and budget.left() > 0.5 and w <= wmax:
+        if len(ids) * w > JOINT_LIMIT:
+            budget.notes.append(f"joint model of {len(ids)} classes x {w} waves is too large to close the gap; "
+                                "the gap to the lower bound is stated")
+            break
+        say(f"joint model over {len(ids)} classes with {w} waves")
+        enc = Encoding(groups, ids, w, "joint", track=False)
+        budget.calls += 1
+        budget.variables += enc.variables
+        answer = enc.check(budget.left())
+        if answer == "sat":
+            counts = enc.counts()
+            phases = enc.wave_phases()
+            best = _split_joint(counts, phases, w)
+            ub = sum(len(p) for p in best)
+            break
+        if answer == "unknown":
+            budget.notes.append(f"joint model with {w} waves: unknown within the time limit")
+            break
+        if ub is None and w >= wmax:
+            raise explain_joint(groups, w, budget.left())
+        # Without a plan, grow geometrically up to the bound that proves infeasibility (any schedule compresses
+        # to at most that many waves); with one, step up from the lower bound so each unsat raises it.
+        lower = max(lower, w + 1)
+        w = min(wmax, 2 * w) if ub is None else w + 1
+    if best is None:
+        raise SolverTimeout("no schedule found within the time limit; raise --time-limit")
+    return best, lower
+
+
+def _split_joint(counts: dict[int, list[int]], phases: list[int], waves: int) -> list[WavePlan]:
+    per: dict[int, WavePlan] = defaultdict(list)
+    for w in range(waves):
+        wave = {c: row[w] for c, row in counts.items() if row[w]}
+        if wave:
+            per[phases[w]].append(wave)
+    return [per[p] for p in sorted(per)]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Soft preferences
+
+
+def _repair_spread(groups: Groups, waves: list[tuple[int, dict[int, int]]]) -> int:
+    """Move one VM out of each Spread group that sits wholly in one wave, to a wave of the same phase where no rule
+    objects; only classes that no unit-budget, order or per-wave pair rule reads move.  Returns the remaining cost."""
+    if not groups.preferences:
+        return 0
+    base = len(groups.rules)
+    movable = _movable(groups)
+    waves_of: dict[int, set[int]] = defaultdict(set)
+    for w, (_, wave) in enumerate(waves):
+        for c in wave:
+            waves_of[c].add(w)
+    loads: dict[int, WaveLoad] = {}
+
+    def load(w: int) -> WaveLoad:
+        if w not in loads:
+            loads[w] = WaveLoad(groups, waves[w][1])
+        return loads[w]
+
+    cost = 0
+    for k, pref in enumerate(groups.preferences):
+        for _key, ids in groups.members[base + k].items():
+            if sum(groups.classes[c].count for c in ids) < 2:
+                continue
+            used = {w for c in ids for w in waves_of[c]}
+            if len(used) != 1:
+                continue
+            w0 = next(iter(used))
+            phase = waves[w0][0]
+            moved = False
+            for c in ids:
+                if c not in movable or not waves[w0][1].get(c):
+                    continue
+                # Waves of one phase may hold any of the phase's regions, so only the wave-local rules decide.
+                for w, (p, wave) in enumerate(waves):
+                    if p != phase or w == w0 or not load(w).fits(c):
+                        continue
+                    wave[c] = wave.get(c, 0) + 1
+                    load(w).add(c)
+                    waves_of[c].add(w)
+                    src = waves[w0][1]
+                    src[c] -= 1
+                    load(w0).remove(c)
+                    if not src[c]:
+                        del src[c]
+                        waves_of[c].discard(w0)
+                    moved = True
+                    break
+                if moved:
+                    break
+            if not moved:
+                cost += pref.weight
+    return cost
+
+
+def _movable(groups: Groups) -> set[int]:
+    blocked: set[int] = set()
+    for i, r in enumerate(groups.rules):
+        if isinstance(r, UnitLimit | Order | OrderBy) or (isinstance(r, SeparatePairs | SeparateRegions)
+                                                          and r.within == "wave"):
+            for c in groups.classes:
+                v = c.views[i]
+                if v is not None and v != (False, False):
+                    blocked.add(c.index)
+    return {c.index for c in groups.classes} - blocked
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Output
+
+
+def _recheck(policy: Policy, fleet: Fleet, schedule: Schedule) -> None:
+    report = verify_schedule(policy, fleet, schedule)
+    if not report.ok:
+        shown = "; ".join(v.render() for v in report.violations[:5])
+        raise CheckFailed(f"internal error: the synthesised schedule failed the independent check: {shown}")
