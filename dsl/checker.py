@@ -8,7 +8,6 @@ same name replaces the parent's in place, a child ``param`` overrides the parent
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -18,6 +17,8 @@ from dsl import ast
 from dsl import policy as ir
 from dsl.azure import azure_region_names
 from dsl.diagnostics import Diagnostic, Span
+from dsl.suggest import closest
+from dsl.versions import is_version
 
 # Every code the checker and parser can emit, with a one-line title (docs/language.md lists the same codes).
 CODES: dict[str, str] = {
@@ -132,8 +133,8 @@ def _words(options: Sequence[str]) -> str:
 
 
 def did_you_mean(word: str, options: Sequence[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+    close = closest(word, options)
+    return f"did you mean `{close}`?" if close else None
 
 
 def scan_file(filename: str, tree: ast.File, diags: list[Diagnostic]) -> FileResult:
@@ -970,8 +971,6 @@ def versions_of(
     results: Sequence[FileResult], env: dict[str, TV], diags: list[Diagnostic]
 ) -> ir.VersionPolicy:
     """The version policy of a chain (child first): explicit child settings win, pins and opt-outs add up."""
-    from dsl.versions import is_version
-
     only_enabled: bool | None = None
     allow_major: bool | None = None
     pins: list[ir.VersionPin] = []

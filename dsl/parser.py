@@ -10,7 +10,6 @@ file re-parsed, so one run reports the syntax errors of several statements.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Span
+from dsl.suggest import closest
 
 MAX_BYTES = 1_000_000  # a policy is a page of text; a megabyte is a mistake or an attack
 MAX_LINE = 4_000
@@ -516,7 +516,7 @@ def _version_terms() -> frozenset[str]:
 
 
 def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str | None:
-    close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
+    close = closest(word.lower(), options)
     return f"did you mean `{close[0]}`?" if close else None
 
 

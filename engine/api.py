@@ -17,8 +17,8 @@ Every function raises :class:`engine.model.errors.InputError` (with diagnostics)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from dsl.loader import load_policy as _load_policy
 from dsl.policy import Policy
 from engine.check.verify import VerifyReport, Violation, verify_schedule
 from engine.model.fleet import Fleet, parse_fleet
@@ -26,9 +26,8 @@ from engine.model.fleet import load_fleet as _load_fleet
 from engine.model.schedule import Schedule, parse_schedule
 from engine.model.schedule import load_schedule as _load_schedule
 from engine.model.upgrades import Resolution, resolve_upgrades
-
-if TYPE_CHECKING:
-    from engine.plan.synthesis import PlanResult
+from engine.plan.synthesis import PlanResult
+from engine.plan.synthesis import plan as _plan
 
 __all__ = [
     "Fleet",
@@ -51,8 +50,6 @@ __all__ = [
 
 def load_policy(path: str | Path) -> Policy:
     """Parse and check a policy file (``.wg``), following ``extends``; the checked IR of ``dsl.policy``."""
-    from dsl.loader import load_policy as _load_policy
-
     return _load_policy(path)
 
 
@@ -79,9 +76,6 @@ def plan(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int
 
 def plan_result(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2) -> PlanResult:
     """Like :func:`plan`, with the planner's statistics (``engine.plan.synthesis.PlanResult``: time, bound, notes)."""
-    # Imported here: the solver stack (z3) loads only for callers that plan.
-    from engine.plan.synthesis import plan as _plan
-
     return _plan(policy, fleet, time_limit=time_limit, workers=workers)
 
 

@@ -10,7 +10,6 @@ packing the region into one wave and are not reported.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from dsl.policy import (
     SeparateRegions,
     UnitLimit,
 )
+from dsl.suggest import closest
 from engine.check.verify import Violation, verify_schedule
 from engine.model.errors import InputError
 from engine.model.fleet import Fleet
@@ -141,7 +141,7 @@ def explain_vm(policy: Policy, fleet: Fleet, schedule: Schedule, vm_name: str) -
     """Which rules keep ``vm_name`` out of every earlier wave of ``schedule``."""
     vm = fleet.vm_by_name.get(vm_name)
     if vm is None:
-        close = difflib.get_close_matches(vm_name, list(fleet.vm_by_name), n=1)
+        close = [c] if (c := closest(vm_name, fleet.vm_by_name)) else []
         hint = f"did you mean '{close[0]}'?" if close else "list the fleet's VMs with: jq '.vms[].name' FLEET"
         raise InputError([Diagnostic("E-USAGE", f"unknown VM '{vm_name}' (not in the fleet)", hint=hint)])
     if any(w.index != i for i, w in enumerate(schedule.waves)):

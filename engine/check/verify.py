@@ -18,7 +18,6 @@ Readings chosen where the IR leaves room (documented in docs/formats.md):
 from __future__ import annotations
 
 import bisect
-import difflib
 import gc
 import json
 from collections import defaultdict
@@ -53,6 +52,7 @@ from dsl.policy import (
     UnitLimit,
     Value,
 )
+from dsl.suggest import closest
 from dsl.versions import is_version, parse_version
 from engine.model.fleet import VM, Extension, Fleet
 from engine.model.schedule import Schedule, Task
@@ -928,8 +928,8 @@ def _nums(xs: Iterable[int]) -> str:
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(name, choices)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def _is_int(s: str) -> bool:

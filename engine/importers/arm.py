@@ -22,6 +22,7 @@ from typing import Any
 
 from dsl.azure import azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.suggest import closest
 from engine.importers.common import (
     DEFAULT_SUBSCRIPTION,
     AzureRegion,
@@ -954,12 +955,10 @@ def import_arm(templates: list[Path], opts: ArmOptions) -> ImportResult:
                 for k in d["parameters"]}
     unknown = sorted(k for k in given if k.lower() not in declared)
     if unknown:
-        import difflib
-
         diags = []
         for k in unknown:
-            close = difflib.get_close_matches(k.lower(), sorted(declared), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "no template declares it"
+            close = closest(k.lower(), sorted(declared))
+            hint = f"did you mean '{close}'?" if close else "no template declares it"
             diags.append(Diagnostic("E-IMPORT", f"parameter '{k}' is given but no template declares it", None, hint))
         raise InputError(diags)
     catalog = load_catalog(opts.catalog)

@@ -7,7 +7,6 @@ list, validates the result with :func:`engine.model.fleet.parse_fleet`, and maps
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from dsl.azure import AzureRegion
 from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.suggest import closest
 from dsl.versions import is_version
 from engine.model.errors import InputError
 from engine.model.fleet import CatalogEntry, Fleet, parse_fleet, pydantic_diagnostics, read_json
@@ -99,7 +99,7 @@ def normalise_region(text: str, regions: dict[str, AzureRegion]) -> str | None:
 
 
 def region_hint(text: str, regions: dict[str, AzureRegion]) -> str:
-    close = difflib.get_close_matches(re.sub(r"\s", "", text).lower(), list(regions), n=1)
+    close = closest(re.sub(r"\s", "", text).lower(), regions)
     if close:
         return f"did you mean '{close[0]}'?"
     return "use an Azure region name such as eastus or westeurope"

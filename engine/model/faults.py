@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.versions import is_version
 from engine.model.errors import InputError
-from engine.model.fleet import Fleet, _did_you_mean, pydantic_diagnostics, read_json
+from engine.model.fleet import Fleet, did_you_mean_hint, pydantic_diagnostics, read_json
 
 FAULTS_FORMAT_VERSION = 1
 
@@ -75,7 +75,7 @@ def validate_faults(faults: FaultScript, fleet: Fleet, file: str) -> list[Diagno
     def known_vm(path: str, name: str) -> bool:
         if name in vms:
             return True
-        err(path, f"unknown VM '{name}'", _did_you_mean(name, vms))
+        err(path, f"unknown VM '{name}'", did_you_mean_hint(name, vms))
         return False
 
     for i, b in enumerate(faults.bad_versions):
@@ -87,7 +87,7 @@ def validate_faults(faults: FaultScript, fleet: Fleet, file: str) -> list[Diagno
             names = [e.name for e in vms[f.vm].extensions]
             if f.extension not in names:
                 err(f"$.vm_failures[{i}].extension", f"VM '{f.vm}' has no extension named '{f.extension}'",
-                    _did_you_mean(f.extension, names) or f"its extensions: {', '.join(names) or 'none'}")
+                    did_you_mean_hint(f.extension, names) or f"its extensions: {', '.join(names) or 'none'}")
     for i, m in enumerate(faults.maintenance):
         for j, name in enumerate(m.vms):
             known_vm(f"$.maintenance[{i}].vms[{j}]", name)

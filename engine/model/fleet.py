@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dsl.diagnostics import Diagnostic, JsonLocation, Span
+from dsl.suggest import closest
 from dsl.versions import is_version
 from engine.model.errors import InputError
 
@@ -235,7 +236,7 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
     for key, i, s in set_lists:
         if s.region not in regions:
             err(f"$.{key}[{i}].region", f"set '{s.name}' is in unknown region '{s.region}'",
-                _did_you_mean(s.region, regions))
+                did_you_mean_hint(s.region, regions))
     names_both = set(fleet.scale_set_by_name) & set(fleet.availability_set_by_name)
     for n in sorted(names_both):
         err("$.availability_sets", f"'{n}' is both a scale set and an availability set name")
@@ -243,7 +244,7 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
         p = f"$.vms[{i}]"
         region = regions.get(vm.region)
         if region is None:
-            err(f"{p}.region", f"VM '{vm.name}' is in unknown region '{vm.region}'", _did_you_mean(vm.region, regions))
+            err(f"{p}.region", f"VM '{vm.name}' is in unknown region '{vm.region}'", did_you_mean_hint(vm.region, regions))
         if vm.scale_set is not None and vm.availability_set is not None:
             err(p, f"VM '{vm.name}' is in both scale set '{vm.scale_set}' and availability set '{vm.availability_set}'",
                 "a VM belongs to at most one of them")
@@ -256,7 +257,7 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
             found = table.get(ref)
             if found is None:
                 err(f"{p}.{field_name}", f"VM '{vm.name}' references unknown {field_name.replace('_', ' ')} '{ref}'",
-                    _did_you_mean(ref, table))
+                    did_you_mean_hint(ref, table))
             elif region is not None and found.region != vm.region:
                 err(f"{p}.region", f"VM '{vm.name}' is in region '{vm.region}' but its set '{ref}' is in '{found.region}'")
         if vm.zone is not None and region is not None:
@@ -279,17 +280,15 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
 def _misspelt_fields(fleet: Fleet, err: Any) -> None:
     """Unknown fields are kept, but one that looks like a known field is refused: "scaleset" silently ignored would
     make a scale-set VM a single VM and free it from every set rule."""
-    import difflib
-
     def check(model: BaseModel, path: str) -> None:
         extra = model.model_extra
         if not extra:
             return
         known = list(type(model).model_fields)
         for key in sorted(extra):
-            close = difflib.get_close_matches(key.lower().replace("-", "_"), known, n=1, cutoff=0.8)
-            if close and close[0] != key:
-                err(f"{path}.{key}", f"unknown field '{key}'", f"did you mean '{close[0]}'?")
+            close = closest(key.lower().replace("-", "_"), known, cutoff=0.8)
+            if close and close != key:
+                err(f"{path}.{key}", f"unknown field '{key}'", f"did you mean '{close}'?")
 
     check(fleet, "$")
     for key, items in (("regions", fleet.regions), ("catalog", fleet.catalog), ("scale_sets", fleet.scale_sets),
@@ -302,11 +301,9 @@ def _misspelt_fields(fleet: Fleet, err: Any) -> None:
             check(ext, f"$.vms[{i}].extensions[{j}]")
 
 
-def _did_you_mean(name: str, choices: Any) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f"did you mean '{close[0]}'?" if close else None
+def did_you_mean_hint(name: str, choices: Any) -> str | None:
+    close = closest(name, choices)
+    return f"did you mean '{close}'?" if close else None
 
 
 def parse_fleet(data: Any, file: str = "<fleet>") -> Fleet:

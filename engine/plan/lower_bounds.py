@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from dsl.policy import Capacity, DistinctLimit, NotWhole, Order, OrderBy
+from dsl.policy import Canary, Capacity, DistinctLimit, NotWhole, Order, OrderBy, SeparatePairs, TrueP
 from engine.plan.groups import Groups, cap_of, key_before
 
 MAX_DEPTH = 3
@@ -87,8 +87,6 @@ def phase_bound(groups: Groups, lengths: Mapping[str, int]) -> int:
     a phase lasts as long as its longest region; with at most K regions per phase, the phase holding the j-th
     longest region (in steps of K) costs at least that region's length; canary regions that go alone form
     phases of their own; two geo-paired regions never share a phase, so their lengths add up."""
-    from dsl.policy import Canary, SeparatePairs, TrueP
-
     if not lengths:
         return 0
     caps = [r.limit for r in groups.rules if isinstance(r, DistinctLimit) and r.within == "phase"

@@ -31,6 +31,7 @@ from dsl.policy import (
     VersionPolicy,
 )
 from dsl.versions import major
+from engine.check.verify import verify_schedule
 from engine.model.errors import InputError
 from engine.model.fleet import parse_fleet
 from engine.model.schedule import Skipped, parse_schedule
@@ -102,9 +103,6 @@ def claim_policy(spec: Policy, claim: Rule | VersionClaim) -> Policy:
 
 
 def _verify_ok(policy: Policy, fleet_json: dict[str, Any], schedule_json: dict[str, Any]) -> tuple[bool, str]:
-    # The independent checker, imported late: a missing checker makes replay (not the prover) fail.
-    from engine.check.verify import verify_schedule
-
     fleet = parse_fleet(fleet_json, "<counterexample fleet>")
     schedule = parse_schedule(schedule_json, "<counterexample schedule>")
     report = verify_schedule(policy, fleet, schedule)

@@ -45,8 +45,14 @@ from dsl.policy import (
     VersionClaim,
 )
 from engine.model.errors import InputError, MonitorBreach
+from engine.model.faults import parse_faults
+from engine.model.fleet import parse_fleet
+from engine.model.schedule import parse_schedule
 from engine.prove.results import Counterexample, Obligation, Outcome, Status
 from engine.prove.symbolic import cap_term, exceeded_term, same_group
+from engine.run.driver import SimDriver
+from engine.run.events import MemorySink
+from engine.run.executor import execute
 
 BMC_DEPTH = 6
 MAX_K = 4
@@ -623,13 +629,6 @@ def scenario(trace: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], dict[st
 def run_executor(spec: Policy, fleet_json: dict[str, Any], schedule_json: dict[str, Any],
                  faults_json: dict[str, Any], seed: int = 0) -> tuple[list[dict[str, Any]], Any]:
     """Run the real executor with the simulated driver; the event log as dicts, and the run result."""
-    from engine.model.faults import parse_faults
-    from engine.model.fleet import parse_fleet
-    from engine.model.schedule import parse_schedule
-    from engine.run.driver import SimDriver
-    from engine.run.events import MemorySink
-    from engine.run.executor import execute
-
     fleet = parse_fleet(fleet_json, "<scenario fleet>")
     schedule = parse_schedule(schedule_json, "<scenario schedule>")
     faults = parse_faults(faults_json, fleet, "<scenario faults>")

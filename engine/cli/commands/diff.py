@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from dsl.loader import load_policy
 from engine.cli.common import report_errors, write_atomic
 from engine.prove.policydiff import diff_policies, render_diff_json, render_diff_text
 
@@ -43,7 +44,6 @@ def register(app: typer.Typer) -> None:
           wavegate diff specs/azure-default.wg specs/team-strict.wg
           (prints: stricter)
         """
-        from dsl.loader import load_policy
 
         old_policy = load_policy(old)
         new_policy = load_policy(new)

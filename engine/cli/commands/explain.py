@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate explain --fleet my.json --schedule s.json --vm web-3
         """
+        # deferred: the planner and checker stack (z3) loads only when this command runs
         from engine.api import load_fleet, load_policy, load_schedule
         from engine.check.explain import explain_vm
 

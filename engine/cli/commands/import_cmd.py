@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from dsl.diagnostics import Diagnostic
 from engine.cli.common import report_errors, write_atomic
+from engine.model.errors import InputError
 
 LOCATION_HELP = "The resource group's location: resourceGroup().location, and resources without one."
 CATALOG_HELP = "Catalog JSON: a list of {publisher, type, versions}; default: empty."
@@ -17,8 +19,6 @@ OUTPUT_HELP = "Write the fleet JSON here (nothing is written on error); default:
 
 def _check_output(output: Path | None) -> None:
     if output is not None and output.is_dir():
-        from dsl.diagnostics import Diagnostic
-        from engine.model.errors import InputError
 
         raise InputError([Diagnostic("E-USAGE", f"-o {output}: is a folder", hint="name the fleet file to write")])
 
@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate import arm azuredeploy.json --location eastus --param instanceCount=6 -o fleet.json
         """
+        # deferred: the ARM template importer loads only when this command runs
         from engine.importers.arm import ArmOptions, import_arm, parse_param_assignments
 
         _check_output(output)
@@ -104,6 +105,7 @@ def register(app: typer.Typer) -> None:
           az vmss list-instances -g rg -n web --expand instanceView -o json > web.json
           wavegate import rest web.json --catalog catalog.json -o fleet.json
         """
+        # deferred: the REST importer loads only when this command runs
         from engine.importers.rest import RestOptions, import_rest
 
         _check_output(output)

@@ -7,9 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from dsl.diagnostics import Diagnostic
+from dsl.loader import load_policy
 from engine.cli.common import report_errors, write_atomic
 from engine.model.errors import Infeasible, InputError
+from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 
 
@@ -36,11 +41,9 @@ def register(app: typer.Typer) -> None:
           wavegate plan --spec specs/team-strict.wg --fleet my-fleet.json -o schedule.json
         """
         if fmt not in ("table", "json"):
-            from dsl.diagnostics import Diagnostic
 
             raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use table or json")])
-        from dsl.loader import load_policy
-        from engine.model.fleet import load_fleet
+        # deferred: the planner stack (z3) loads only when this command runs
         from engine.plan.synthesis import plan as synthesise
 
         spec_path = spec if spec is not None else bundled_spec()
@@ -68,9 +71,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
+    # deferred: the planner stack (z3) loads only when this command runs
     from engine.plan.synthesis import PlanResult
 
     assert isinstance(result, PlanResult)

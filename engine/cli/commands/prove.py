@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dsl.diagnostics import Diagnostic
+from dsl.loader import load_theorems
 from engine.cli.common import report_errors, write_atomic
 from engine.model.errors import InputError
 from engine.model.resources import bundled_proofs_dir
@@ -43,7 +44,6 @@ def theorem_files(paths: list[Path]) -> list[Path]:
 
 
 def prove_paths(paths: list[Path], time_limit: float) -> list[TheoremResult]:
-    from dsl.loader import load_theorems
 
     files = theorem_files(paths)
     results: list[TheoremResult] = []

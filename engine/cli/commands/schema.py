@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from dsl.diagnostics import Diagnostic
+from dsl.suggest import closest
 from engine.cli.common import report_errors
 from engine.model.errors import InputError
 
@@ -34,10 +35,8 @@ def schema_of(name: str) -> dict[str, Any]:
     """The JSON Schema of format ``name``; InputError (with the known names) when it is unknown or unavailable."""
     target = FORMATS.get(name)
     if target is None:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(FORMATS), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        close = closest(name, FORMATS)
+        hint = f"did you mean '{close}'? " if close else ""
         raise InputError([Diagnostic("E-USAGE", f"unknown format '{name}'",
                                      hint=f"{hint}known formats: {', '.join(sorted(FORMATS))}")])
     if not available(name):

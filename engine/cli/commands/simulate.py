@@ -98,6 +98,7 @@ def run_simulate(
     time_limit: float = 60.0,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
+    # deferred: the planner and checker stack (z3) loads only when this command runs
     from engine.api import load_fleet, load_policy, load_schedule, verify
 
     if resume and journal_path is None:
@@ -136,6 +137,7 @@ def run_simulate(
                                              "plan again, or fix the schedule (wavegate verify shows every violation)")
                                   for v in report.violations])
         else:
+            # deferred: the planner and checker stack (z3) loads only when this command runs
             from engine.api import plan
 
             sched = plan(policy, fleet, time_limit=time_limit)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
+from dsl.diagnostics import Diagnostic
 from engine.cli.common import report_errors
 from engine.model.errors import InputError
 from engine.model.resources import bundled_spec, sample_fleet
@@ -40,7 +42,6 @@ def register(app: typer.Typer) -> None:
 
 def _format(fmt: str) -> Literal["table", "json"]:
     if fmt not in ("table", "json"):
-        from dsl.diagnostics import Diagnostic
 
         raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use table or json")])
     return "table" if fmt == "table" else "json"
@@ -50,8 +51,8 @@ def run_verify(
     schedule: Path, spec: Path | None, fleet: Path | None, fmt: Literal["table", "json"] = "table", max_vms: int = 8
 ) -> tuple[str, bool]:
     """Load the three inputs, check, and render the report; also say whether the schedule passed."""
-    import json
 
+    # deferred: the planner and checker stack (z3) loads only when this command runs
     from engine.api import load_fleet, load_policy, load_schedule, verify
 
     spec_path = spec if spec is not None else bundled_spec()
