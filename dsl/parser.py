@@ -517,7 +517,7 @@ def _version_terms() -> frozenset[str]:
 
 def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str | None:
     close = closest(word.lower(), options)
-    return f"did you mean `{close[0]}`?" if close else None
+    return f"did you mean `{close}`?" if close else None
 
 
 # ----------------------------------------------------------------------------------------------------------------

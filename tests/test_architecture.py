@@ -17,6 +17,9 @@ SOURCES = sorted([*ROOT.glob("dsl/**/*.py"), *ROOT.glob("engine/**/*.py")])
 
 def _nested_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
     top = {id(n) for n in tree.body}
+    # ``if TYPE_CHECKING:`` at module level is a module-level import for the type checker only.
+    top |= {id(n) for block in tree.body if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+            for n in block.body}
     return [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in top]
 
 

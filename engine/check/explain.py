@@ -141,8 +141,8 @@ def explain_vm(policy: Policy, fleet: Fleet, schedule: Schedule, vm_name: str) -
     """Which rules keep ``vm_name`` out of every earlier wave of ``schedule``."""
     vm = fleet.vm_by_name.get(vm_name)
     if vm is None:
-        close = [c] if (c := closest(vm_name, fleet.vm_by_name)) else []
-        hint = f"did you mean '{close[0]}'?" if close else "list the fleet's VMs with: jq '.vms[].name' FLEET"
+        close = closest(vm_name, fleet.vm_by_name)
+        hint = f"did you mean '{close}'?" if close else "list the fleet's VMs with: jq '.vms[].name' FLEET"
         raise InputError([Diagnostic("E-USAGE", f"unknown VM '{vm_name}' (not in the fleet)", hint=hint)])
     if any(w.index != i for i, w in enumerate(schedule.waves)):
         raise InputError([Diagnostic("E-SCHEDULE", "the schedule's waves are not numbered 0..n-1 in order, so 'earlier "

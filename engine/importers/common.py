@@ -101,7 +101,7 @@ def normalise_region(text: str, regions: dict[str, AzureRegion]) -> str | None:
 def region_hint(text: str, regions: dict[str, AzureRegion]) -> str:
     close = closest(re.sub(r"\s", "", text).lower(), regions)
     if close:
-        return f"did you mean '{close[0]}'?"
+        return f"did you mean '{close}'?"
     return "use an Azure region name such as eastus or westeurope"
 
 

@@ -10,7 +10,6 @@ import typer
 
 from dsl.loader import load_policy
 from engine.cli.common import report_errors, write_atomic
-from engine.prove.policydiff import diff_policies, render_diff_json, render_diff_text
 
 
 class DiffFormat(StrEnum):
@@ -44,6 +43,8 @@ def register(app: typer.Typer) -> None:
           wavegate diff specs/azure-default.wg specs/team-strict.wg
           (prints: stricter)
         """
+        # deferred: the prover stack (z3) loads only when this command runs
+        from engine.prove.policydiff import diff_policies, render_diff_json, render_diff_text
 
         old_policy = load_policy(old)
         new_policy = load_policy(new)

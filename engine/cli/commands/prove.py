@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,8 +13,9 @@ from dsl.loader import load_theorems
 from engine.cli.common import report_errors, write_atomic
 from engine.model.errors import InputError
 from engine.model.resources import bundled_proofs_dir
-from engine.prove.prover import TheoremResult, prove_theorems
-from engine.prove.reports import render
+
+if TYPE_CHECKING:
+    from engine.prove.results import TheoremResult
 
 
 class Format(StrEnum):
@@ -44,6 +45,8 @@ def theorem_files(paths: list[Path]) -> list[Path]:
 
 
 def prove_paths(paths: list[Path], time_limit: float) -> list[TheoremResult]:
+    # deferred: the prover stack (z3) loads only when this command runs
+    from engine.prove.prover import prove_theorems
 
     files = theorem_files(paths)
     results: list[TheoremResult] = []
@@ -78,6 +81,9 @@ def register(app: typer.Typer) -> None:
           wavegate prove            # ./proofs, else the bundled proofs
           wavegate prove proofs/azure-default.wg -f sarif -o prove.sarif
         """
+        # deferred: the prover stack (z3) loads only when this command runs
+        from engine.prove.reports import render
+
         results = prove_paths(list(paths or []), time_limit)
         text = render(results, fmt.value, times=not no_times)
         if output is not None:
