@@ -8,6 +8,7 @@ Semantics fixed here (and documented in docs/language.md), so that every stage r
 
 * A *group* of scope S is the set of VMs sharing S's key (see :data:`GROUP_KEY`).  ``fleet`` is one group holding
   every VM.  ``update_domain`` and ``fault_domain`` are keyed within their set (scale set or availability set).
+  ``geography`` is the geography of the VM's region (the fleet's region entry, else the bundled Azure table).
 * A VM is *scheduled in* every wave that holds one of its tasks (the planner puts all of a VM's tasks in one
   wave; a hand-written schedule may split them, and then the VM counts in each of those waves).
 * A region is in the phase of the waves holding its tasks; regions without tasks are in no phase.
@@ -24,7 +25,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, get_args
 
 from dsl.diagnostics import Span
 
@@ -42,6 +43,7 @@ Scope = Literal[
     "update_domain",
     "fault_domain",
     "subscription",
+    "geography",
     "vm",
     "extension",
 ]
@@ -56,6 +58,7 @@ SCOPES: tuple[str, ...] = (
     "update_domain",
     "fault_domain",
     "subscription",
+    "geography",
     "vm",
     "extension",
 )
@@ -70,6 +73,7 @@ GROUP_SCOPES: tuple[str, ...] = (
     "update_domain",
     "fault_domain",
     "subscription",
+    "geography",
     "vm",
 )
 # How a VM's group key is formed, by scope; a VM with a null component is in no group of that scope,
@@ -84,6 +88,7 @@ GROUP_KEY: Mapping[str, tuple[str, ...]] = {
     "update_domain": ("set", "update_domain"),
     "fault_domain": ("set", "fault_domain"),
     "subscription": ("subscription",),
+    "geography": ("geography",),  # the geography of the VM's region
     "vm": ("name",),
 }
 TimeUnit = Literal["wave", "phase"]
@@ -107,6 +112,7 @@ ATTRIBUTES: Mapping[str, str] = {
     "region.name": "string",
     "region.zones": "int",
     "region.paired": "bool",
+    "region.geography": "string",
     "extension.name": "string",
     "extension.publisher": "string",
     "extension.type": "string",
@@ -327,7 +333,28 @@ class OrderBy(RuleBase):
     where: Predicate = ALWAYS
 
 
-Rule = SeparatePairs | SeparateRegions | DistinctLimit | Capacity | NotWhole | UnitLimit | Canary | Order | OrderBy
+@dataclass(frozen=True)
+class ExtensionSelector:
+    """Matches an extension by publisher and/or type and/or its name on the VM; None matches anything."""
+
+    publisher: str | None = None
+    type: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtensionOrder(RuleBase):
+    """On each VM with due tasks for an extension matching ``first`` and one matching ``second`` (Azure's extension
+    sequencing): every ``first`` task lies in the same wave as, or an earlier wave than, every ``second`` task, and
+    the executor installs the ``second`` extension on that VM only after the ``first`` one succeeded (healthy) there.
+    A selector matches an extension by every field it gives (``publisher``, ``type``, ``name``)."""
+
+    first: ExtensionSelector = field(default_factory=lambda: ExtensionSelector())
+    second: ExtensionSelector = field(default_factory=lambda: ExtensionSelector())
+
+
+Rule = (SeparatePairs | SeparateRegions | DistinctLimit | Capacity | NotWhole | UnitLimit | Canary | Order | OrderBy
+        | ExtensionOrder)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -414,15 +441,6 @@ Gate = PrecheckGate | HealthWaitGate | StopUpgradedGate | StopUnhealthyGate | Ph
 
 
 @dataclass(frozen=True)
-class ExtensionSelector:
-    """Matches an extension by publisher and/or type and/or its name on the VM; None matches anything."""
-
-    publisher: str | None = None
-    type: str | None = None
-    name: str | None = None
-
-
-@dataclass(frozen=True)
 class VersionPin:
     selector: ExtensionSelector
     version: str
@@ -490,3 +508,12 @@ class Policy:
 
     def gates_of(self, kind: type) -> tuple[Gate, ...]:
         return tuple(g for g in self.gates if isinstance(g, kind))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Every kind of the IR, by family: each stage handles each kind or says why not (tests/test_rule_kinds.py)
+
+RULE_KINDS: tuple[type, ...] = get_args(Rule)
+PREFERENCE_KINDS: tuple[type, ...] = (Spread,)
+GATE_KINDS: tuple[type, ...] = get_args(Gate)
+CLAIM_KINDS: tuple[type, ...] = (*RULE_KINDS, *GATE_KINDS, VersionClaim)

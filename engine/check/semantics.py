@@ -17,6 +17,7 @@ The readings (docs/language.md):
 * Group keys (``dsl.policy.GROUP_KEY``): a VM with a null key part is in no group of that scope, except ``fleet``
   (one group) and update/fault domains, which are keyed within the VM's set (a null domain is a group of its own;
   a VM in no set is in no domain group).
+* A VM's ``geography`` is its region's: the fleet's region entry, else the bundled Azure region table, else null.
 * Counting distinct values: a null zone counts for nothing (regional VMs are in no zone); any other null is a value
   of its own (an unknown domain).
 """
@@ -108,6 +109,8 @@ class Semantics:
             return r.zones if r is not None else None
         if name == "paired":
             return vm.region in self.paired
+        if name == "geography":
+            return self.fleet.geography_by_region.get(vm.region)
         return None
 
     # -- filters -----------------------------------------------------------------------------------------------
@@ -166,6 +169,8 @@ class Semantics:
     def _field(self, vm: VM, part: str) -> Any:
         if part == "set":
             return vm.set_name
+        if part == "geography":
+            return self.fleet.geography_by_region.get(vm.region)
         return getattr(vm, part)
 
     def sizes(self, scope: str, where: Predicate) -> dict[GroupKey, int]:

@@ -12,8 +12,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
+from dsl.azure import azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation, Span
 from dsl.suggest import closest
 from dsl.versions import is_version
@@ -31,6 +39,16 @@ class Region(_Model):
     name: str = Field(min_length=1)
     pair: str | None = Field(default=None, description="Geo-pair (directed: this region names its pair).")
     zones: int = Field(default=0, ge=0, le=16, description="Number of availability zones; 0 means none.")
+    geography: str | None = Field(default=None, min_length=1, description=(
+        "Geography (e.g. \"United States\"); default: the bundled Azure region table's, for a known region."))
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_geography(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Fleets written before the field existed read and write back byte for byte.
+        out: dict[str, Any] = handler(self)
+        if out.get("geography", 0) is None:
+            del out["geography"]
+        return out
 
 
 class CatalogEntry(_Model):
@@ -113,6 +131,12 @@ class Fleet(_Model):
             if v.set_name is not None:
                 sizes[v.set_name] = sizes.get(v.set_name, 0) + 1
         return sizes
+
+    @cached_property
+    def geography_by_region(self) -> dict[str, str | None]:
+        """Each region's geography: its own entry's, else the bundled Azure table's, else None (unknown)."""
+        table = azure_regions()
+        return {r.name: r.geography or (table[r.name].geography if r.name in table else None) for r in self.regions}
 
     def paired(self, a: str, b: str) -> bool:
         """True when either region names the other as its pair (pairing may be one-way)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from dsl.policy import And, Compare, Count, HasTag, Not, Percent, Predicate, TrueP, Value
+from dsl.policy import And, Compare, Count, ExtensionSelector, HasTag, Not, Percent, Predicate, TrueP, Value
 
 
 def predicate_text(pred: Predicate) -> str:
@@ -43,3 +43,9 @@ def amount_text(amount: Count | Percent, size: int) -> str:
 
 def nums(xs: Iterable[int]) -> str:
     return ", ".join(str(x) for x in xs)
+
+
+def selector_text(sel: ExtensionSelector) -> str:
+    """``extension type "AzureMonitorLinuxAgent"``: the fields an extension selector gives."""
+    parts = [f'{k} "{v}"' for k, v in (("publisher", sel.publisher), ("type", sel.type), ("name", sel.name)) if v]
+    return "extension " + (" ".join(parts) or "(any)")

@@ -28,6 +28,7 @@ class RunReading:
         sizes = fleet.set_sizes
         zones = {r.name: r.zones for r in fleet.regions}
         modes = {s.name: s.upgrade_mode for s in fleet.scale_sets}
+        geography = fleet.geography_by_region
         paired = {r.name for r in fleet.regions if r.pair is not None} | {r.pair for r in fleet.regions if r.pair}
 
         def in_ss(f: Callable[[VM], Value | None]) -> Getter:
@@ -56,6 +57,7 @@ class RunReading:
             "region.name": lambda vm, _e: vm.region,
             "region.zones": lambda vm, _e: zones.get(vm.region),
             "region.paired": lambda vm, _e: vm.region in paired,
+            "region.geography": lambda vm, _e: geography.get(vm.region),
             "extension.name": ext("name"),
             "extension.publisher": ext("publisher"),
             "extension.type": ext("type"),

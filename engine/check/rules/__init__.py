@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dsl.policy import GATE_KINDS
 from engine.check.rules.base import RuleCheck
 from engine.check.rules.canary import CanaryCheck
 from engine.check.rules.capacity import CapacityCheck
 from engine.check.rules.distinct_limit import DistinctLimitCheck
+from engine.check.rules.extension_order import ExtensionOrderCheck
 from engine.check.rules.not_whole import NotWholeCheck
 from engine.check.rules.order import OrderCheck
 from engine.check.rules.order_by import OrderByCheck
@@ -31,6 +33,13 @@ _ALL: tuple[RuleCheck[Any], ...] = (
     CanaryCheck(),
     OrderCheck(),
     OrderByCheck(),
+    ExtensionOrderCheck(),
     SpreadCheck(),
 )
 CHECKS: Mapping[type, RuleCheck[Any]] = {c.kind: c for c in _ALL}
+
+# Gates are what the executor does, not properties of a schedule: ``wavegate verify`` does not read them.
+UNSUPPORTED: Mapping[type, str] = {
+    kind: f"{kind.__name__} is a gate: the executor applies it while running (and its monitors re-check it); a "
+          "schedule has nothing to check against it" for kind in GATE_KINDS
+}
