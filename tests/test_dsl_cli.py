@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from golden import assert_golden
 from typer.testing import CliRunner
 
 from engine.cli import app
@@ -15,7 +15,6 @@ from engine.cli import app
 ROOT = Path(__file__).parent.parent
 CORPUS = Path(__file__).parent / "corpus"
 GOLDEN = CORPUS / "cli"
-UPDATE = bool(os.environ.get("WAVEGATE_UPDATE_GOLDEN"))
 runner = CliRunner()
 
 
@@ -45,9 +44,7 @@ def test_check_golden_output(name: str, monkeypatch: pytest.MonkeyPatch) -> None
     code, out = run("check", "--root", ".", f"invalid/{name}.wg")
     assert code == 1
     golden = GOLDEN / f"check_{name}.txt"
-    if UPDATE or not golden.exists():
-        golden.write_text(out, encoding="utf-8")
-    assert out == golden.read_text(encoding="utf-8")
+    assert_golden(golden, out)
 
 
 def test_done_when_broken_copies_are_refused(tmp_path: Path) -> None:

@@ -6,11 +6,11 @@ review the diff.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
+from golden import assert_golden
 
 from dsl.checker import CODES
 from dsl.diagnostics import render_all
@@ -22,7 +22,6 @@ CORPUS = Path(__file__).parent / "corpus"
 VALID = sorted((CORPUS / "valid").glob("*.wg"))
 INVALID = sorted((CORPUS / "invalid").glob("*.wg"))
 DOCS = Path(__file__).parent.parent / "docs" / "language.md"
-UPDATE = bool(os.environ.get("WAVEGATE_UPDATE_GOLDEN"))
 # Codes no corpus file can carry: a file that does not exist, and one over the size limit (built in a test).
 GENERATED_ONLY = {"E001": "test_dsl_loader.py::test_missing_file", "E004": "test_dsl_loader.py::test_huge_file"}
 
@@ -69,9 +68,7 @@ def test_invalid_file_matches_golden(path: Path) -> None:
     assert res.diagnostics, "an invalid-corpus file must produce diagnostics"
     got = render_all(res.diagnostics, res.sources) + "\n"
     golden = path.with_suffix(".expected")
-    if UPDATE or not golden.exists():
-        golden.write_text(got, encoding="utf-8")
-    assert got == golden.read_text(encoding="utf-8")
+    assert_golden(golden, got)
     # The file's name says which code it is about; that code must be among the diagnostics.
     m = re.match(r"([ew]\d{3})_", path.name)
     if m:

@@ -9,10 +9,10 @@ regenerate with ``WAVEGATE_UPDATE_GOLDEN=1 pytest tests/test_exec_golden.py`` an
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from golden import assert_golden
 
 from engine.api import load_fleet, load_policy, load_schedule
 from engine.model.faults import load_faults
@@ -23,7 +23,6 @@ from engine.run.journal import Journal
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "exec"
-UPDATE = bool(os.environ.get("WAVEGATE_UPDATE_GOLDEN"))
 SEED = 3
 
 
@@ -38,9 +37,7 @@ def _end_state(result: RunResult) -> str:
 
 
 def _check(golden: Path, got: str) -> None:
-    if UPDATE or not golden.exists():
-        golden.write_text(got, encoding="utf-8")
-    assert got == golden.read_text(encoding="utf-8"), f"{golden.name} changed; see the module docstring"
+    assert_golden(golden, got)
 
 
 @pytest.mark.parametrize("journal", [False, True], ids=["plain", "journal"])
