@@ -180,6 +180,8 @@ def body(b: ast.Body) -> str:
     if isinstance(b, ast.OrderBody):
         unit = "" if b.unit is None else f" by {b.unit.text}"
         return f"{selector(b.earlier)} before {selector(b.later)}{unit}"
+    if isinstance(b, ast.ExtensionOrderBody):
+        return f"{ext_selector(b.first)} before {ext_selector(b.second)} on each {b.noun.text}"
     if isinstance(b, ast.OrderByBody):
         key = f"tag {string(b.tag.value)}" if b.tag is not None else ".".join(b.attr.path if b.attr else ())
         return f"order {b.unit.text} by {key}{' descending' if b.descending else ''}" + _where(b.where)
@@ -226,6 +228,14 @@ def selector(s: ast.Selector) -> str:
     return s.noun.text if s.value is None else f"{s.noun.text} {value(s.value)}"
 
 
+def ext_fields(fields: tuple[ast.ExtField, ...]) -> str:
+    return " ".join(f"{f.key} {string(f.value.value)}" for f in fields)
+
+
+def ext_selector(s: ast.ExtSelector) -> str:
+    return "extension " + (string(s.type.value) if s.type is not None else ext_fields(s.fields))
+
+
 def version_item(item: ast.VersionEntry) -> str:
     if isinstance(item, ast.VersionItem):
         return {
@@ -235,7 +245,7 @@ def version_item(item: ast.VersionEntry) -> str:
             "never_major": "never a new major",
             "allow_major": "allow a new major",
         }[item.kind]
-    fields = " ".join(f"{f.key} {string(f.value.value)}" for f in item.fields)
+    fields = ext_fields(item.fields)
     if isinstance(item, ast.OptOutItem):
         return f"opt out {fields}"
     return f"pin {fields} to {string(item.version.value)}"

@@ -44,9 +44,10 @@ STATEMENT_KEYWORDS: tuple[str, ...] = (
 VERSION_KEYWORDS: tuple[str, ...] = ("only", "include", "newest", "never", "allow", "opt", "pin")
 RULE_FORMS = (
     "at most ..., never together in a phase: ..., never whole in a wave: ..., canary region ..., "
-    "region \"A\" before region \"B\", order waves by tag \"ring\""
+    "region \"A\" before region \"B\", order waves by tag \"ring\", "
+    "extension \"A\" before extension \"B\" on each vm"
 )
-RULE_STARTS = frozenset({"at", "never", "canary", "order"})
+RULE_STARTS = frozenset({"at", "never", "canary", "order", "extension"})
 GATE_STARTS = frozenset({"before", "after", "stop", "a", "retry", "pause"})
 
 _FRIENDLY = {
@@ -381,6 +382,13 @@ def classify(e: UnexpectedInput, text: str, filename: str) -> Diagnostic:
                 _span_at(filename, e.line, e.column, len(rest)),
                 hint='close the string with `"` on the same line',
             )
+        if ch.isdigit() and not ch.isascii():  # a digit that is not 0-9, e.g. a full-width "５": numbers are ASCII only
+            return Diagnostic(
+                "E108",
+                f"unexpected character {ch!r} (a digit other than 0-9)",
+                _span_at(filename, e.line, e.column),
+                hint="write numbers, percentages and durations with the ASCII digits 0-9",
+            )
         return Diagnostic(
             "E108",
             f"unexpected character {ch!r}",
@@ -526,13 +534,13 @@ def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str | None
 
 def parse_duration(text: str) -> int | None:
     """Seconds of ``5m``, ``90s``, ``2h``, ``3d``, ``1h30m``, ``PT5M``, ``P3D``, ``PT1H30M``; None if not one."""
-    m = re.fullmatch(r"((\d+)[dhms])+", text)
+    m = re.fullmatch(r"(([0-9]+)[dhms])+", text)
     if m:
         total = 0
-        for n, unit in re.findall(r"(\d+)([dhms])", text):
+        for n, unit in re.findall(r"([0-9]+)([dhms])", text):
             total += int(n) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit]
         return total
-    m = re.fullmatch(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", text)
+    m = re.fullmatch(r"P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?", text)
     if m and any(m.groups()) and not text.endswith("T"):
         w, d, h, mi, s = (int(x) if x else 0 for x in m.groups())
         return (((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s
@@ -675,6 +683,11 @@ class _Builder:
                 later=self.selector(sels[1]),
                 unit=self.name(unit.children[0]) if unit else None,
             )
+        if k == "ext_order":
+            sels = [c for c in ch if isinstance(c, Tree)]
+            return ast.ExtensionOrderBody(
+                span=sp, first=self.ext_selector(sels[0]), second=self.ext_selector(sels[1]), noun=names[0]
+            )
         if k == "order_by":
             key = next(c for c in ch if isinstance(c, Tree) and c.data in ("key_tag", "key_attr"))
             return ast.OrderByBody(
@@ -742,6 +755,18 @@ class _Builder:
         value = self.value(t.children[1]) if len(t.children) > 1 else None
         return ast.Selector(span=self.span(t), noun=noun, value=value)
 
+    def ext_selector(self, t: Tree) -> ast.ExtSelector:
+        if t.data == "ext_by_type":
+            return ast.ExtSelector(span=self.span(t), type=self.string(t.children[0]))
+        return ast.ExtSelector(span=self.span(t), fields=self.ext_fields(t))
+
+    def ext_fields(self, t: Tree) -> tuple[ast.ExtField, ...]:
+        return tuple(
+            ast.ExtField(span=self.span(c), key=str(c.children[0]), value=self.string(c.children[1]))
+            for c in t.children
+            if isinstance(c, Tree)
+        )
+
     def attr(self, t: Tree) -> ast.AttrNode:
         return ast.AttrNode(span=self.span(t), path=tuple(str(c) for c in t.children))
 
@@ -777,11 +802,7 @@ class _Builder:
         if k in ("only_enabled", "include_disabled", "newest_minor", "never_major", "allow_major"):
             kind = cast('Literal["only_enabled", "include_disabled", "newest_minor", "never_major", "allow_major"]', k)
             return ast.VersionItem(span=sp, kind=kind)
-        fields = tuple(
-            ast.ExtField(span=self.span(c), key=str(c.children[0]), value=self.string(c.children[1]))
-            for c in t.children
-            if isinstance(c, Tree)
-        )
+        fields = self.ext_fields(t)
         if k == "opt_out":
             return ast.OptOutItem(span=sp, fields=fields)
         return ast.PinItem(span=sp, fields=fields, version=self.string(t.children[-1]))
