@@ -156,20 +156,23 @@ def _the(name: ast.Name) -> str:
 
 
 def body(b: ast.Body) -> str:
+    """A rule, preference, gate or claim body in canonical layout."""
+    if isinstance(b, ast.GateBody | ast.ExecClaimBody | ast.VersionClaimBody):
+        return gate_or_claim(b)
+    if isinstance(b, ast.SpreadBody):
+        text = f"{'single ' if b.single else ''}{b.noun.text} of each {' and '.join(n.text for n in b.by)}"
+        text += f" spread over {b.unit.text}" + _where(b.where)
+        return text + ("" if b.weight is None else f", weight {value(b.weight)}")
+    return rule_body(b)
+
+
+def rule_body(b: ast.RuleBody) -> str:
     if isinstance(b, ast.SeparatePairsBody):
         return f"never together in {_the(b.unit)}: regions that are paired"
     if isinstance(b, ast.SeparateRegionsBody):
         return f"never together in {_the(b.unit)}: regions {value(b.regions)}"
     if isinstance(b, ast.AtMostBody):
-        parts = ["at most", value(b.amount)]
-        if b.rounding:
-            parts.append("(" + ", ".join(_round_opt(o) for o in b.rounding) + ")")
-        if b.counted is not None:
-            parts.append(b.counted.text)
-        if b.of is not None:
-            parts.append("of " + _the(b.of))
-        parts.extend("per " + p.text for p in b.per)
-        return " ".join(parts) + _where(b.where)
+        return at_most(b)
     if isinstance(b, ast.NotWholeBody):
         text = f"never whole in {_the(b.unit)}: {_the(b.of)}"
         if b.min_size is not None and b.min_noun is not None:
@@ -182,13 +185,23 @@ def body(b: ast.Body) -> str:
         return f"{selector(b.earlier)} before {selector(b.later)}{unit}"
     if isinstance(b, ast.ExtensionOrderBody):
         return f"{ext_selector(b.first)} before {ext_selector(b.second)} on each {b.noun.text}"
-    if isinstance(b, ast.OrderByBody):
-        key = f"tag {string(b.tag.value)}" if b.tag is not None else ".".join(b.attr.path if b.attr else ())
-        return f"order {b.unit.text} by {key}{' descending' if b.descending else ''}" + _where(b.where)
-    if isinstance(b, ast.SpreadBody):
-        text = f"{'single ' if b.single else ''}{b.noun.text} of each {' and '.join(n.text for n in b.by)}"
-        text += f" spread over {b.unit.text}" + _where(b.where)
-        return text + ("" if b.weight is None else f", weight {value(b.weight)}")
+    key = f"tag {string(b.tag.value)}" if b.tag is not None else ".".join(b.attr.path if b.attr else ())
+    return f"order {b.unit.text} by {key}{' descending' if b.descending else ''}" + _where(b.where)
+
+
+def at_most(b: ast.AtMostBody) -> str:
+    parts = ["at most", value(b.amount)]
+    if b.rounding:
+        parts.append("(" + ", ".join(_round_opt(o) for o in b.rounding) + ")")
+    if b.counted is not None:
+        parts.append(b.counted.text)
+    if b.of is not None:
+        parts.append("of " + _the(b.of))
+    parts.extend("per " + p.text for p in b.per)
+    return " ".join(parts) + _where(b.where)
+
+
+def gate_or_claim(b: ast.GateBody | ast.ExecClaimBody | ast.VersionClaimBody) -> str:
     if isinstance(b, ast.PrecheckBody):
         return f"before a batch, unhealthy in the {b.of.text} {b.op} {value(b.cap)}"
     if isinstance(b, ast.HealthWaitBody):
