@@ -3,7 +3,9 @@
 ``A before B`` on each VM means: B is installed only after A succeeded there.  Rules whose selectors form a cycle
 (A before B, B before A; or longer) leave a VM holding all of those extensions with no extension to start with, so
 the policy is refused.  Selectors are compared as written (``"A"`` and ``publisher "P" type "A"`` are different
-selections), so every cycle reported is a conflict on any fleet, whatever its extensions.
+selections): sound, not complete.  Every cycle reported deadlocks each VM holding an extension of each of its
+selections, on any fleet; a cycle only through overlapping but different selections is not reported here (whether
+it bites depends on the fleet's extensions).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def convert_items(
     used: set[str],
 ) -> list[Item]:
     """The checked named statements of one file that ``allowed`` admits; adds the params they use to ``used``."""
-    ctx = Context(filename, env, diags)
+    ctx = Context(env, diags)
     items: list[Item] = []
     for st in tree.statements:
         if not allowed(st) or not isinstance(st, ast.NamedDecl):

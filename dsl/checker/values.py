@@ -102,8 +102,7 @@ def ir_value(tv: TV) -> ir.Value:
 class Context:
     """Checks the values of one file's statements, with the merged params in ``env``; records the params used."""
 
-    def __init__(self, filename: str, env: dict[str, TV], diags: list[Diagnostic]) -> None:
-        self.filename = filename
+    def __init__(self, env: dict[str, TV], diags: list[Diagnostic]) -> None:
         self.env = env
         self.diags = diags
         self.used: set[str] = set()
