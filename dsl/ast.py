@@ -264,8 +264,27 @@ class VersionClaimBody(Node):
     noun: Name
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExtSelector(Node):
+    """``extension "TYPE"`` (``type`` set: selects by type) or ``extension publisher "P" type "T" name "N"``
+    (``fields``: any of them, the version pins' fields)."""
+
+    type: StringLit | None = None
+    fields: tuple[ExtField, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtensionOrderBody(Node):
+    """``extension A before extension B on each vm``."""
+
+    first: ExtSelector
+    second: ExtSelector
+    noun: Name  # the word after `on each`: the checker wants `vm`
+
+
 RuleBody = (
     SeparatePairsBody | SeparateRegionsBody | AtMostBody | NotWholeBody | CanaryBody | OrderBody | OrderByBody
+    | ExtensionOrderBody
 )
 GateBody = PrecheckBody | HealthWaitBody | StopUpgradedBody | StopUnhealthyBody | PhaseGateBody | RetryBody | PauseBody
 Body = RuleBody | GateBody | SpreadBody | ExecClaimBody | VersionClaimBody

@@ -156,20 +156,23 @@ def _the(name: ast.Name) -> str:
 
 
 def body(b: ast.Body) -> str:
+    """A rule, preference, gate or claim body in canonical layout."""
+    if isinstance(b, ast.GateBody | ast.ExecClaimBody | ast.VersionClaimBody):
+        return gate_or_claim(b)
+    if isinstance(b, ast.SpreadBody):
+        text = f"{'single ' if b.single else ''}{b.noun.text} of each {' and '.join(n.text for n in b.by)}"
+        text += f" spread over {b.unit.text}" + _where(b.where)
+        return text + ("" if b.weight is None else f", weight {value(b.weight)}")
+    return rule_body(b)
+
+
+def rule_body(b: ast.RuleBody) -> str:
     if isinstance(b, ast.SeparatePairsBody):
         return f"never together in {_the(b.unit)}: regions that are paired"
     if isinstance(b, ast.SeparateRegionsBody):
         return f"never together in {_the(b.unit)}: regions {value(b.regions)}"
     if isinstance(b, ast.AtMostBody):
-        parts = ["at most", value(b.amount)]
-        if b.rounding:
-            parts.append("(" + ", ".join(_round_opt(o) for o in b.rounding) + ")")
-        if b.counted is not None:
-            parts.append(b.counted.text)
-        if b.of is not None:
-            parts.append("of " + _the(b.of))
-        parts.extend("per " + p.text for p in b.per)
-        return " ".join(parts) + _where(b.where)
+        return at_most(b)
     if isinstance(b, ast.NotWholeBody):
         text = f"never whole in {_the(b.unit)}: {_the(b.of)}"
         if b.min_size is not None and b.min_noun is not None:
@@ -180,13 +183,25 @@ def body(b: ast.Body) -> str:
     if isinstance(b, ast.OrderBody):
         unit = "" if b.unit is None else f" by {b.unit.text}"
         return f"{selector(b.earlier)} before {selector(b.later)}{unit}"
-    if isinstance(b, ast.OrderByBody):
-        key = f"tag {string(b.tag.value)}" if b.tag is not None else ".".join(b.attr.path if b.attr else ())
-        return f"order {b.unit.text} by {key}{' descending' if b.descending else ''}" + _where(b.where)
-    if isinstance(b, ast.SpreadBody):
-        text = f"{'single ' if b.single else ''}{b.noun.text} of each {' and '.join(n.text for n in b.by)}"
-        text += f" spread over {b.unit.text}" + _where(b.where)
-        return text + ("" if b.weight is None else f", weight {value(b.weight)}")
+    if isinstance(b, ast.ExtensionOrderBody):
+        return f"{ext_selector(b.first)} before {ext_selector(b.second)} on each {b.noun.text}"
+    key = f"tag {string(b.tag.value)}" if b.tag is not None else ".".join(b.attr.path if b.attr else ())
+    return f"order {b.unit.text} by {key}{' descending' if b.descending else ''}" + _where(b.where)
+
+
+def at_most(b: ast.AtMostBody) -> str:
+    parts = ["at most", value(b.amount)]
+    if b.rounding:
+        parts.append("(" + ", ".join(_round_opt(o) for o in b.rounding) + ")")
+    if b.counted is not None:
+        parts.append(b.counted.text)
+    if b.of is not None:
+        parts.append("of " + _the(b.of))
+    parts.extend("per " + p.text for p in b.per)
+    return " ".join(parts) + _where(b.where)
+
+
+def gate_or_claim(b: ast.GateBody | ast.ExecClaimBody | ast.VersionClaimBody) -> str:
     if isinstance(b, ast.PrecheckBody):
         return f"before a batch, unhealthy in the {b.of.text} {b.op} {value(b.cap)}"
     if isinstance(b, ast.HealthWaitBody):
@@ -226,6 +241,14 @@ def selector(s: ast.Selector) -> str:
     return s.noun.text if s.value is None else f"{s.noun.text} {value(s.value)}"
 
 
+def ext_fields(fields: tuple[ast.ExtField, ...]) -> str:
+    return " ".join(f"{f.key} {string(f.value.value)}" for f in fields)
+
+
+def ext_selector(s: ast.ExtSelector) -> str:
+    return "extension " + (string(s.type.value) if s.type is not None else ext_fields(s.fields))
+
+
 def version_item(item: ast.VersionEntry) -> str:
     if isinstance(item, ast.VersionItem):
         return {
@@ -235,7 +258,7 @@ def version_item(item: ast.VersionEntry) -> str:
             "never_major": "never a new major",
             "allow_major": "allow a new major",
         }[item.kind]
-    fields = " ".join(f"{f.key} {string(f.value.value)}" for f in item.fields)
+    fields = ext_fields(item.fields)
     if isinstance(item, ast.OptOutItem):
         return f"opt out {fields}"
     return f"pin {fields} to {string(item.version.value)}"

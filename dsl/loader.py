@@ -177,6 +177,7 @@ def _policy_from_chain(units: list[_Unit], out: Checked) -> ir.Policy | None:
     merged = ck.merge_items(per_file, diags)
     ck.check_single_valued(merged, diags)
     ck.implied_warnings(merged, diags)
+    ck.check_extension_orders(merged, diags)
     versions = ck.versions_of([u.scan for u in units], env, diags)
     for pname, d in decls.items():
         if pname not in used:

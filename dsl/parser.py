@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
@@ -44,9 +44,10 @@ STATEMENT_KEYWORDS: tuple[str, ...] = (
 VERSION_KEYWORDS: tuple[str, ...] = ("only", "include", "newest", "never", "allow", "opt", "pin")
 RULE_FORMS = (
     "at most ..., never together in a phase: ..., never whole in a wave: ..., canary region ..., "
-    "region \"A\" before region \"B\", order waves by tag \"ring\""
+    "region \"A\" before region \"B\", order waves by tag \"ring\", "
+    "extension \"A\" before extension \"B\" on each vm"
 )
-RULE_STARTS = frozenset({"at", "never", "canary", "order"})
+RULE_STARTS = frozenset({"at", "never", "canary", "order", "extension"})
 GATE_STARTS = frozenset({"before", "after", "stop", "a", "retry", "pause"})
 
 _FRIENDLY = {
@@ -381,6 +382,13 @@ def classify(e: UnexpectedInput, text: str, filename: str) -> Diagnostic:
                 _span_at(filename, e.line, e.column, len(rest)),
                 hint='close the string with `"` on the same line',
             )
+        if ch.isdigit() and not ch.isascii():  # a digit that is not 0-9, e.g. a full-width "５": numbers are ASCII only
+            return Diagnostic(
+                "E108",
+                f"unexpected character {ch!r} (a digit other than 0-9)",
+                _span_at(filename, e.line, e.column),
+                hint="write numbers, percentages and durations with the ASCII digits 0-9",
+            )
         return Diagnostic(
             "E108",
             f"unexpected character {ch!r}",
@@ -526,13 +534,13 @@ def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str | None
 
 def parse_duration(text: str) -> int | None:
     """Seconds of ``5m``, ``90s``, ``2h``, ``3d``, ``1h30m``, ``PT5M``, ``P3D``, ``PT1H30M``; None if not one."""
-    m = re.fullmatch(r"((\d+)[dhms])+", text)
+    m = re.fullmatch(r"(([0-9]+)[dhms])+", text)
     if m:
         total = 0
-        for n, unit in re.findall(r"(\d+)([dhms])", text):
+        for n, unit in re.findall(r"([0-9]+)([dhms])", text):
             total += int(n) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit]
         return total
-    m = re.fullmatch(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", text)
+    m = re.fullmatch(r"P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?", text)
     if m and any(m.groups()) and not text.endswith("T"):
         w, d, h, mi, s = (int(x) if x else 0 for x in m.groups())
         return (((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s
@@ -628,107 +636,132 @@ class _Builder:
         p = w.children[0]
         return self.pred(p)
 
+    def _names(self, t: Tree) -> list[ast.Name]:
+        return [self.name(x) for x in self._tokens(t, "NAME")]
+
     def body(self, t: Tree) -> ast.Body:
-        sp = self.span(t)
-        k = str(t.data)
+        """The AST of a rule, preference, gate or claim body, by the grammar rule that matched it."""
+        build = _BODY_BUILDERS.get(str(t.data))
+        if build is None:
+            raise ValueError(f"unknown body {t.data}")  # the grammar has no other bodies
+        return build(self, t)
+
+    # -- hard rules
+
+    def separate_pairs(self, t: Tree) -> ast.Body:
+        return ast.SeparatePairsBody(span=self.span(t), unit=self._names(t)[0])
+
+    def separate_regions(self, t: Tree) -> ast.Body:
+        return ast.SeparateRegionsBody(span=self.span(t), unit=self._names(t)[0], regions=self.value(t.children[1]))
+
+    def at_most(self, t: Tree) -> ast.Body:
+        rnd = self._opt(t, "rounding")
+        counted = self._opt(t, "counted")
+        of = self._opt(t, "of_clause")
+        return ast.AtMostBody(
+            span=self.span(t),
+            amount=self.value(t.children[0]),
+            rounding=tuple(self.round_opt(r) for r in rnd.children if isinstance(r, Tree)) if rnd else (),
+            counted=self.name(counted.children[0]) if counted else None,
+            of=self.name(of.children[0]) if of else None,
+            per=tuple(self.name(c.children[0]) for c in t.children if isinstance(c, Tree) and c.data == "per_clause"),
+            where=self._where(t),
+        )
+
+    def not_whole(self, t: Tree) -> ast.Body:
+        names = self._names(t)
+        ms = self._opt(t, "min_size")
+        return ast.NotWholeBody(
+            span=self.span(t),
+            unit=names[0],
+            of=names[1],
+            min_size=self.value(ms.children[0]) if ms else None,
+            min_noun=self.name(ms.children[1]) if ms else None,
+            where=self._where(t),
+        )
+
+    def canary(self, t: Tree) -> ast.Body:
+        return ast.CanaryBody(span=self.span(t), noun=self._names(t)[0], regions=self.value(t.children[1]),
+                              alone=bool(self._tokens(t, "ALONE")))
+
+    def order(self, t: Tree) -> ast.Body:
+        sels = [c for c in t.children if isinstance(c, Tree) and c.data in ("selector", "selector_where")]
+        unit = self._opt(t, "by_unit")
+        return ast.OrderBody(span=self.span(t), earlier=self.selector(sels[0]), later=self.selector(sels[1]),
+                             unit=self.name(unit.children[0]) if unit else None)
+
+    def ext_order(self, t: Tree) -> ast.Body:
+        sels = [c for c in t.children if isinstance(c, Tree)]
+        return ast.ExtensionOrderBody(span=self.span(t), first=self.ext_selector(sels[0]),
+                                      second=self.ext_selector(sels[1]), noun=self._names(t)[0])
+
+    def order_by(self, t: Tree) -> ast.Body:
+        key = next(c for c in t.children if isinstance(c, Tree) and c.data in ("key_tag", "key_attr"))
+        return ast.OrderByBody(
+            span=self.span(t),
+            unit=self._names(t)[0],
+            tag=self.string(key.children[0]) if key.data == "key_tag" else None,
+            attr=self.attr(cast(Tree, key.children[0])) if key.data == "key_attr" else None,
+            descending=bool(self._tokens(t, "DESCENDING")),
+            where=self._where(t),
+        )
+
+    # -- preferences
+
+    def spread(self, t: Tree) -> ast.Body:
+        names = self._names(t)
+        weight = [c for c in t.children if isinstance(c, Tree) and c.data != "where"]
+        return ast.SpreadBody(
+            span=self.span(t),
+            single=bool(self._tokens(t, "SINGLE")),
+            noun=names[0],
+            by=tuple(names[1:-1]),
+            unit=names[-1],
+            where=self._where(t),
+            weight=self.value(weight[0]) if weight else None,
+        )
+
+    # -- gates and claims
+
+    def capped(self, t: Tree) -> ast.Body:
+        """The gates (and the executor claim) with an unhealthy cap: ``... SCOPE OP CAP``."""
+        sp, k, of = self.span(t), str(t.data), self._names(t)[0]
+        op = str(self._tokens(t, "COMPARE")[0])
+        cap = self.value(t.children[-1])
+        if k == "precheck":
+            return ast.PrecheckBody(span=sp, of=of, op=op, cap=cap)
+        if k == "stop_upgraded":
+            return ast.StopUpgradedBody(span=sp, of=of, op=op, cap=cap)
+        if k == "stop_unhealthy":
+            return ast.StopUnhealthyBody(span=sp, of=of, op=op, cap=cap)
+        return ast.ExecClaimBody(span=sp, upgraded=self._opt(t, "among_upgraded") is not None, of=of, op=op, cap=cap)
+
+    def health_wait(self, t: Tree) -> ast.Body:
+        timeout = [c for c in t.children if isinstance(c, Tree) and c.data in ("rollback", "keep")]
+        return ast.HealthWaitBody(
+            span=self.span(t),
+            wait=self.value(t.children[0]),
+            on_timeout=cast('Literal["rollback", "keep"]', str(timeout[0].data)) if timeout else None,
+        )
+
+    def phase_gate(self, t: Tree) -> ast.Body:
+        return ast.PhaseGateBody(span=self.span(t))
+
+    def retry(self, t: Tree) -> ast.Body:
         ch = t.children
-        names = [self.name(x) for x in self._tokens(t, "NAME")]
-        if k == "separate_pairs":
-            return ast.SeparatePairsBody(span=sp, unit=names[0])
-        if k == "separate_regions":
-            return ast.SeparateRegionsBody(span=sp, unit=names[0], regions=self.value(ch[1]))
-        if k == "at_most":
-            rnd = self._opt(t, "rounding")
-            counted = self._opt(t, "counted")
-            of = self._opt(t, "of_clause")
-            return ast.AtMostBody(
-                span=sp,
-                amount=self.value(ch[0]),
-                rounding=tuple(self.round_opt(r) for r in rnd.children if isinstance(r, Tree)) if rnd else (),
-                counted=self.name(counted.children[0]) if counted else None,
-                of=self.name(of.children[0]) if of else None,
-                per=tuple(
-                    self.name(c.children[0]) for c in ch if isinstance(c, Tree) and c.data == "per_clause"
-                ),
-                where=self._where(t),
-            )
-        if k == "not_whole":
-            ms = self._opt(t, "min_size")
-            return ast.NotWholeBody(
-                span=sp,
-                unit=names[0],
-                of=names[1],
-                min_size=self.value(ms.children[0]) if ms else None,
-                min_noun=self.name(ms.children[1]) if ms else None,
-                where=self._where(t),
-            )
-        if k == "canary":
-            return ast.CanaryBody(
-                span=sp, noun=names[0], regions=self.value(ch[1]), alone=bool(self._tokens(t, "ALONE"))
-            )
-        if k == "order":
-            sels = [c for c in ch if isinstance(c, Tree) and c.data in ("selector", "selector_where")]
-            unit = self._opt(t, "by_unit")
-            return ast.OrderBody(
-                span=sp,
-                earlier=self.selector(sels[0]),
-                later=self.selector(sels[1]),
-                unit=self.name(unit.children[0]) if unit else None,
-            )
-        if k == "order_by":
-            key = next(c for c in ch if isinstance(c, Tree) and c.data in ("key_tag", "key_attr"))
-            return ast.OrderByBody(
-                span=sp,
-                unit=names[0],
-                tag=self.string(key.children[0]) if key.data == "key_tag" else None,
-                attr=self.attr(cast(Tree, key.children[0])) if key.data == "key_attr" else None,
-                descending=bool(self._tokens(t, "DESCENDING")),
-                where=self._where(t),
-            )
-        if k == "spread":
-            weight = [c for c in ch if isinstance(c, Tree) and c.data != "where"]
-            return ast.SpreadBody(
-                span=sp,
-                single=bool(self._tokens(t, "SINGLE")),
-                noun=names[0],
-                by=tuple(names[1:-1]),
-                unit=names[-1],
-                where=self._where(t),
-                weight=self.value(weight[0]) if weight else None,
-            )
-        if k in ("precheck", "stop_upgraded", "stop_unhealthy", "exec_claim"):
-            op = str(self._tokens(t, "COMPARE")[0])
-            cap = self.value(ch[-1])
-            if k == "precheck":
-                return ast.PrecheckBody(span=sp, of=names[0], op=op, cap=cap)
-            if k == "stop_upgraded":
-                return ast.StopUpgradedBody(span=sp, of=names[0], op=op, cap=cap)
-            if k == "stop_unhealthy":
-                return ast.StopUnhealthyBody(span=sp, of=names[0], op=op, cap=cap)
-            return ast.ExecClaimBody(
-                span=sp, upgraded=self._opt(t, "among_upgraded") is not None, of=names[0], op=op, cap=cap
-            )
-        if k == "health_wait":
-            timeout = [c for c in ch if isinstance(c, Tree) and c.data in ("rollback", "keep")]
-            return ast.HealthWaitBody(
-                span=sp,
-                wait=self.value(ch[0]),
-                on_timeout=cast('Literal["rollback", "keep"]', str(timeout[0].data)) if timeout else None,
-            )
-        if k == "phase_gate":
-            return ast.PhaseGateBody(span=sp)
-        if k == "retry":
-            return ast.RetryBody(
-                span=sp, after=self.value(ch[0]), max_attempts=self.value(ch[1]) if len(ch) > 1 else None
-            )
-        if k == "pause":
-            of = self._opt(t, "of_clause")
-            return ast.PauseBody(span=sp, pause=self.value(ch[0]), of=self.name(of.children[0]) if of else None)
-        if k == "no_major_claim":
-            return ast.VersionClaimBody(span=sp, kind="no_major", noun=names[0])
-        if k == "rollback_claim":
-            return ast.VersionClaimBody(span=sp, kind="rollback_restores", noun=names[0])
-        raise ValueError(f"unknown body {k}")  # the grammar has no other bodies
+        return ast.RetryBody(span=self.span(t), after=self.value(ch[0]),
+                             max_attempts=self.value(ch[1]) if len(ch) > 1 else None)
+
+    def pause(self, t: Tree) -> ast.Body:
+        of = self._opt(t, "of_clause")
+        return ast.PauseBody(span=self.span(t), pause=self.value(t.children[0]),
+                             of=self.name(of.children[0]) if of else None)
+
+    def no_major_claim(self, t: Tree) -> ast.Body:
+        return ast.VersionClaimBody(span=self.span(t), kind="no_major", noun=self._names(t)[0])
+
+    def rollback_claim(self, t: Tree) -> ast.Body:
+        return ast.VersionClaimBody(span=self.span(t), kind="rollback_restores", noun=self._names(t)[0])
 
     def round_opt(self, t: Tree) -> ast.RoundOpt:
         if t.data == "round_mode":
@@ -741,6 +774,18 @@ class _Builder:
             return ast.Selector(span=self.span(t), noun=noun, where=self.pred(t.children[1]))
         value = self.value(t.children[1]) if len(t.children) > 1 else None
         return ast.Selector(span=self.span(t), noun=noun, value=value)
+
+    def ext_selector(self, t: Tree) -> ast.ExtSelector:
+        if t.data == "ext_by_type":
+            return ast.ExtSelector(span=self.span(t), type=self.string(t.children[0]))
+        return ast.ExtSelector(span=self.span(t), fields=self.ext_fields(t))
+
+    def ext_fields(self, t: Tree) -> tuple[ast.ExtField, ...]:
+        return tuple(
+            ast.ExtField(span=self.span(c), key=str(c.children[0]), value=self.string(c.children[1]))
+            for c in t.children
+            if isinstance(c, Tree)
+        )
 
     def attr(self, t: Tree) -> ast.AttrNode:
         return ast.AttrNode(span=self.span(t), path=tuple(str(c) for c in t.children))
@@ -777,11 +822,31 @@ class _Builder:
         if k in ("only_enabled", "include_disabled", "newest_minor", "never_major", "allow_major"):
             kind = cast('Literal["only_enabled", "include_disabled", "newest_minor", "never_major", "allow_major"]', k)
             return ast.VersionItem(span=sp, kind=kind)
-        fields = tuple(
-            ast.ExtField(span=self.span(c), key=str(c.children[0]), value=self.string(c.children[1]))
-            for c in t.children
-            if isinstance(c, Tree)
-        )
+        fields = self.ext_fields(t)
         if k == "opt_out":
             return ast.OptOutItem(span=sp, fields=fields)
         return ast.PinItem(span=sp, fields=fields, version=self.string(t.children[-1]))
+
+
+# Each body rule of the grammar, with the builder of its AST node.
+_BODY_BUILDERS: dict[str, Callable[[_Builder, Tree], ast.Body]] = {
+    "separate_pairs": _Builder.separate_pairs,
+    "separate_regions": _Builder.separate_regions,
+    "at_most": _Builder.at_most,
+    "not_whole": _Builder.not_whole,
+    "canary": _Builder.canary,
+    "order": _Builder.order,
+    "ext_order": _Builder.ext_order,
+    "order_by": _Builder.order_by,
+    "spread": _Builder.spread,
+    "precheck": _Builder.capped,
+    "stop_upgraded": _Builder.capped,
+    "stop_unhealthy": _Builder.capped,
+    "exec_claim": _Builder.capped,
+    "health_wait": _Builder.health_wait,
+    "phase_gate": _Builder.phase_gate,
+    "retry": _Builder.retry,
+    "pause": _Builder.pause,
+    "no_major_claim": _Builder.no_major_claim,
+    "rollback_claim": _Builder.rollback_claim,
+}

@@ -1,14 +1,19 @@
-"""Extension version strings: parsed to integer tuples, compared part by part, missing parts counting as 0."""
+"""Extension version strings: parsed to integer tuples, compared part by part, missing parts counting as 0.
+
+A version is 1 to 4 dot-separated groups of 1 to 9 ASCII digits, matched in full: no sign, no spaces, no trailing
+newline (``$`` would accept one), no other Unicode digits (``\\d`` would accept "１.２").  The policy language and
+the fleet, schedule, fault and import formats all read versions through this module.
+"""
 
 from __future__ import annotations
 
 import re
 
-VERSION_RE = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}$")
+VERSION_RE = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9}){0,3}")
 
 
 def is_version(text: str) -> bool:
-    return bool(VERSION_RE.match(text))
+    return VERSION_RE.fullmatch(text) is not None
 
 
 def parse_version(text: str) -> tuple[int, ...]:

@@ -54,3 +54,12 @@ def test_import_contracts_hold() -> None:
     code = "from importlinter.cli import lint_imports_command; lint_imports_command()"
     res = subprocess.run([sys.executable, "-c", code, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in [*ROOT.glob("dsl/**/__init__.py"),
+                                                                 *ROOT.glob("engine/**/__init__.py")]}
+    assert found <= listed, f"packages missing from pyproject.toml [tool.setuptools] packages: {sorted(found - listed)}"

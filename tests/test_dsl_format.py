@@ -86,16 +86,15 @@ def test_canonical_layout() -> None:
     assert out == "policy p\nparam w = 90m\nrule a: at most 20% (ceil, at least 2) of a scale_set per wave\n"
 
 
-NAMES = st.sampled_from(["wave", "zone", "region", "scale_set", "availability_set", "VMs", "phase", "cap", "x"])
-GRAMMAR = from_lark(
-    lark_parser(),
-    start="start",
-    explicit={
-        "NAME": NAMES,
-        "COMMENT": st.just("# c"),
-        "STRING": st.sampled_from(['"eastus"', '"a b"', '""', '"q\\"x"']),
-    },
+NAMES = st.sampled_from(
+    ["wave", "zone", "region", "scale_set", "availability_set", "geography", "VMs", "vm", "phase", "cap", "x"]
 )
+EXPLICIT = {
+    "NAME": NAMES,
+    "COMMENT": st.just("# c"),
+    "STRING": st.sampled_from(['"eastus"', '"a b"', '""', '"q\\"x"', '"Europe"']),
+}
+GRAMMAR = from_lark(lark_parser(), start="start", explicit=EXPLICIT)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
