@@ -93,7 +93,7 @@ def _section(sid: str, heading: str, *content: str) -> str:
 def _figure(fid: str, chart: str, caption: str, table_html: str, legend: str = "") -> str:
     cap = el("figcaption", (("id", f"{fid}-cap"),), esc(caption))
     view = el("details", (("class", "table-view"),), el("summary", (), "Table view"), table_html)
-    return el("figure", (("id", fid),), cap, chart, legend, view)
+    return el("figure", (("id", fid),), chart, legend, cap, view)  # the caption under the chart, as in print
 
 
 def _p(text: str, cls: str | None = None) -> str:
@@ -303,19 +303,19 @@ CSS = """
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1260px;padding:16px 20px 60px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--ink);background:var(--bg)}
 h1{font-size:24px;margin:4px 0 6px}
-h2{font-size:19px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h2{font-size:19px;margin:22px 0 6px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:15px;margin:16px 0 6px}
 .lede{font-size:15px;max-width:1100px;margin:4px 0 12px}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
-.card{border:1px solid var(--line);border-radius:6px;padding:8px 14px;min-width:150px;background:var(--soft)}
+.card{border:1px solid var(--line);border-radius:6px;padding:4px 12px;min-width:140px;background:var(--soft)}
 .card-what{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-.card-num{font-size:26px;font-weight:600}
+.card-num{font-size:22px;font-weight:600;line-height:1.2}
 .card-note{font-size:12px;color:var(--muted)}
-nav ul{list-style:none;padding:0;margin:10px 0;display:flex;flex-wrap:wrap;gap:6px 16px}
+nav ul{list-style:none;padding:0;margin:6px 0;display:flex;flex-wrap:wrap;gap:6px 16px}
 nav a{color:#0b57a4}
-.filter{margin:8px 0;padding:6px 10px;border:1px solid var(--line);border-radius:6px;display:inline-block}
+.filter{margin:0 0 6px;font-size:13px}
 figure{margin:8px 0 12px}
-figcaption{margin:0 0 6px;color:var(--ink)}
+figcaption{margin:4px 0 6px;color:var(--ink)}
 svg.chart{width:100%;height:auto;display:block;font-size:12px}
 svg.defs{position:absolute}
 .band-label{font-size:12px;font-weight:600;fill:#3c4043}

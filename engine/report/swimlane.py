@@ -36,8 +36,8 @@ from engine.report.svg import (
     wave_axis,
 )
 
-LANE_H = 26
-BAR_H = 18
+LANE_H = 22
+BAR_H = 15
 HEAD = 60  # band labels, then the held-phase labels, then the wave ticks
 FOOT = 30
 OTHER = "(several regions)"
@@ -48,7 +48,8 @@ GLYPHS = {
     "install_refused": ("X", REFUSED, "#ffffff", "install refused"),
     "retries_exhausted": ("R", GAVE_UP, INK, "task given up after its retries"),
 }
-MARK_LIMIT = 600  # marks at most (each about 250 bytes): past it they are merged, so the page stays small
+MARK_LIMIT = 400  # marks at most (each about 250 bytes): past it they are merged, so the page stays small
+WHY_MARKS = 100  # up to this many marks, a mark of one halt says why in its hover text (else the table does)
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,12 @@ def swimlane(plan: PlanView, run: RunView | None, label_id: str) -> str:
     height = HEAD + len(lanes) * LANE_H + FOOT
     parts = [_bands(plan, axis, height), _ticks(axis, height)]
     lane_marks: dict[str, list[Mark]] = {}
-    for m in marks(run.halts if run else (), lanes):
+    all_marks = marks(run.halts if run else (), lanes)
+    for m in all_marks:
         lane_marks.setdefault(m.region, []).append(m)
+    why = len(all_marks) <= WHY_MARKS
     for i, region in enumerate(lanes):
-        parts.append(_lane(plan, run, axis, region, HEAD + i * LANE_H, lane_marks.get(region, [])))
+        parts.append(_lane(plan, run, axis, region, HEAD + i * LANE_H, lane_marks.get(region, []), why))
     if run is not None:
         parts += _holds(plan, run, axis, height)
     return svg(WIDTH, height, label_id, *parts)
@@ -130,7 +133,8 @@ def _ticks(axis: Axis, height: float) -> str:
     return el("g", (("class", "ticks"),), *out)
 
 
-def _lane(plan: PlanView, run: RunView | None, axis: Axis, region: str, y: float, lane_marks: list[Mark]) -> str:
+def _lane(plan: PlanView, run: RunView | None, axis: Axis, region: str, y: float, lane_marks: list[Mark],
+          why: bool) -> str:
     """A lane: its bars as two paths (done, not done), the cells' numbers for the hover panel, its marks."""
     cells = [c for w in range(*_range(plan, region)) if (c := plan.cells.get((region, w))) is not None]
     top = max((c.tasks for c in cells), default=1)
@@ -160,7 +164,7 @@ def _lane(plan: PlanView, run: RunView | None, axis: Axis, region: str, y: float
         parts.append(el("path", (("class", "done" if run is not None else "planned"), ("d", "".join(done_d)))))
     if todo_d:
         parts.append(el("path", (("class", "todo"), ("d", "".join(todo_d)))))
-    parts += [_mark(m, axis, y + LANE_H / 2) for m in lane_marks]
+    parts += [_mark(m, axis, y + LANE_H / 2, why) for m in lane_marks]
     return el("g", (("class", "lane"), ("data-region", region), ("data-cells", ";".join(data))), *parts)
 
 
@@ -191,7 +195,7 @@ OCTAGON = ((-0.41, -1), (0.41, -1), (1, -0.41), (1, 0.41), (0.41, 1), (-0.41, 1)
 DIAMOND = ((0, -1.2), (1.2, 0), (0, 1.2), (-1.2, 0))
 
 
-def _mark(m: Mark, axis: Axis, y: float) -> str:
+def _mark(m: Mark, axis: Axis, y: float, why: bool) -> str:
     lo, hi = axis.span(m.wave)
     x = min(max(axis.at(m.wave, m.halts[0].fraction), lo + 7), max(lo + 7, hi - 7))
     n = len(m.halts)
@@ -201,7 +205,7 @@ def _mark(m: Mark, axis: Axis, y: float) -> str:
     numbers = f"#{m.halts[0].number}" + (f" … #{m.halts[-1].number}" if n > 1 else "")
     first = m.halts[0]
     tip = (f"{what} · {m.region} · {'retry of ' if m.retry else ''}{waves} · {numbers}"
-           + (f" · {first.subject}, rule {first.rule}: {first.why}" if n == 1 else ""))
+           + (f" · {first.subject}, rule {first.rule}" if n == 1 else "") + (f": {first.why}" if n == 1 and why else ""))
     parts = [title(tip), el("use", (("href", f"#{glyph_id(m.kind, m.retry)}"), ("x", x), ("y", y)))]
     if n > 1:
         parts.append(text(x + 9, y - 4, f"×{n:,}", ("class", "count")))
