@@ -114,6 +114,7 @@ def test_the_rules_are_listed_with_file_line_and_text(sample: dict[str, Path]) -
 def test_progress_and_bound_and_risk(sample: dict[str, Path]) -> None:
     page = page_of(sample)
     assert "60.5% at the end of the run" in page  # 1,456 of 2,407 upgrades, as the run summary says
+    assert "Tasks at the end of the run: blocked 8, failed 2, not started 895, stopped 16, succeeded 1,456" in page
     assert "lower bound 36" in page and "it is optimal" in page
     assert "wavegate explain --schedule SCHEDULE --vm koreacentral-" in page
     assert "P(halt) 31.0%" in page and "P50 5h 0m" in page and "worst seeds" in page

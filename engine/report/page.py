@@ -209,9 +209,13 @@ def _progress(r: Report) -> str:
                     + (f", the last wave run was {last}." if last is not None else ", no wave ran."))
     else:
         caption += "; no event log was given."
+    states = ""
+    if run is not None and run.states:
+        states = _p("Tasks at the end of the run: " + ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in run.states)
+                    + f" ({run.executed_waves} executed waves, retry waves included; {run.events:,} events).")
     return _section("progress", "Progress: the cumulative share upgraded",
                     _figure("progress-fig", progress_chart(plan, run, "progress-fig-cap"), caption,
-                            progress_table(plan, run)))
+                            progress_table(plan, run)), states)
 
 
 def _halts(r: Report) -> str:
