@@ -92,7 +92,8 @@ def _section(sid: str, heading: str, *content: str) -> str:
 
 def _figure(fid: str, chart: str, caption: str, table_html: str, legend: str = "") -> str:
     cap = el("figcaption", (("id", f"{fid}-cap"),), esc(caption))
-    view = el("details", (("class", "table-view"),), el("summary", (), "Table view"), table_html)
+    # Without a table of its own (the risk charts), the numbers follow in one table block.
+    view = el("details", (("class", "table-view"),), el("summary", (), "Table view"), table_html) if table_html else ""
     return el("figure", (("id", fid),), chart, legend, cap, view)  # the caption under the chart, as in print
 
 
@@ -274,7 +275,7 @@ def _risk(r: Report) -> str:
         figs.append(_figure("risk-finish", finish, f"Finish times over the scenarios: P50 {duration(q.p50)} (dashed), "
                             f"P95 {duration(q.p95)} (dotted), max {duration(q.max)} (solid).", ""))
     return _section("risk", "Risk: how likely the rollout halts, and how long it takes", *figs,
-                    el("h3", (), "The numbers"), risk_tables(risk, r.where))
+                    el("h3", (), "The numbers (the charts' table view)"), risk_tables(risk, r.where))
 
 
 def _changes(r: Report) -> str:
@@ -326,10 +327,10 @@ svg.defs{position:absolute}
 .tick{font-size:11px;fill:#3c4043}
 .axis-label{font-size:12px;fill:#5f6368}
 .lane-label{font-size:12px;fill:#1b1b1b}
-.series-label{font-size:12px;font-weight:600;fill:#1b1b1b}
+.series-label{font-size:12px;font-weight:600;fill:#1b1b1b;paint-order:stroke;stroke:#fff;stroke-width:3px}
 .hold-label{font-size:12px;font-weight:700;fill:#1b1b1b}
 .glyph{font-size:9px;font-weight:700;pointer-events:none}
-.count{font-size:10px;font-weight:700;fill:#1b1b1b}
+.count{font-size:10px;font-weight:700;fill:#1b1b1b;paint-order:stroke;stroke:#fff;stroke-width:2.5px}
 .halt:focus,.hold:focus{outline:2px solid #0b57a4}
 .done{fill:#0072b2}
 .planned{fill:#56b4e9}

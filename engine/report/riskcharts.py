@@ -22,7 +22,7 @@ from engine.report.svg import (
 )
 
 BAR_LEFT = 300
-BAR_RIGHT = WIDTH - 140
+BAR_RIGHT = WIDTH - 220  # room for the P(halt) label on the right
 ROW_H = 22
 RULES_SHOWN = 30  # rows of the halts-by-rule chart (the table lists every rule)
 

@@ -170,7 +170,7 @@ def risk_tables(risk: RiskSummary, where: Callable[[str], str]) -> str:
     if risk.worst_seeds:
         facts.append(("worst seeds", ", ".join(str(s) for s in risk.worst_seeds[:20])
                       + " (wavegate simulate --seed N replays one)"))
-    out = table(["", ""], (row(list(f)) for f in facts), cls="data facts")
+    out = table(["what", "value"], (row(list(f)) for f in facts), cls="data facts")
     rules = sorted(risk.halts_by_rule, key=lambda r: (-r.scenarios, r.rule))
     out += table(["rule", "source", "scenarios halted"],
                  (row([r.rule, where(r.rule), f"{r.scenarios:,} ({percent(r.scenarios / risk.scenarios)})"])
