@@ -263,3 +263,12 @@ def test_the_page_stays_small_with_a_halt_in_every_cell_of_58_regions() -> None:
     assert halts == 9396
     assert len(page.encode("utf-8")) <= MAX_PAGE, len(page.encode("utf-8"))
     assert page.count('<g class="lane"') == 58
+
+
+def test_a_schedule_with_nothing_to_do_still_gives_a_page(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_text('{"phases": [], "waves": [], "lower_bound": 0, "optimal": true}')
+    code, _, err = wavegate("report", "--schedule", str(tmp_path / "empty.json"), "-o", str(tmp_path / "r.html"))
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert '<g class="lane"' not in page and "Regions of the fleet with nothing to upgrade: australiacentral" in page
+    assert ". ." not in page

@@ -186,7 +186,7 @@ def _lanes(r: Report) -> str:
         f"phase {ph.index}: waves {ph.first_wave}–{ph.last_wave}, {len(ph.regions)} regions, the longest "
         f"{', '.join(ph.longest)} ({ph.longest_waves} waves)" for ph in plan.phases)
     caption = (f"Swimlanes: one lane per region ({len(plan.lanes)}), its waves as bars on a wave axis "
-               f"({plan.waves} waves; no calendar yet), phases as bands. {phases}.")
+               f"({plan.waves} waves; no calendar yet), phases as bands." + (f" {phases}." if phases else ""))
     if run is not None:
         caption += (" Solid: upgrades done; hatched: planned but not done. Markers: halts at their moment, "
                     f"{len(run.halts):,} in all, listed under Halts.")
