@@ -81,6 +81,8 @@ ENGINE_TITLES: Mapping[str, str] = {
     "E-JOURNAL": "unusable run journal",
     "E-IMPORT": "import refused",
     "E-USAGE": "bad command-line usage",
+    "E-EVENTS": "invalid event log",
+    "E-RISK": "invalid risk summary",
 }
 
 LANGUAGE_CODES: Mapping[str, CodeInfo] = {c: CodeInfo(t, LANGUAGE_DOC) for c, t in LANGUAGE_TITLES.items()}

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from dsl.diagnostics import Diagnostic
 from dsl.loader import load_policy
+from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
 from engine.model.errors import Infeasible, InputError
 from engine.model.fleet import load_fleet
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
         time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds for the whole solve.", min=0.1)] = 60.0,
         fmt: Annotated[str, typer.Option("--format", help="table | json (json prints the schedule on stdout)")] = "table",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+        report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
     ) -> None:
         """Plan the shortest rollout schedule that satisfies every rule, and prove it optimal when possible.
 
@@ -64,6 +66,7 @@ def register(app: typer.Typer) -> None:
         text = result.schedule.to_json()
         if output is not None:
             write_atomic(output, text)
+        report_cmd.after_plan(report, policy, the_fleet, spec_path, fleet_path, result.schedule)
         if fmt == "json":
             typer.echo(text, nl=False)
             return

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
+from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
 from engine.model.errors import InputError
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
@@ -54,6 +55,7 @@ def register(app: typer.Typer) -> None:
         final_state: Annotated[Path | None, typer.Option("--final-state", help="Write the fleet after the run here.")] = None,
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
+        report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -69,8 +71,10 @@ def register(app: typer.Typer) -> None:
           wavegate simulate --fleet my.json --faults faults.json --seed 7 --events run.jsonl --final-state after.json
           wavegate simulate --journal run.db ...   # killed?  the same command with --resume continues it
         """
-        out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events, final_state, max_retries,
-                           time_limit)
+        with report_cmd.events_for_report(events, report) as events_out:
+            out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
+                               max_retries, time_limit)
+            report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         typer.echo(render_summary(out), nl=False)
         if out.result.exit_code:
             raise typer.Exit(out.result.exit_code)

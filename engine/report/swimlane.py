@@ -1,0 +1,283 @@
+"""The swimlanes: a lane per region, its waves as bars on the axis, phase bands behind, halts marked at their moment.
+
+A bar's height is the region's upgrades in that wave against its largest wave; with an event log the bar's solid
+part is what was done and its hatched part what was not.  Halts are grouped per region, wave and kind (one marker
+with a count), so the drawing grows with regions x waves, never with VMs or halts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from engine.report.plan_view import PlanView
+from engine.report.run_view import Halt, RunView
+from engine.report.svg import (
+    BANDS,
+    BLOCKED,
+    DONE,
+    GAVE_UP,
+    GRID,
+    INK,
+    LABEL_W,
+    MUTED,
+    PLANNED,
+    REFUSED,
+    STOPPED,
+    WIDTH,
+    Axis,
+    el,
+    num,
+    percent,
+    svg,
+    text,
+    title,
+    wave_axis,
+)
+
+LANE_H = 22
+BAR_H = 15
+HEAD = 60  # band labels, then the held-phase labels, then the wave ticks
+FOOT = 30
+OTHER = "(several regions)"
+# kind -> (glyph letter, fill, letter colour, what it means)
+GLYPHS = {
+    "set_blocked": ("B", BLOCKED, INK, "set blocked by a precheck"),
+    "set_stopped": ("S", STOPPED, "#ffffff", "set stopped"),
+    "install_refused": ("X", REFUSED, "#ffffff", "install refused"),
+    "retries_exhausted": ("R", GAVE_UP, INK, "task given up after its retries"),
+}
+MARK_LIMIT = 400  # marks at most (each about 250 bytes): past it they are merged, so the page stays small
+WHY_MARKS = 100  # up to this many marks, a mark of one halt says why in its hover text (else the table does)
+
+
+@dataclass(frozen=True)
+class Mark:
+    region: str
+    wave: int
+    last_wave: int
+    kind: str  # of its glyph: the most frequent kind among its halts
+    retry: bool
+    halts: tuple[Halt, ...]
+
+
+def marks(halts: Sequence[Halt], lanes: Sequence[str]) -> list[Mark]:
+    """One mark per region, wave and kind (phase holds are lines, not marks).  Past MARK_LIMIT marks, one per
+    region and wave; still past it, one per region and block of waves: the drawing stays bounded whatever the halts."""
+    known = set(lanes)
+    placed = [(h.region if h.region in known else OTHER, h.wave, h) for h in halts
+              if h.kind != "phase_held" and h.wave is not None]
+    groups = _group((((r, w, h.kind), h) for r, w, h in placed))
+    block = 1
+    while len(groups) > MARK_LIMIT:
+        groups = _group((((r, w // block, ""), h) for r, w, h in placed))
+        block += 1
+    out = []
+    for (region, _, _), hs in sorted(groups.items()):
+        waves = [h.wave for h in hs if h.wave is not None]
+        kind = Counter(h.kind for h in hs).most_common(1)[0][0]
+        out.append(Mark(region, min(waves), max(waves), kind, all(h.retry for h in hs), tuple(hs)))
+    return out
+
+
+def _group(keyed: Iterable[tuple[tuple[str, int, str], Halt]]) -> dict[tuple[str, int, str], list[Halt]]:
+    out: dict[tuple[str, int, str], list[Halt]] = {}
+    for key, h in keyed:
+        out.setdefault(key, []).append(h)
+    return out
+
+
+def lanes_of(plan: PlanView, run: RunView | None) -> list[str]:
+    lanes = list(plan.lanes)
+    if run is not None and any(m.region == OTHER for m in marks(run.halts, lanes)):
+        lanes.append(OTHER)
+    return lanes
+
+
+def swimlane(plan: PlanView, run: RunView | None, label_id: str) -> str:
+    axis = wave_axis(plan.waves)
+    lanes = lanes_of(plan, run)
+    height = HEAD + len(lanes) * LANE_H + FOOT
+    parts = [_bands(plan, axis, height), _ticks(axis, height)]
+    lane_marks: dict[str, list[Mark]] = {}
+    all_marks = marks(run.halts if run else (), lanes)
+    for m in all_marks:
+        lane_marks.setdefault(m.region, []).append(m)
+    why = len(all_marks) <= WHY_MARKS
+    for i, region in enumerate(lanes):
+        parts.append(_lane(plan, run, axis, region, HEAD + i * LANE_H, lane_marks.get(region, []), why))
+    if run is not None:
+        parts += _holds(plan, run, axis, height)
+    return svg(WIDTH, height, label_id, *parts)
+
+
+def _bands(plan: PlanView, axis: Axis, height: float) -> str:
+    out = []
+    for i, ph in enumerate(plan.phases):
+        x0, x1 = axis.span(ph.first_wave)[0], axis.span(ph.last_wave)[1]
+        label = f"phase {ph.index} · {len(ph.regions)} regions · waves {ph.first_wave}–{ph.last_wave}"
+        out.append(el("rect", (("x", x0), ("y", 0.0), ("width", x1 - x0), ("height", float(height - FOOT)),
+                               ("fill", BANDS[i % 2]))))
+        out.append(el("line", (("x1", x0), ("y1", 0.0), ("x2", x0), ("y2", float(height - FOOT)),
+                               ("stroke", GRID))))
+        out.append(text(x0 + 4, 14, label, ("class", "band-label")))
+    return el("g", (("class", "bands"),), *out)
+
+
+def _ticks(axis: Axis, height: float) -> str:
+    out = [text(x, HEAD - 8, label, ("text-anchor", "middle"), ("class", "tick")) for x, label in axis.ticks()]
+    out.append(text(LABEL_W - 8, HEAD - 8, axis.label, ("text-anchor", "end"), ("class", "tick")))
+    out.append(text(LABEL_W + (WIDTH - LABEL_W) / 2, height - 8, f"{axis.label}s of the schedule, in order",
+                    ("text-anchor", "middle"), ("class", "axis-label")))
+    return el("g", (("class", "ticks"),), *out)
+
+
+def _lane(plan: PlanView, run: RunView | None, axis: Axis, region: str, y: float, lane_marks: list[Mark],
+          why: bool) -> str:
+    """A lane: its bars as two paths (done, not done), the cells' numbers for the hover panel, its marks."""
+    cells = [c for w in range(*_range(plan, region)) if (c := plan.cells.get((region, w))) is not None]
+    top = max((c.tasks for c in cells), default=1)
+    base = y + LANE_H - 3
+    done_d, todo_d, data = [], [], []
+    for c in cells:
+        x0, x1 = axis.span(c.wave)
+        x0, width = x0 + 1, max(1.0, x1 - x0 - 2)
+        h = max(4.0, BAR_H * c.tasks / top)
+        done = run.done.get((region, c.wave), 0) if run is not None else c.tasks
+        solid = h * done / c.tasks if c.tasks else h
+        if solid > 0:
+            done_d.append(f"M{num(x0)} {num(base)}h{num(width)}v{num(-solid)}h{num(-width)}z")
+        if solid < h:
+            todo_d.append(f"M{num(x0)} {num(base - solid)}h{num(width)}v{num(solid - h)}h{num(-width)}z")
+        data.append(f"{c.wave} {num(x0)} {num(x0 + width)} {c.tasks} {c.vms}" + (f" {done}" if run else ""))
+    tasks = sum(c.tasks for c in cells)
+    summary = f"{region}: phase {plan.region_phase.get(region)}, {tasks:,} upgrades"
+    if run is not None:
+        done_all = sum(run.done.get((region, c.wave), 0) for c in cells)
+        summary += f", {done_all:,} done ({percent(done_all / tasks if tasks else 1)})"
+    parts = [title(summary),
+             el("line", (("x1", float(LABEL_W)), ("y1", y + LANE_H), ("x2", float(WIDTH)), ("y2", y + LANE_H),
+                         ("class", "lane-rule"))),
+             text(LABEL_W - 8, y + LANE_H / 2 + 4, region, ("text-anchor", "end"), ("class", "lane-label"))]
+    if done_d:
+        parts.append(el("path", (("class", "done" if run is not None else "planned"), ("d", "".join(done_d)))))
+    if todo_d:
+        parts.append(el("path", (("class", "todo"), ("d", "".join(todo_d)))))
+    parts += [_mark(m, axis, y + LANE_H / 2, why) for m in lane_marks]
+    return el("g", (("class", "lane"), ("data-region", region), ("data-cells", ";".join(data))), *parts)
+
+
+def _range(plan: PlanView, region: str) -> tuple[int, int]:
+    first, last = plan.region_span.get(region, (0, -1))
+    return first, last + 1
+
+
+def glyph(kind: str, x: float, y: float, retry: bool, size: float = 7.0) -> str:
+    """A halt's marker: a shape and a letter per kind (colour is never the only difference); hollow in a retry."""
+    letter, fill, ink, _ = GLYPHS.get(kind, ("?", MUTED, "#ffffff", ""))
+    s = size
+    paint = (("fill", "#ffffff"), ("stroke", fill), ("stroke-width", 2.0)) if retry else \
+        (("fill", fill), ("stroke", INK), ("stroke-width", 0.8))
+    if kind == "set_blocked":
+        shape = el("rect", (("x", x - s), ("y", y - s), ("width", 2 * s), ("height", 2 * s), *paint))
+    elif kind in ("set_stopped", "install_refused"):
+        corners = OCTAGON if kind == "set_stopped" else DIAMOND
+        pts = " ".join(f"{x + dx * s:.1f},{y + dy * s:.1f}" for dx, dy in corners)
+        shape = el("polygon", (("points", pts), *paint))
+    else:
+        shape = el("circle", (("cx", x), ("cy", y), ("r", s), *paint))
+    return shape + text(x, y + 3.5, letter, ("text-anchor", "middle"), ("class", "glyph"),
+                        ("fill", INK if retry else ink))
+
+
+OCTAGON = ((-0.41, -1), (0.41, -1), (1, -0.41), (1, 0.41), (0.41, 1), (-0.41, 1), (-1, 0.41), (-1, -0.41))
+DIAMOND = ((0, -1.2), (1.2, 0), (0, 1.2), (-1.2, 0))
+
+
+def _mark(m: Mark, axis: Axis, y: float, why: bool) -> str:
+    lo, hi = axis.span(m.wave)
+    x = min(max(axis.at(m.wave, m.halts[0].fraction), lo + 7), max(lo + 7, hi - 7))
+    n = len(m.halts)
+    kinds = Counter(h.kind for h in m.halts)
+    what = ", ".join(f"{c:,} × {GLYPHS.get(k, ('', '', '', k))[3]}" for k, c in sorted(kinds.items()))
+    waves = f"wave {m.wave}" if m.wave == m.last_wave else f"waves {m.wave}–{m.last_wave}"
+    numbers = f"#{m.halts[0].number}" + (f" … #{m.halts[-1].number}" if n > 1 else "")
+    first = m.halts[0]
+    tip = (f"{what} · {m.region} · {'retry of ' if m.retry else ''}{waves} · {numbers}"
+           + (f" · {first.subject}, rule {first.rule}" if n == 1 else "") + (f": {first.why}" if n == 1 and why else ""))
+    parts = [title(tip), el("use", (("href", f"#{glyph_id(m.kind, m.retry)}"), ("x", x), ("y", y)))]
+    if n > 1:
+        parts.append(text(x + 9, y - 4, f"×{n:,}", ("class", "count")))
+    # data-n per kind, so a reader (and the test) can account for every halt of the log
+    counts = " ".join(f"{k}:{c}" for k, c in sorted(kinds.items()))
+    return el("g", (("class", "halt tip"), ("tabindex", 0), ("data-n", counts)), *parts)
+
+
+def glyph_id(kind: str, retry: bool) -> str:
+    return f"m-{GLYPHS.get(kind, ('x',))[0]}{'-r' if retry else ''}"
+
+
+def glyph_defs() -> str:
+    """Each marker once, at the origin (marks place it with <use>): solid, and hollow for retry waves."""
+    return "".join(el("g", (("id", glyph_id(kind, retry)),), glyph(kind, 0.0, 0.0, retry))
+                   for kind in GLYPHS for retry in (False, True))
+
+
+def _holds(plan: PlanView, run: RunView, axis: Axis, height: float) -> list[str]:
+    """Each held phase: a dashed line where it would have started, across every lane."""
+    by_phase: dict[int, list[Halt]] = {}
+    for h in run.halts:
+        if h.kind == "phase_held" and isinstance(h.phase, int):
+            by_phase.setdefault(h.phase, []).append(h)
+    out = []
+    first_wave = {ph.index: ph.first_wave for ph in plan.phases}
+    for phase, hs in sorted(by_phase.items()):
+        if phase not in first_wave:
+            continue
+        x = axis.span(first_wave[phase])[0]
+        numbers = ", ".join(f"#{h.number}" for h in hs)
+        tip = f"phase {phase} held ({numbers}), rule {hs[-1].rule}: {hs[-1].why}"
+        label = f"phase {phase} held ({numbers})"
+        out.append(el("g", (("class", "hold tip"), ("tabindex", 0), ("data-halts", " ".join(str(h.number) for h in hs))),
+                      title(tip),
+                      el("line", (("x1", x), ("y1", 20.0), ("x2", x), ("y2", float(height - FOOT)), ("stroke", INK),
+                                  ("stroke-width", 2.5), ("stroke-dasharray", "7 4"))),
+                      el("rect", (("x", x + 3), ("y", 20.0), ("width", 14.0 + 7.2 * len(label)), ("height", 17.0),
+                                  ("fill", "#ffffff"), ("stroke", INK), ("stroke-width", 0.8))),
+                      pause(x + 11, 28.5), text(x + 18, 33, label, ("class", "hold-label"))))
+    return out
+
+
+def pause(x: float, y: float) -> str:
+    """The pause sign of a held phase: two bars (drawn, so no font needs the glyph)."""
+    return "".join(el("rect", (("x", x + dx), ("y", y - 5), ("width", 2.5), ("height", 10.0), ("fill", INK)))
+                   for dx in (-4.0, 0.5))
+
+
+def halt_swatch(kind: str, retry: bool) -> str:
+    """A halt's marker as a small picture beside its row in a table."""
+    inner = glyph(kind, 10, 10, retry, 7) if kind in GLYPHS else pause(10, 10)
+    return el("svg", (("viewBox", "0 0 20 20"), ("class", "swatch"), ("aria-hidden", "true")), inner)
+
+
+def legend_items(with_run: bool) -> list[tuple[str, str]]:
+    """(swatch SVG, meaning) for the legend under the chart."""
+    def swatch(*parts: str) -> str:
+        return el("svg", (("viewBox", "0 0 24 18"), ("class", "swatch"), ("aria-hidden", "true")), *parts)
+
+    if not with_run:
+        return [(swatch(el("rect", (("x", 2.0), ("y", 3.0), ("width", 20.0), ("height", 12.0), ("fill", PLANNED)))),
+                 "upgrades planned in the wave (height: against the region's largest wave)")]
+    items = [
+        (swatch(el("rect", (("x", 2.0), ("y", 3.0), ("width", 20.0), ("height", 12.0), ("fill", DONE)))),
+         "upgrades done (solid)"),
+        (swatch(el("rect", (("x", 2.0), ("y", 3.0), ("width", 20.0), ("height", 12.0), ("fill", "url(#hatch)"),
+                            ("stroke", PLANNED)))), "planned, not done (hatched)"),
+    ]
+    items += [(swatch(glyph(kind, 12, 9, False, 6)), meaning) for kind, (_, _, _, meaning) in GLYPHS.items()]
+    items.append((swatch(glyph("set_blocked", 12, 9, True, 6)), "hollow: in a retry wave (days later)"))
+    items.append((swatch(el("line", (("x1", 12.0), ("y1", 0.0), ("x2", 12.0), ("y2", 18.0), ("stroke", INK),
+                                     ("stroke-width", 2.5), ("stroke-dasharray", "5 3")))),
+                  "phase held: the phase never started"))
+    return items
