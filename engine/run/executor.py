@@ -42,7 +42,8 @@ from engine.run.driver import FOREVER, Driver, InstallResult, TaskRef
 from engine.run.events import EventSink, event_line, minutes
 from engine.run.gates import REAL_GATES, GateFns, percent_text, repairs_needed, unblocking_cap
 from engine.run.journal import Journal
-from engine.run.monitors import Monitor, key_getter
+from engine.run.monitors import Monitor
+from engine.run.reading import key_getter
 
 GroupKey = tuple[Any, ...]
 Group = tuple[str, GroupKey]  # (scope, key)
@@ -239,7 +240,7 @@ class Executor:
             self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
             self.members: dict[Group, list[str]] = defaultdict(list)
             self.vm_groups: dict[str, tuple[Group, ...]] = {}
-            getters = [(scope, key_getter(scope)) for scope in self.scopes]
+            getters = [(scope, key_getter(scope, fleet)) for scope in self.scopes]
             # One tuple per distinct group list, so a batch whose VMs share theirs is recognised by identity.
             shared: dict[tuple[Group, ...], tuple[Group, ...]] = {}
             vid: dict[str, int] = {}  # each VM's index in fleet.vms (the monitor's name for it)
@@ -506,7 +507,7 @@ class Executor:
         install_allowed = self.gates.install_allowed
         allow_major = self.allow_major
         ever_unhealthy = self.ever_unhealthy
-        on_install = self.monitor.on_install
+        on_install = self.monitor.install_check
         emit_task = self.emit_task
         rounds = max((len(queue) for _, queue in queues), default=0)  # a VM's tasks run one per round
         for rnd in range(rounds):
