@@ -64,6 +64,16 @@ def test_paired_regions_in_one_phase_are_caught() -> None:
         execute(X.policy(), fl, X.schedule(fl), SimDriver(fl), MemorySink())
 
 
+def test_each_separation_rule_sees_every_region_of_its_unit() -> None:
+    """Two separation rules of one unit: the second must not skip a region because the first has seen it."""
+    from dsl.policy import SeparateRegions
+
+    fl = X.fleet({}, singles=2, regions=("eastus", "westus"))
+    rules = (*X.default_rules(), SeparateRegions("apart", X.span(6), regions=("eastus", "westus"), within="phase"))
+    with pytest.raises(MonitorBreach, match=r"regions eastus and westus upgrade in the same phase .*rule apart"):
+        execute(X.policy(rules=rules), fl, X.schedule(fl), SimDriver(fl), MemorySink())
+
+
 names = st.sampled_from(["a", "b", "c", "d"])
 
 
