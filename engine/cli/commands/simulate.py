@@ -194,6 +194,7 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
                         ("blocked", "in blocked sets"), ("stopped", "in stopped sets"),
                         ("refused", "would cross a major version"),
                         ("unhealthy_vm", "never installed: the VM was unhealthy at every attempt"), ("kept_unhealthy", "kept on the new version, unhealthy"),
+                        ("held_by_order", "never installed: an extension it must follow did not succeed"),
                         ("not_started", "phase held")):
         if states.get(state):
             table.add_row(state.replace("_", " "), f"{states[state]:,}", note)
