@@ -6,10 +6,11 @@ retries in between); inside a wave the batches (the tasks of one scale set, avai
 concurrently, a heap ordering batch starts and ends in virtual time (ends first on ties, so a stop takes effect before
 a start at the same instant).  At a batch start the precheck gates decide; the batch's installs, health watches and
 rollbacks are then computed per VM (each VM's tasks one after another, each extension on its own, in the order of
-the policy's extension order rules: ``engine.run.ordering``; a task that must follow another one that did not succeed
-is held); at the batch end the stop gates decide and failed tasks get their retries.  Every decision goes through ``engine.run.gates`` (``gates``
-may be replaced to test the monitors), every state change through ``engine.run.monitors``, every decision into the
-journal before it is acted on.  The state machine is documented in docs/executor.md.
+the policy's extension order rules, ``engine.run.ordering``: a task that must follow one that did not succeed is
+held); at the batch end the stop gates decide and failed tasks get their retries.  Every decision goes through
+``engine.run.gates`` (``gates`` may be replaced to test the monitors), every state change through
+``engine.run.monitors``, every decision into the journal before it is acted on.  The state machine is documented in
+docs/executor.md.
 """
 
 from __future__ import annotations
