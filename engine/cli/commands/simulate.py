@@ -201,8 +201,7 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
     skipped = sum(r.skipped.values())
     table.add_row("skipped", f"{skipped:,}", ", ".join(f"{reason} {n:,}" for reason, n in r.skipped.items()))
     table.add_row("virtual time", _duration(r.duration),
-                  f"ideal {_duration(r.ideal)}: {r.waves} waves, every task upgraded at its first try, installs at "
-                  f"their fastest")
+                  f"ideal {_duration(r.ideal)} ({r.waves} waves; every task upgraded first time, fastest installs)")
     console.print(table)
     if r.halts:
         console.print(f"{len(r.halts)} halted set{'s' if len(r.halts) != 1 else ''}:")
