@@ -90,22 +90,27 @@ def test_fast_major_check_agrees_with_parse_version(a: str, b: str) -> None:
     assert gates.install_allowed(a, b, False) == (major(a) == major(b))
 
 
-def test_fast_group_keys_agree_with_engine_groups() -> None:
+def test_fast_group_keys_agree_with_the_checker() -> None:
+    """The executor's and the monitors' key getters say what the normative semantics says of each VM, in every
+    scope (geography from the fleet's region entry, else the bundled Azure table, else null)."""
     from exec_support import fleet
 
     from dsl.policy import GROUP_KEY
-    from engine.plan.groups import count_value, group_key
+    from engine.check.semantics import Semantics
+    from engine.model.fleet import Fleet
     from engine.run.monitors import key_getter, value_getter
 
-    fl = fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus"))
+    fl = fleet({"a": 7, "b": 3}, singles=4, zones=True, regions=("eastus", "westus", "r-own", "r-unknown"))
     data = fl.model_dump()
     data["vms"][0]["update_domain"] = None
     data["vms"][1]["zone"] = None
-    from engine.model.fleet import Fleet
-
+    data["regions"][2]["geography"] = "Own"  # a region of our own with its geography; r-unknown has none
     fl = Fleet.model_validate(data)
-    for scope in [s for s in GROUP_KEY if s != "geography"]:  # WIP(run stage): geography reads the region table
-        get, val = key_getter(scope), value_getter(scope)
+    sem = Semantics(fl)
+    geographies = {key_getter("geography", fl)(vm) for vm in fl.vms}
+    assert geographies == {("United States",), ("Own",), None}  # the table, the fleet's entry, unknown
+    for scope in GROUP_KEY:
+        get, val = key_getter(scope, fl), value_getter(scope, fl)
         for vm in fl.vms:
-            assert get(vm) == group_key(scope, vm), (scope, vm.name)
-            assert val(vm) == count_value(scope, vm), (scope, vm.name)
+            assert get(vm) == sem.group_key(scope, vm), (scope, vm.name)
+            assert val(vm) == sem.count_value(scope, vm), (scope, vm.name)

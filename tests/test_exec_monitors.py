@@ -64,6 +64,16 @@ def test_paired_regions_in_one_phase_are_caught() -> None:
         execute(X.policy(), fl, X.schedule(fl), SimDriver(fl), MemorySink())
 
 
+def test_each_separation_rule_sees_every_region_of_its_unit() -> None:
+    """Two separation rules of one unit: the second must not skip a region because the first has seen it."""
+    from dsl.policy import SeparateRegions
+
+    fl = X.fleet({}, singles=2, regions=("eastus", "westus"))
+    rules = (*X.default_rules(), SeparateRegions("apart", X.span(6), regions=("eastus", "westus"), within="phase"))
+    with pytest.raises(MonitorBreach, match=r"regions eastus and westus upgrade in the same phase .*rule apart"):
+        execute(X.policy(rules=rules), fl, X.schedule(fl), SimDriver(fl), MemorySink())
+
+
 names = st.sampled_from(["a", "b", "c", "d"])
 
 
@@ -115,41 +125,53 @@ def test_real_gates_never_trip_a_monitor(case: tuple[Any, dict[str, Any], int], 
     assert started == sum(1 for e in events if e["event"] in ("install_succeeded", "install_failed"))
 
 
-def test_monitor_indexes_agree_with_engine_groups() -> None:
-    """The monitor reads its own lists by VM index: each must say what engine.plan.groups says of the VM."""
-    from collections import Counter
+def test_monitor_indexes_agree_with_the_checker() -> None:
+    """The monitor reads its own lists by VM index: each must say what the normative semantics
+    (engine.check.semantics) says of the VM, in every scope, geography included."""
+    from fractions import Fraction
 
-    from dsl.policy import GROUP_KEY
-    from engine.plan.groups import count_value, group_key
+    from dsl.policy import GROUP_KEY, Attr, Capacity, Compare, DistinctLimit, Percent
+    from engine.check.semantics import Semantics
+    from engine.model.fleet import Fleet
     from engine.run.monitors import Monitor
 
-    fl = X.fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus"))
+    fl = X.fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus", "r-own"))
     data = fl.model_dump()
     data["vms"][0]["update_domain"] = None
     data["vms"][1]["zone"] = None
-    from engine.model.fleet import Fleet
-
+    data["regions"][2]["geography"] = "Own"
     fl = Fleet.model_validate(data)
-    monitor = Monitor(X.policy(), fl, lambda scope, key, names, t: 0)
-    for scope in [s for s in GROUP_KEY if s != "geography"]:  # WIP(run stage): geography reads the region table
-        keys = monitor.keys_of(scope)
-        assert keys == [group_key(scope, vm) for vm in fl.vms], scope
+    in_east = Compare("==", Attr(("vm", "region")), "eastus")
+    rules = (*X.default_rules(),
+             Capacity("per_geo", X.span(6), amount=Percent(Fraction(50)), of="geography", within="wave"),
+             Capacity("east_geo", X.span(7), amount=Percent(Fraction(50)), of="geography", within="wave",
+                      where=in_east),
+             DistinctLimit("regions_per_geo", X.span(8), limit=2, count="region", per="geography", within="phase"),
+             DistinctLimit("geos", X.span(9), limit=1, count="geography", per="fleet", within="wave"))
+    monitor = Monitor(X.policy(rules=rules), fl, lambda scope, key, names, t: 0)
+    sem = Semantics(fl)
+    for scope in GROUP_KEY:
+        keys = monitor.index.keys_of(scope)
+        assert keys == [sem.group_key(scope, vm) for vm in fl.vms], scope
         by_key: dict[Any, list[str]] = {}
         for vm in fl.vms:
-            if (k := group_key(scope, vm)) is not None:
+            if (k := sem.group_key(scope, vm)) is not None:
                 by_key.setdefault(k, []).append(vm.name)
         for k, members in by_key.items():
-            assert monitor.members(scope, k) == members, (scope, k)
-    for _, rule, _, values, _ in monitor._distinct_rules:
-        truth = [count_value(rule.count, vm) for vm in fl.vms]
+            assert monitor.index.members(scope, k) == members, (scope, k)
+    distinct = monitor.monitor_of(DistinctLimit)
+    assert distinct is not None
+    for rule in distinct.items:
+        values = monitor.index.values_of(rule.count)
+        truth = [sem.count_value(rule.count, vm) for vm in fl.vms]
         for i in range(len(fl.vms)):
             for j in range(len(fl.vms)):
                 assert (values[i] == values[j]) == (truth[i] == truth[j]), (rule.count, i, j)
             assert (values[i] is None) == (truth[i] is None)
-    for i, rule in enumerate(monitor.capacities):
-        expected = Counter(k for vm in fl.vms if (k := group_key(rule.of, vm)) is not None)
-        assert dict(monitor._capacity_sizes(i, rule)) == dict(expected)
-        assert set(monitor._sizes) == set(range(len(monitor.capacities)))  # each rule's sizes counted once, kept
+    capacity = monitor.monitor_of(Capacity)
+    assert capacity is not None
+    for i, rule in enumerate(capacity.items):
+        assert dict(capacity.sizes(i)) == sem.sizes(rule.of, rule.where), rule.name
 
 
 def test_wave_counts_start_afresh_each_wave_and_waves_never_go_back() -> None:

@@ -209,3 +209,26 @@ def test_an_unhealthy_vm_is_deferred_and_retried_and_does_not_hold_the_phase() -
     assert not [e for e in of(ev, "install_started") if e["vm"] == "east-0"]
     assert not of(ev, "phase_held") and len(of(ev, "phase_started")) == 2
     assert result.states == {"succeeded": 14, "unhealthy_vm": 1} and result.exit_code == 3
+
+
+def test_gates_and_the_monitor_group_by_geography() -> None:
+    """A precheck of the geography scope (from the bundled Azure table) blocks the whole geography; a schedule with
+    more of a geography in one wave than its cap is a monitor breach."""
+    from fractions import Fraction
+
+    import pytest
+
+    from dsl.policy import Capacity, Percent, PrecheckGate
+    from engine.model.errors import MonitorBreach
+
+    fl = X.fleet({}, singles=4, regions=("eastus", "westus"), unhealthy=("single-0",))  # both "United States"
+    gates = (PrecheckGate("geo_precheck", X.span(30), of="geography", cap=X.CAP20), *X.default_gates()[1:])
+    result, events, _ = run(fl, X.schedule(fl), policy=X.policy(gates=gates, rules=()))
+    blocked = [e for e in events if e["event"] == "set_blocked"]
+    assert [e["detail"]["group"] for e in blocked] == ["geography United States"]
+    assert blocked[0]["detail"]["set_size"] == 4 and result.states == {"blocked": 4}
+    cap = Capacity("geo_cap", X.span(31), amount=Percent(Fraction(50)), of="geography", within="wave")
+    healthy = X.fleet({}, singles=4, regions=("eastus", "westus"))
+    with pytest.raises(MonitorBreach, match=r"3 VMs of geography United States in one wave \(wave 0\), more than the "
+                                            r"cap 2 \(rule geo_cap"):
+        run(healthy, X.schedule(healthy), policy=X.policy(rules=(cap,)))

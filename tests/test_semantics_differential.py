@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import fleets, predicates
+from strategies import SPAN, fleets, predicates, rules
 
-from dsl.policy import Predicate
+from dsl.policy import GROUP_KEY, Capacity, DistinctLimit, Policy, Predicate, Rule
 from engine.check.semantics import Semantics
 from engine.model.fleet import Fleet
-from engine.run.reading import RunReading
+from engine.run.monitors import Monitor
+from engine.run.reading import RunReading, key_getter, value_getter
 
 CASES = settings(max_examples=300, deadline=None)
 
@@ -38,3 +39,41 @@ def test_the_monitors_read_attributes_as_the_checker_does(fleet: Fleet, data: st
         for vm in fleet.vms:
             for ext in (None, *vm.extensions):
                 assert run.value(path, vm, ext) == sem.attr(path, vm, ext), (key, vm.name)
+
+
+@CASES
+@given(fleets())
+def test_the_run_stage_reads_group_keys_and_counted_values_as_the_checker_does(fleet: Fleet) -> None:
+    sem = Semantics(fleet)
+    for scope in GROUP_KEY:
+        get, count = key_getter(scope, fleet), value_getter(scope, fleet)
+        for vm in fleet.vms:
+            assert get(vm) == sem.group_key(scope, vm), (scope, vm.name)
+            assert count(vm) == sem.count_value(scope, vm), (scope, vm.name)
+
+
+@CASES
+@given(fleets(), st.lists(rules(), min_size=1, max_size=4))
+def test_the_monitors_index_the_fleet_as_the_checker_reads_it(fleet: Fleet, drawn: list[Rule]) -> None:
+    """Keys, members, counted values and capacity sizes of the monitors' index, against the checker's reading."""
+    kept = tuple(r for r in drawn if isinstance(r, Capacity | DistinctLimit))
+    monitor = Monitor(Policy("p", SPAN, ("<generated>",), rules=kept), fleet, lambda scope, key, names, t: 0)
+    sem = Semantics(fleet)
+    index = monitor.index
+    for scope in GROUP_KEY:
+        assert index.keys_of(scope) == [sem.group_key(scope, vm) for vm in fleet.vms], scope
+        members: dict[object, list[str]] = {}
+        for vm in fleet.vms:
+            if (k := sem.group_key(scope, vm)) is not None:
+                members.setdefault(k, []).append(vm.name)
+        assert {k: index.members(scope, k) for k in members} == members, scope
+    distinct = monitor.monitor_of(DistinctLimit)
+    for d in distinct.items if distinct is not None else ():
+        ids, truth = index.values_of(d.count), [sem.count_value(d.count, vm) for vm in fleet.vms]
+        for i in range(len(truth)):
+            assert (ids[i] is None) == (truth[i] is None), d.count
+            assert all((ids[i] == ids[j]) == (truth[i] == truth[j]) for j in range(len(truth))), d.count
+    capacity = monitor.monitor_of(Capacity)
+    if capacity is not None:
+        for i, c in enumerate(capacity.items):
+            assert dict(capacity.sizes(i)) == sem.sizes(c.of, c.where), (c.of, c.where)

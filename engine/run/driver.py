@@ -7,6 +7,8 @@ Contract for any driver (a real cloud driver plugs in here without touching the 
   the change a second time (a cloud PUT of the same extension version is idempotent) and reports the same outcome.
 * Durations are whole virtual seconds (``install`` returns how long the install took; ``watch_health`` how long
   after ``since`` the VM was first healthy, or None when it was not healthy within ``wait``).
+* ``fastest_install_seconds(vm)`` is a lower bound of every install's duration on that VM (0 when nothing better is
+  known): the executor's ideal duration of a schedule (``RunResult.ideal``) is built from it.
 * ``outside_unhealthy(vm)`` lists the windows ``[start, end)`` in which the VM is unhealthy for reasons outside
   the rollout (it was unhealthy from the start, maintenance); the executor adds the windows its own upgrades cause.
 
@@ -58,6 +60,8 @@ class Driver(Protocol):
     def watch_health(self, task: TaskRef, attempt: int, since: int, wait: int) -> int | None: ...
 
     def reinstall_previous(self, task: TaskRef, attempt: int, at: int) -> int: ...
+
+    def fastest_install_seconds(self, vm: str) -> int: ...
 
     def outside_unhealthy(self, vm: str) -> tuple[tuple[int, int], ...]: ...
 
@@ -135,6 +139,10 @@ class SimDriver:
 
     def reinstall_previous(self, task: TaskRef, attempt: int, at: int) -> int:
         return self._slow.get(task.vm, NOMINAL_INSTALL_SECONDS)
+
+    def fastest_install_seconds(self, vm: str) -> int:
+        """A slow VM's installs take its fixed time; any other's the nominal time plus a jitter of 0 or more."""
+        return self._slow.get(vm, NOMINAL_INSTALL_SECONDS)
 
     def outside_unhealthy(self, vm: str) -> tuple[tuple[int, int], ...]:
         return self._windows.get(vm, ())

@@ -35,6 +35,7 @@ EventKind = Literal[
     "install_failed",
     "install_refused",
     "install_deferred",
+    "install_held",
     "health_ok",
     "health_failed",
     "rolled_back",

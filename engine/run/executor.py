@@ -5,10 +5,12 @@ A discrete-event loop: executed waves run one after another (the schedule's wave
 retries in between); inside a wave the batches (the tasks of one scale set, availability set or single VM) run
 concurrently, a heap ordering batch starts and ends in virtual time (ends first on ties, so a stop takes effect before
 a start at the same instant).  At a batch start the precheck gates decide; the batch's installs, health watches and
-rollbacks are then computed per VM (each VM's tasks one after another, each extension on its own); at the batch end
-the stop gates decide and failed tasks get their retries.  Every decision goes through ``engine.run.gates`` (``gates``
-may be replaced to test the monitors), every state change through ``engine.run.monitors``, every decision into the
-journal before it is acted on.  The state machine is documented in docs/executor.md.
+rollbacks are then computed per VM (each VM's tasks one after another, each extension on its own, in the order of
+the policy's extension order rules, ``engine.run.ordering``: a task that must follow one that did not succeed is
+held); at the batch end the stop gates decide and failed tasks get their retries.  Every decision goes through
+``engine.run.gates`` (``gates`` may be replaced to test the monitors), every state change through
+``engine.run.monitors``, every decision into the journal before it is acted on.  The state machine is documented in
+docs/executor.md.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from __future__ import annotations
 import gc
 import heapq
 import json
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import (
+    ExtensionOrder,
     HealthWaitGate,
     PauseGate,
     PhaseGate,
@@ -42,7 +45,9 @@ from engine.run.driver import FOREVER, Driver, InstallResult, TaskRef
 from engine.run.events import EventSink, event_line, minutes
 from engine.run.gates import REAL_GATES, GateFns, percent_text, repairs_needed, unblocking_cap
 from engine.run.journal import Journal
-from engine.run.monitors import Monitor, key_getter
+from engine.run.monitors import Monitor
+from engine.run.ordering import TaskOrder
+from engine.run.reading import key_getter
 
 GroupKey = tuple[Any, ...]
 Group = tuple[str, GroupKey]  # (scope, key)
@@ -59,6 +64,7 @@ STOPPED = "stopped"
 REFUSED = "refused"
 KEPT = "kept_unhealthy"
 INELIGIBLE = "unhealthy_vm"  # never installed: the VM was unhealthy at every attempt
+HELD = "held_by_order"  # never installed: an extension it must follow on its VM did not succeed (ExtensionOrder)
 SHOWN = 5  # how many VM names a message lists before "and N more"
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -76,6 +82,17 @@ def _by_index(task: Task) -> int:
     return task.index
 
 
+def _longest_chain(vms: list[str], fastest: Callable[[str], int]) -> int:
+    """How long the longest of one VM's chains of tasks in a wave (``vms``: each task's VM) takes at the driver's
+    fastest installs: a VM's tasks in a batch run one after another."""
+    if not vms:
+        return 0
+    counts = Counter(vms)
+    if len(counts) == len(vms):
+        return max(map(fastest, vms))
+    return max(k * fastest(vm) for vm, k in counts.items())
+
+
 def _sorted_groups(groups: set[Group]) -> list[Group]:
     """Groups in a fixed order (by repr); one group needs no sorting (the common case: a batch is one set)."""
     return sorted(groups, key=repr) if len(groups) > 1 else list(groups)
@@ -88,8 +105,8 @@ _END, _START = 0, 1
 
 
 class Task:
-    __slots__ = ("attempts", "deferred", "ext", "groups", "groups_sorted", "index", "name", "phase", "ref", "rollbacks",
-                 "state", "tail", "unit", "unit_kind", "version", "vid", "wave")
+    __slots__ = ("attempts", "deferred", "due", "ext", "failure", "groups", "groups_sorted", "index", "name", "phase",
+                 "ref", "rollbacks", "state", "tail", "unit", "unit_kind", "version", "vid", "wave")
 
     def __init__(self, index: int, ref: TaskRef, vm: VM, vid: int, ext: Extension, wave: int, phase: int) -> None:
         self.index = index
@@ -107,6 +124,8 @@ class Task:
         self.attempts = 0  # attempts made
         self.rollbacks = 0
         self.deferred = False  # the last attempt found the VM unhealthy and did not install
+        self.failure = ""  # how the last failed attempt failed (for the tasks that wait for this one)
+        self.due = 0  # when its pending retry is due
         self.version = ref.from_version  # installed now
         self.groups: tuple[Group, ...] = ()  # its VM's gate groups (filled in with the executor's indexes)
         self.groups_sorted: list[Group] = []  # the same, sorted by repr (shared by every VM with these groups)
@@ -147,13 +166,16 @@ class Batch:
     turned: dict[str, Task] = field(default_factory=dict)  # VMs healthy before an install and unhealthy after it
     failed: list[Task] = field(default_factory=list)
     succeeded: int = 0  # its tasks that succeeded (set once, in the batch, never undone)
+    held: list[Task] | None = None  # tasks not attempted: an extension they must follow did not succeed
 
 
 @dataclass
 class RunResult:
     outcome: str  # "completed" | "halted"
     duration: int  # virtual seconds
-    ideal: int  # waves x (nominal install + health wait), virtual seconds
+    # The shortest this schedule can take (virtual seconds): per wave, its longest chain of one VM's tasks, each
+    # install at the driver's fastest, healthy at once; a run that upgrades every task never takes less.
+    ideal: int
     nominal_install: int
     health_wait: int
     waves: int
@@ -177,6 +199,16 @@ class RunResult:
 def _names(names: Sequence[str]) -> str:
     shown = ", ".join(names[:SHOWN])
     return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+
+
+def _outcome(task: Task) -> str:
+    """What became of a task that another one waits for, as the end of a sentence."""
+    if task.state in (PENDING, RETRY):
+        return task.failure if task.attempts else "has not run yet"
+    return {REFUSED: "was refused (crosses a major version)", KEPT: "was kept unhealthy after its health wait",
+            FAILED: f"failed (its last attempt {task.failure or 'did not run'})",
+            INELIGIBLE: "never found the VM healthy", HELD: "waits for another extension that did not succeed"
+            }.get(task.state, f"is {task.state}")
 
 
 def _rule_ref(rule: PrecheckGate | StopUpgradedGate | StopUnhealthyGate) -> str:
@@ -239,7 +271,7 @@ class Executor:
             self.scopes = sorted({g.of for g in self.prechecks} | self.stop_scopes | {g.of for g in self.pauses})
             self.members: dict[Group, list[str]] = defaultdict(list)
             self.vm_groups: dict[str, tuple[Group, ...]] = {}
-            getters = [(scope, key_getter(scope)) for scope in self.scopes]
+            getters = [(scope, key_getter(scope, fleet)) for scope in self.scopes]
             # One tuple per distinct group list, so a batch whose VMs share theirs is recognised by identity.
             shared: dict[tuple[Group, ...], tuple[Group, ...]] = {}
             vid: dict[str, int] = {}  # each VM's index in fleet.vms (the monitor's name for it)
@@ -272,8 +304,10 @@ class Executor:
             self.tasks_by_vm: dict[str, list[Task]] = defaultdict(list)
             self.wave_tasks: dict[int, list[int]] = {}
             self.phase_tasks: dict[int, list[Task]] = defaultdict(list)  # in task order
+            self.ideal = 0
             for w in schedule.waves:
                 ids: list[int] = []
+                names: list[str] = []
                 for t in w.tasks:
                     vm = vms[t.vm]
                     ext = next(e for e in vm.extensions if e.name == t.extension)
@@ -287,10 +321,20 @@ class Executor:
                     task.groups_sorted = in_order[id(task.groups)]
                     self.tasks_by_vm[t.vm].append(task)
                     ids.append(task.index)
+                    names.append(t.vm)
+                self.ideal += _longest_chain(names, driver.fastest_install_seconds)
                 self.wave_tasks[w.index] = ids
                 self.phase_tasks[w.phase].extend(self.tasks[i] for i in ids)
             # Tasks of each phase that may still hold a later phase (pruned as they succeed: a success is final).
             self.phase_open = {phase: list(ts) for phase, ts in self.phase_tasks.items()}
+            # Extension order: each VM's tasks' rank in its batch order, and the tasks each one must follow (with
+            # the rule); both empty without an ExtensionOrder rule (the order is then by extension name).
+            self.rank: dict[int, int] = {}
+            self.after: dict[int, list[tuple[Task, ExtensionOrder]]] = {}
+            order_rules = [r for r in policy.rules if isinstance(r, ExtensionOrder)]
+            if order_rules:
+                self._order_tasks(TaskOrder(order_rules))
+            self._queue_key: Callable[[Task], Any] = self.order_key if self.rank else _by_extension
 
             self.induced: dict[str, list[tuple[int, int]]] = defaultdict(list)
             self.upgraded: dict[Group, set[str]] = defaultdict(set)
@@ -308,7 +352,7 @@ class Executor:
             self._labels: dict[Group, str] = {}
             self.events = 0
             self.task_events = 0
-            self.monitor = Monitor(policy, fleet, self.unhealthy_count)
+            self.monitor = Monitor(policy, fleet, self.unhealthy_count, schedule)
             # batch_started checks: (scope, rule name, cap as JSON) per precheck and stop-upgraded gate, in order.
             start_gates: list[PrecheckGate | StopUpgradedGate] = [*self.prechecks, *self.stop_upgraded]
             self._start_gates = [(gate.of, gate.name, _string(str(gate.cap))) for gate in start_gates]
@@ -493,7 +537,7 @@ class Executor:
                 by_vm: dict[str, list[Task]] = {}
                 for task in batch_tasks:
                     by_vm.setdefault(task.name, []).append(task)
-                per_vm = [q if len(q) == 1 else sorted(q, key=_by_extension) for q in (by_vm[n] for n in vms)]
+                per_vm = [q if len(q) == 1 else sorted(q, key=self._queue_key) for q in (by_vm[n] for n in vms)]
             groups = known_groups if known_groups is not None else self._batch_groups(batch_tasks)
             batch = Batch(unit, wave, phase, t, ids, vms, per_vm, groups, end=t)
             batches.append(batch)
@@ -506,7 +550,9 @@ class Executor:
         install_allowed = self.gates.install_allowed
         allow_major = self.allow_major
         ever_unhealthy = self.ever_unhealthy
-        on_install = self.monitor.on_install
+        on_install = self.monitor.install_check
+        on_succeeded = self.monitor.on_succeeded if self.monitor.tracks_successes else None
+        after = self.after
         emit_task = self.emit_task
         rounds = max((len(queue) for _, queue in queues), default=0)  # a VM's tasks run one per round
         for rnd in range(rounds):
@@ -514,6 +560,8 @@ class Executor:
             installs: list[tuple[int, Task]] = []
             for q, task in current:
                 ref = task.ref
+                if after and task.index in after and self._hold(task, clock[q], queues[q][0]):
+                    continue
                 if not install_allowed(ref.from_version, ref.to_version, allow_major):
                     task.state = REFUSED
                     self.emit_task(clock[q], "install_refused", task, {
@@ -524,6 +572,7 @@ class Executor:
                 if ever_unhealthy and ref.vm in ever_unhealthy and self.vm_unhealthy_at(ref.vm, clock[q]):
                     # An unhealthy VM is not eligible: no install now, retried like a failure, never holds a phase.
                     task.deferred = True
+                    task.failure = "was deferred (the VM was unhealthy)"
                     queues[q][0].failed.append(task)
                     self.emit_task(clock[q], "install_deferred", task, {
                         "reason": "the VM is unhealthy (for reasons outside the rollout) when its turn comes",
@@ -542,6 +591,7 @@ class Executor:
                 batch = queues[q][0]
                 if not res.ok:
                     self.emit_task(clock[q], "install_failed", task, {"reason": res.reason, "attempt": task.attempts})
+                    task.failure = "failed to install"
                     batch.failed.append(task)
                     continue
                 task.version = task.ref.to_version
@@ -554,6 +604,8 @@ class Executor:
                 for q, task in watch:
                     task.state = SUCCEEDED
                     queues[q][0].succeeded += 1
+                    if on_succeeded is not None:
+                        on_succeeded(task.ref.vm, task.ref.extension)
                 continue
             seen = self._act_health(watch, clock, wait)
             rollbacks: list[tuple[int, Task]] = []
@@ -566,6 +618,8 @@ class Executor:
                     task.state = SUCCEEDED
                     queues[q][0].succeeded += 1
                     emit_task(clock[q], "health_ok", task)
+                    if on_succeeded is not None:
+                        on_succeeded(task.ref.vm, task.ref.extension)
                     continue
                 start_bad = clock[q]
                 clock[q] += wait
@@ -590,6 +644,7 @@ class Executor:
                     self.induced[task.ref.vm][-1] = (start_bad, clock[q])
                     task.version = task.ref.from_version
                     task.rollbacks += 1
+                    task.failure = "was rolled back (its health wait failed)"
                     queues[q][0].failed.append(task)
                     self.emit_task(clock[q], "rolled_back", task, {"restored": task.ref.from_version})
         for q, (batch, _) in enumerate(queues):
@@ -727,6 +782,7 @@ class Executor:
                 assert self.retry_gate is not None
                 due = e + self.retry_gate.after.seconds
                 task.state = RETRY
+                task.due = due
                 heapq.heappush(self.retry_queue, (due, task.wave, task.index))
                 retries.append(task.index)
                 self.emit_task(e, "retry_scheduled", task, {"attempt": task.attempts + 1, "due_minutes": minutes(due),
@@ -735,10 +791,76 @@ class Executor:
                 task.state = INELIGIBLE if task.deferred else FAILED
                 self.emit_task(e, "retries_exhausted", task, {"attempts": task.attempts,
                                                               "rule": self.retry_gate.name if self.retry_gate else None})
+        if batch.held:
+            for task in batch.held:
+                self._after_held(task, e, retries)
         for g in touched:
             self.last_end[g] = max(self.last_end.get(g, 0), e)
         if self.journal is not None:
             self.journal.decide("end", [e, batch.unit, [[h.rule, repr((h.scope, h.key))] for h in halts], retries])
+
+    # -- extension order -----------------------------------------------------------------------------------------
+
+    def _order_tasks(self, order: TaskOrder) -> None:
+        """Rank each VM's tasks in its batch order and note the tasks each must follow, before the run starts (rules
+        that make a cycle on some VM are refused here, with nothing run)."""
+        for name, tasks in self.tasks_by_vm.items():
+            if len(tasks) < 2:
+                continue
+            by_name = sorted(tasks, key=_by_extension)
+            found = order.of_vm(name, [t.ext for t in by_name])
+            if found is None:
+                continue
+            for rank, pos in enumerate(found.order):
+                self.rank[by_name[pos].index] = rank
+            for second, first, r in found.after:
+                self.after.setdefault(by_name[second].index, []).append((by_name[first], order.rules[r]))
+
+    def order_key(self, task: Task) -> tuple[int, str]:
+        """Where a task runs among its VM's tasks of a batch: its rank under the extension order rules, then by name."""
+        return self.rank.get(task.index, 0), task.ref.extension
+
+    def blocking(self, task: Task, waits: list[tuple[Task, ExtensionOrder]]) -> tuple[Task, ExtensionOrder] | None:
+        """The first task (with its rule) that ``task`` must follow on its VM and that has not succeeded, if any."""
+        return next(((first, rule) for first, rule in waits if first.state != SUCCEEDED), None)
+
+    def _hold(self, task: Task, t: int, batch: Batch) -> bool:
+        """Hold ``task`` (no attempt) when an extension it must follow has not succeeded on its VM; True if held."""
+        found = self.blocking(task, self.after[task.index])
+        if found is None:
+            return False
+        first, rule = found
+        if batch.held is None:
+            batch.held = []
+        batch.held.append(task)
+        detail = {"reason": f"waits for {first.ref.extension} to succeed on this VM first, which {_outcome(first)}",
+                  "after": first.ref.extension, "span": rule.span.render()}
+        self.emit(t, f'{{"time": {self._minutes_text(t)}, "event": "install_held"{task.tail}, '
+                     f'"rule": {_string(rule.name)}, "detail": {_encode(detail)}}}')
+        self.task_events += 1
+        return True
+
+    def _after_held(self, task: Task, e: int, retries: list[int]) -> None:
+        """At the end of its batch, a held task is retried with the retries of the tasks it waits for, or, when one
+        of them will not succeed in this run, ends held (unhealthy_vm when they all never found the VM healthy)."""
+        if self.halted_task(task) is not None:
+            return  # the group halted: halt() gave it the group's state, like the group's other tasks
+        waiting = [first for first, _ in self.after[task.index] if first.state != SUCCEEDED]
+        if waiting and all(first.state == RETRY for first in waiting):
+            assert self.retry_gate is not None  # a task is pending a retry only under a retry gate
+            due = max(first.due for first in waiting)
+            task.state = RETRY
+            task.due = due
+            task.deferred = all(first.deferred for first in waiting)  # it holds a phase only if they do
+            heapq.heappush(self.retry_queue, (due, task.wave, task.index))
+            retries.append(task.index)
+            self.emit_task(e, "retry_scheduled", task, {"attempt": task.attempts + 1, "due_minutes": minutes(due),
+                                                        "rule": self.retry_gate.name,
+                                                        "after": [first.ref.extension for first in waiting]})
+        elif waiting and all(first.state == INELIGIBLE for first in waiting):
+            task.state = INELIGIBLE
+        else:
+            task.state = HELD
 
     def _stop_upgraded(self, gate: StopUpgradedGate, g: Group, t: int, up: int, bad: list[str]) -> Halt:
         need = unblocking_cap(len(bad), up)
@@ -863,6 +985,8 @@ class Executor:
                 why = "install refused: crosses a major version"
             elif t.state == KEPT:
                 why = "kept unhealthy after the health wait"
+            elif t.state == HELD:
+                why = "not installed: an extension it must follow on its VM did not succeed"
             else:
                 why = f"task {t.state}"
             reasons[why].append(f"{t.ref.vm}/{t.ref.extension}")
@@ -949,7 +1073,7 @@ class Executor:
         return RunResult(
             outcome="completed" if ok else "halted",
             duration=self.now,
-            ideal=len(self.schedule.waves) * (self.driver.nominal_install_seconds + wait),
+            ideal=self.ideal,
             nominal_install=self.driver.nominal_install_seconds,
             health_wait=wait,
             waves=len(self.schedule.waves),

@@ -1,4 +1,5 @@
-"""The run stage's own reading of ``where`` filters, for the runtime monitors.
+"""The run stage's own reading of the semantics, for the executor and its runtime monitors: ``where`` filters, and
+each VM's group key and counted value per scope (:func:`key_getter`, :func:`value_getter`).
 
 Written apart from the checker's (the normative semantics, ``engine.check``) and the planner's readings on purpose:
 a monitor that shared the checker's code could not catch a bug in it.  ``tests/test_semantics_differential.py``
@@ -8,17 +9,58 @@ The reading (as the checker's): a comparison with a null attribute is false, exc
 compare as numbers (strings that parse as numbers too, unless both sides are strings), strings as strings, booleans
 only with booleans; a filter that reads ``extension.*`` holds for a scheduled VM when it holds for one of the
 extensions being upgraded, and counts the VM in a group's size when it holds for one of its installed extensions.
+Group keys: a null key part puts the VM in no group, except ``fleet`` (one group) and update/fault domains (keyed
+within the set; a null domain is a group of its own); a VM's geography is its region's (``Fleet.geography_by_region``).
+Counted values: a null zone counts for nothing, any other null is a value of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from operator import attrgetter
+from typing import Any
 
-from dsl.policy import And, Compare, HasTag, Not, Or, Predicate, TrueP, Value
+from dsl.policy import GROUP_KEY, And, Compare, HasTag, Not, Or, Predicate, TrueP, Value
 from engine.model.fleet import VM, Extension, Fleet
 
 Getter = Callable[[VM, Extension | None], Value | None]
+GroupKey = tuple[Any, ...]
+KeyGetter = Callable[[VM], GroupKey | None]
+
+
+def key_getter(scope: str, fleet: Fleet) -> KeyGetter:
+    """Each VM's group key in ``scope`` (None: in no group of it) as a fast function (attrgetter in C); the
+    differential tests compare it with the checker's ``Semantics.group_key``."""
+    if scope == "fleet":
+        return lambda vm: ()
+    if scope == "geography":
+        geography = fleet.geography_by_region
+        return lambda vm: None if (g := geography.get(vm.region)) is None else (g,)
+    fields = [("set_name" if f == "set" else f) for f in GROUP_KEY[scope]]
+    get = attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda vm: None if (v := get(vm)) is None else (v,)
+    if scope in ("update_domain", "fault_domain"):
+        return lambda vm: t if (t := get(vm))[0] is not None else None  # a null domain is a group of its own
+    return lambda vm: None if None in (t := get(vm)) else t
+
+
+def value_getter(scope: str, fleet: Fleet) -> KeyGetter:
+    """The value a VM shows when a rule counts distinct values of ``scope`` (the checker's ``count_value``): a null
+    zone does not count, other nulls are a value."""
+    if scope == "fleet":
+        return lambda vm: ()
+    if scope == "geography":
+        geography = fleet.geography_by_region
+        return lambda vm: (geography.get(vm.region),)
+    fields = [("set_name" if f == "set" else f) for f in GROUP_KEY[scope]]
+    get = attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda vm: (get(vm),)
+    if scope == "zone":
+        return lambda vm: None if vm.zone is None else get(vm)
+    return get
 
 
 class RunReading:

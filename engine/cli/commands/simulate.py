@@ -198,14 +198,14 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
                         ("blocked", "in blocked sets"), ("stopped", "in stopped sets"),
                         ("refused", "would cross a major version"),
                         ("unhealthy_vm", "never installed: the VM was unhealthy at every attempt"), ("kept_unhealthy", "kept on the new version, unhealthy"),
+                        ("held_by_order", "never installed: an extension it must follow did not succeed"),
                         ("not_started", "phase held")):
         if states.get(state):
             table.add_row(state.replace("_", " "), f"{states[state]:,}", note)
     skipped = sum(r.skipped.values())
     table.add_row("skipped", f"{skipped:,}", ", ".join(f"{reason} {n:,}" for reason, n in r.skipped.items()))
     table.add_row("virtual time", _duration(r.duration),
-                  f"ideal {_duration(r.ideal)} = {r.waves} waves x ({_duration(r.nominal_install)} install + "
-                  f"{_duration(r.health_wait)} health wait)")
+                  f"ideal {_duration(r.ideal)} ({r.waves} waves; every task upgraded first time, fastest installs)")
     console.print(table)
     if r.halts:
         console.print(f"{len(r.halts)} halted set{'s' if len(r.halts) != 1 else ''}:")
