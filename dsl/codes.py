@@ -83,6 +83,7 @@ ENGINE_TITLES: Mapping[str, str] = {
     "E-USAGE": "bad command-line usage",
     "E-EVENTS": "invalid event log",
     "E-RISK": "invalid risk summary",
+    "E-EXTENSION-ORDER": "extension order rules that cannot be followed on a VM",
 }
 
 LANGUAGE_CODES: Mapping[str, CodeInfo] = {c: CodeInfo(t, LANGUAGE_DOC) for c, t in LANGUAGE_TITLES.items()}
