@@ -120,7 +120,7 @@ def test_monitor_indexes_agree_with_engine_groups() -> None:
     from collections import Counter
 
     from dsl.policy import GROUP_KEY
-    from engine.plan.groups import count_value, group_key
+    from engine.plan.reading import FleetFacts
     from engine.run.monitors import Monitor
 
     fl = X.fleet({"a": 7, "b": 3}, singles=3, zones=True, regions=("eastus", "westus"))
@@ -130,6 +130,7 @@ def test_monitor_indexes_agree_with_engine_groups() -> None:
     from engine.model.fleet import Fleet
 
     fl = Fleet.model_validate(data)
+    group_key, count_value = FleetFacts(fl).group_key, FleetFacts(fl).count_value
     monitor = Monitor(X.policy(), fl, lambda scope, key, names, t: 0)
     for scope in [s for s in GROUP_KEY if s != "geography"]:  # WIP(run stage): geography reads the region table
         keys = monitor.keys_of(scope)
