@@ -25,12 +25,15 @@ def compile_model(
     phase_slots: int | None = None,
     track: bool = True,
     symmetry: bool = True,
+    deadline: float | None = None,
 ) -> Encoding:
-    """The model of ``class_ids`` in ``waves`` waves (or, in ``phases`` mode, of regions of known ``lengths``)."""
+    """The model of ``class_ids`` in ``waves`` waves (or, in ``phases`` mode, of regions of known ``lengths``);
+    raises OutOfTime when ``deadline`` passes while it is built."""
     sort_waves = symmetry and not (mode != "phases" and waves > 1 and wave_order_rules(groups, class_ids))
     sort_phases = symmetry and not any(p.orders_phases() for p in groups.plans)
     enc = Encoding(groups.classes, class_ids, waves, mode, lengths=lengths, phase_slots=phase_slots, track=track,
-                   sort_waves=sort_waves, sort_phases=sort_phases)
+                   sort_waves=sort_waves, sort_phases=sort_phases, deadline=deadline)
     for p in groups.planners:
         p.encode(enc)
     return enc
+

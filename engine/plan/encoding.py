@@ -18,6 +18,7 @@ goes through the one solver layer (engine.model.solver: seeded, deadline-bounded
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +29,15 @@ from engine.model.solver import Result, Sat, Solver, Unsat
 from engine.plan.classes import GroupKey, VMClass
 
 Mode = Literal["region", "joint", "phases"]
+
+
+def _all_of(xs: list[Any], kind: type) -> bool:
+    """Are all terms of exactly this z3 type (Int terms for ArithRef: the planner makes no Real terms)?"""
+    return all(type(x) is kind for x in xs)
+
+
+class OutOfTime(Exception):
+    """The deadline passed while the model was being built: the question's answer is unknown."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,9 @@ class Encoding:
         track: bool = True,
         sort_waves: bool = True,
         sort_phases: bool = True,
+        deadline: float | None = None,
     ) -> None:
+        self.deadline = deadline
         self.all_classes = classes
         self.mode = mode
         self.ids = sorted(class_ids)
@@ -87,20 +99,45 @@ class Encoding:
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
+    def tick(self) -> None:
+        """Stop building once the deadline has passed (big models take long to build: the deadline bounds that too)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OutOfTime
+
+    def implies(self, a: Any, b: Any) -> Any:
+        """``z3.Implies(a, b)`` for two Boolean terms of this model, made directly (the same term, built faster)."""
+        return z3.BoolRef(z3.Z3_mk_implies(self.ctx.ref(), a.as_ast(), b.as_ast()), self.ctx)
+
     def all(self, *items: Any) -> Any:
+        self.tick()
         xs = list(items[0]) if len(items) == 1 and isinstance(items[0], list) else list(items)
-        return z3.And(xs) if xs else z3.BoolVal(True, self.ctx)
+        if not xs:
+            return z3.BoolVal(True, self.ctx)
+        return self._apply(z3.Z3_mk_and, xs, z3.BoolRef) if _all_of(xs, z3.BoolRef) else z3.And(xs)
 
     def any(self, *items: Any) -> Any:
+        self.tick()
         xs = list(items[0]) if len(items) == 1 and isinstance(items[0], list) else list(items)
-        return z3.Or(xs) if xs else z3.BoolVal(False, self.ctx)
+        if not xs:
+            return z3.BoolVal(False, self.ctx)
+        return self._apply(z3.Z3_mk_or, xs, z3.BoolRef) if _all_of(xs, z3.BoolRef) else z3.Or(xs)
 
     def sum(self, items: Any) -> Any:
+        self.tick()
         xs = list(items)
-        return z3.Sum(xs) if xs else z3.IntVal(0, self.ctx)
+        if not xs:
+            return z3.IntVal(0, self.ctx)
+        return self._apply(z3.Z3_mk_add, xs, z3.ArithRef) if _all_of(xs, z3.ArithRef) else z3.Sum(xs)
+
+    def _apply(self, make: Any, xs: list[Any], kind: Any) -> Any:
+        # What z3.And / Or / Sum build for terms that need no coercion (the same term), without their per-term
+        # sort checks, which dominate building big models.
+        array = (z3.Ast * len(xs))(*[x.as_ast() for x in xs])
+        return kind(make(self.ctx.ref(), len(xs), array), self.ctx)
 
     def add(self, expr: Any, rule: str, group: str, facts: str) -> None:
         """One assertion of a rule about a group; tracked (named, for cores) unless the model is untracked."""
+        self.tick()
         if not self.track:
             self.solver.add(expr)
             return
@@ -134,6 +171,7 @@ class Encoding:
     def _wave_structure(self, sort_waves: bool) -> None:
         s = self.solver
         for c in self.cls:
+            self.tick()
             total = []
             for w in range(self.W):
                 a = z3.Bool(f"a_{c.index}_{w}", self.ctx)

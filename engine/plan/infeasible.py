@@ -9,13 +9,15 @@ without a schedule proves the fleet has none.  Every check stops at the planner'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from engine.model.errors import Infeasible
 from engine.model.solver import Unsat
 from engine.plan.compiler import compile_model
 from engine.plan.construct import construct
-from engine.plan.encoding import Encoding, Tracked
+from engine.plan.encoding import Encoding, OutOfTime, Tracked
 from engine.plan.groups import Groups
 
 MAX_FACTS = 4
@@ -59,8 +61,12 @@ def paragraph(groups: Groups, items: Sequence[Tracked]) -> tuple[str, list[str]]
     return text, names
 
 
-def _core(enc: Encoding, deadline: float) -> list[Tracked] | None:
-    """The minimised core of an unsat model, or None when the model is not (shown) unsat by the deadline."""
+def _core(build: Callable[[], Encoding], deadline: float) -> list[Tracked] | None:
+    """The minimised core of an unsat model, or None when the model is not built and shown unsat by the deadline."""
+    try:
+        enc = build()
+    except OutOfTime:
+        return None
     answer = enc.check(deadline)
     if not isinstance(answer, Unsat):
         return None
@@ -80,9 +86,11 @@ def _wave_room(groups: Groups, ids: list[int], limit: int | None) -> int:
 
 def explain_regions(groups: Groups, regions: Sequence[str], limit: int | None, deadline: float) -> Infeasible:
     for region in sorted(regions):
+        if time.monotonic() >= deadline:
+            break
         ids = [c.index for c in groups.classes if c.region == region]
-        enc = compile_model(groups, ids, _wave_room(groups, ids, limit), "region", symmetry=False)
-        items = _core(enc, deadline)
+        room = _wave_room(groups, ids, limit)
+        items = _core(partial(compile_model, groups, ids, room, "region", symmetry=False, deadline=deadline), deadline)
         if items is not None:
             return Infeasible(*paragraph(groups, items))
     return Infeasible(f"no schedule exists for region(s) {', '.join(sorted(regions))}, but the conflicting rules "
@@ -92,8 +100,8 @@ def explain_regions(groups: Groups, regions: Sequence[str], limit: int | None, d
 def explain_phases(groups: Groups, lengths: dict[str, int], deadline: float) -> Infeasible:
     """The phase rules admit no assignment; when a wave-count rule is in the core, the rules that make the regions
     involved that long are added (each region's model one wave short, unsat since its length is minimal)."""
-    enc = compile_model(groups, [], 0, "phases", lengths=lengths, symmetry=False)
-    core = _core(enc, deadline)
+    core = _core(partial(compile_model, groups, [], 0, "phases", lengths=lengths, symmetry=False, deadline=deadline),
+                 deadline)
     if core is None:
         return Infeasible("no phase assignment satisfies the phase rules (not isolated within the time limit)")
     items = list(core)
@@ -109,7 +117,7 @@ def explain_phases(groups: Groups, lengths: dict[str, int], deadline: float) -> 
             if w <= 0:
                 continue
             ids = [c.index for c in groups.classes if c.region == region]
-            rcore = _core(compile_model(groups, ids, w, "region", symmetry=False), deadline)
+            rcore = _core(partial(compile_model, groups, ids, w, "region", symmetry=False, deadline=deadline), deadline)
             items.extend(rcore or ())
             region_facts.append(f"region {region} needs {lengths[region]} waves")
     text, names = paragraph(groups, items)
@@ -119,8 +127,8 @@ def explain_phases(groups: Groups, lengths: dict[str, int], deadline: float) -> 
 
 
 def explain_joint(groups: Groups, waves: int, deadline: float) -> Infeasible:
-    enc = compile_model(groups, [c.index for c in groups.classes], waves, "joint", symmetry=False)
-    items = _core(enc, deadline)
+    ids = [c.index for c in groups.classes]
+    items = _core(partial(compile_model, groups, ids, waves, "joint", symmetry=False, deadline=deadline), deadline)
     if items is not None:
         return Infeasible(*paragraph(groups, items))
     return Infeasible("no schedule exists, but the conflicting rules could not be isolated within the time limit")

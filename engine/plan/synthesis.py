@@ -36,6 +36,7 @@ from engine.model.upgrades import resolve_upgrades
 from engine.plan.budget import Budget
 from engine.plan.compiler import compile_model
 from engine.plan.construct import WavePlan, construct
+from engine.plan.encoding import OutOfTime
 from engine.plan.groups import Groups, build_groups
 from engine.plan.infeasible import explain_joint, explain_phases, explain_regions
 from engine.plan.kinds.spread import repair_spread
@@ -113,7 +114,10 @@ def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None
         n = sum(counts.values())
         # Any schedule compresses to at most n non-empty waves (and at most the fleet's wave limit).
         wmax = min(n, limit) if limit is not None else n
-        enc = compile_model(groups, ids, wmax, "region", track=False)
+        try:
+            enc = compile_model(groups, ids, wmax, "region", track=False, deadline=hard_deadline)
+        except OutOfTime:
+            return RegionPlan(region, [], lb, False, calls, variables)
         calls += 1
         variables += enc.variables
         answer = enc.check(max(deadline, min(hard_deadline, time.monotonic() + 0.1)))
@@ -127,7 +131,10 @@ def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None
     while w < len(plan):
         if deadline - time.monotonic() <= 0.05:
             break
-        enc = compile_model(groups, ids, w, "region", track=False)
+        try:
+            enc = compile_model(groups, ids, w, "region", track=False, deadline=deadline)
+        except OutOfTime:
+            break
         calls += 1
         variables += enc.variables
         answer = enc.check(deadline)
@@ -175,7 +182,10 @@ def solve_phases(groups: Groups, lengths: dict[str, int], budget: Budget, share:
     Returns (phase of each region, numbered 0.. in order, total waves, proven optimal)."""
     if not lengths:
         return {}, 0, True
-    enc = compile_model(groups, [], 0, "phases", lengths=lengths, track=False)
+    try:
+        enc = compile_model(groups, [], 0, "phases", lengths=lengths, track=False, deadline=budget.deadline)
+    except OutOfTime:
+        raise SolverTimeout("the phase model was not built within the time limit; raise --time-limit") from None
     budget.calls += 1
     budget.variables += enc.variables
     deadline = min(budget.deadline, time.monotonic() + max(1.0, share * budget.left()))
@@ -358,7 +368,11 @@ def _plan_coupled(groups: Groups, candidates: list[list[list[str]]], regions: di
                                 "the gap to the lower bound is stated")
             break
         say(f"joint model over {len(ids)} classes with {w} waves")
-        enc = compile_model(groups, ids, w, "joint", track=False)
+        try:
+            enc = compile_model(groups, ids, w, "joint", track=False, deadline=budget.deadline)
+        except OutOfTime:
+            budget.notes.append(f"joint model with {w} waves: not built within the time limit")
+            break
         budget.calls += 1
         budget.variables += enc.variables
         answer = enc.check(budget.deadline)

@@ -41,6 +41,8 @@ def encode_order(enc: Encoding, rule: str, unit: str, early: list[VMClass], late
     t = enc.order_var(rule)
     terms = []
     for w in range(enc.W):
-        terms += [z3.Implies(enc.a[(c.index, w)], t >= w) for c in early]
-        terms += [z3.Implies(enc.a[(c.index, w)], t < w) for c in late]
+        enc.tick()
+        after, before = t >= w, t < w
+        terms += [enc.implies(enc.a[(c.index, w)], after) for c in early]
+        terms += [enc.implies(enc.a[(c.index, w)], before) for c in late]
     enc.add(enc.all(terms), rule, f"{ea} before {la}", facts)
