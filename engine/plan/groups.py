@@ -9,7 +9,6 @@ rules force apart (engine.plan.units) is seen unit by unit, and its units go in 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -50,12 +49,6 @@ class Groups:
     def planners(self) -> tuple[Planner, ...]:
         """Everything that constrains waves: the rules' planners, then the chain of split VMs' units."""
         return self.plans if self.chain is None else (*self.plans, self.chain)
-
-    def by_region(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = defaultdict(list)
-        for c in self.classes:
-            out[c.region].append(c.index)
-        return out
 
 
 Signature = tuple[Any, ...]
