@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from engine.model.fleet import VM, Extension
 from engine.plan.kinds.base import PlanKind
@@ -25,14 +26,14 @@ class Split:
     causes: tuple[str, ...]  # for each boundary between consecutive units, the rule that forces it
 
 
-def split_tasks(planners: Sequence[PlanKind[object, object]], facts: FleetFacts, vm: VM,
+def split_tasks(planners: Sequence[PlanKind[Any, Any]], facts: FleetFacts, vm: VM,
                 exts: Sequence[Extension]) -> Split | None:
     """The VM's task units, or None when its tasks stay in one wave."""
     if len(exts) < 2:
         return None
-    edges = [(i, j, strict, p.rule.name) for p in planners  # type: ignore[attr-defined]
+    edges = [(i, j, strict, p.rule.name) for p in planners
              for i, j, strict in p.task_edges(facts, vm, exts)]
-    limits = [(t[0], set(t[1]), p.rule.name) for p in planners  # type: ignore[attr-defined]
+    limits = [(t[0], set(t[1]), p.rule.name) for p in planners
               if (t := p.task_limit(facts, vm, exts)) is not None]
     if not limits and not any(strict for _, _, strict, _ in edges):
         return None
@@ -46,7 +47,7 @@ def split_tasks(planners: Sequence[PlanKind[object, object]], facts: FleetFacts,
         members = [i for i in range(len(exts)) if level[i] == lv]
         if units:
             causes.append(next((cause[i] for i in members if cause[i]), ""))
-        ordered = _topological([i for i in members], [(i, j) for i, j, s, _ in edges if not s], exts)
+        ordered = _topological(members, [(i, j) for i, j, s, _ in edges if not s], exts)
         chunks = _chunks(ordered, limits) if ordered is not None else [(tuple(members), "")]
         units.append(chunks[0][0])
         for unit, why in chunks[1:]:

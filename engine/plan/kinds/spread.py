@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from dsl.policy import Spread
 from engine.model.fleet import VM, Extension
@@ -35,7 +36,7 @@ class SpreadPlan(PlanKind[Spread, GroupKey]):
 class _Loads:
     """Each wave's load under every wave-local rule, made when first asked for."""
 
-    def __init__(self, planners: Sequence[PlanKind[object, object]], waves: Waves) -> None:
+    def __init__(self, planners: Sequence[PlanKind[Any, Any]], waves: Waves) -> None:
         self.planners = planners
         self.waves = waves
         self.made: dict[int, list[Load]] = {}
@@ -56,7 +57,7 @@ class _Loads:
             x.change(c, -1)
 
 
-def repair_spread(prefs: Sequence[SpreadPlan], planners: Sequence[PlanKind[object, object]], classes: Sequence[VMClass],
+def repair_spread(prefs: Sequence[SpreadPlan], planners: Sequence[PlanKind[Any, Any]], classes: Sequence[VMClass],
                   waves: Waves) -> int:
     """Move one VM out of each Spread group that sits wholly in one wave, to a wave of the same phase where no rule
     objects; classes that a rule pins (unit budgets, orders, split task units) stay.  Returns the remaining cost."""
