@@ -9,8 +9,11 @@ of the class holding unit 0 of the same VMs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from engine.model.fleet import Extension
 
 GroupKey = tuple[Any, ...]
 
@@ -45,6 +48,7 @@ class Layout:
     classes: tuple[VMClass, ...]
     regions: tuple[str, ...]  # regions with tasks, sorted
     pairs: tuple[tuple[str, str], ...]  # geo-pairs among regions with tasks, each sorted, list sorted
+    unit_exts: Mapping[str, tuple[tuple[Extension, ...], ...]] = field(default_factory=dict)  # split VM -> units
 
 
 def distinct_vms(classes: list[VMClass]) -> int:

@@ -63,22 +63,23 @@ def build_groups(policy: Policy, fleet: Fleet, resolution: Resolution) -> Groups
     splitting = plans if any(p.splits_tasks() for p in plans) else ()
     tasks = resolution.tasks_by_vm()
     by_sig: dict[Signature, list[str]] = {}
-    unit_tasks: dict[str, tuple[tuple[str, ...], ...]] = {}
+    unit_exts: dict[str, tuple[tuple[Extension, ...], ...]] = {}
     for vm in fleet.vms:
         vm_tasks = tasks.get(vm.name)
         if not vm_tasks:
             continue
         ext_by_name = {e.name: e for e in vm.extensions}
         exts = [ext_by_name[t.extension] for t in vm_tasks if t.extension in ext_by_name]
-        sig = _signature(everything, splitting, facts, vm, exts, unit_tasks)
+        sig = _signature(everything, splitting, facts, vm, exts, unit_exts)
         by_sig.setdefault(sig, []).append(vm.name)
     ordered = sorted(by_sig.items(), key=lambda kv: (kv[0][0], min(kv[1])))
+    unit_tasks = {vm: tuple(tuple(sorted(e.name for e in u)) for u in units) for vm, units in unit_exts.items()}
     classes, rows, links = _classes(ordered, unit_tasks)
     regions = tuple(sorted({c.region for c in classes}))
     rset = set(regions)
     pairs = sorted({tuple(sorted((r.name, r.pair))) for r in fleet.regions
                     if r.pair is not None and r.name in rset and r.pair in rset})
-    layout = Layout(classes, regions, tuple((a, b) for a, b in pairs))
+    layout = Layout(classes, regions, tuple((a, b) for a, b in pairs), unit_exts)
     for j, p in enumerate(everything):
         p.attach(layout, [row[j] for row in rows], facts)
     chain = None
@@ -96,13 +97,13 @@ def _spread(plan: Planner) -> SpreadPlan:
 
 
 def _signature(everything: Sequence[Planner], splitting: Sequence[Planner], facts: FleetFacts, vm: VM,
-               exts: list[Extension], unit_tasks: dict[str, tuple[tuple[str, ...], ...]]) -> Signature:
+               exts: list[Extension], unit_exts: dict[str, tuple[tuple[Extension, ...], ...]]) -> Signature:
     """(region, views) for a VM kept whole; (region, views per unit, why split) for a split one."""
     split = split_tasks(splitting, facts, vm, exts) if splitting else None
     if split is None:
         return vm.region, tuple(p.view(facts, vm, exts) for p in everything)
     units = [[exts[i] for i in u] for u in split.units]
-    unit_tasks[vm.name] = tuple(tuple(sorted(e.name for e in u)) for u in units)
+    unit_exts[vm.name] = tuple(tuple(u) for u in units)
     return vm.region, tuple(tuple(p.view(facts, vm, u) for p in everything) for u in units), split.causes
 
 

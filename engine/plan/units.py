@@ -5,8 +5,9 @@ The planner keeps a VM's tasks in one wave unless a rule needs them apart.  Two 
 one in the same or an earlier wave) and ``task_limit`` (at most n of these tasks in one wave: distinct extensions).
 Units are the levels of the longest chain of strict precedences (so each unit after the first holds a task that must
 follow one of the unit before), cut further where a limit is reached, in an order that keeps every "same or
-earlier" precedence.  When the precedences admit no order (a strict cycle), the VM is not split: the rules then
-cannot hold on it, and the planner says so.  engine.plan.kinds.task_chain plans the units of a VM in strictly
+earlier" precedence.  When those cannot all hold, the VM is split by the strict precedences alone (the extension
+order then conflicts with them in the model, and the planner names both); on a strict cycle the VM is not split: the
+rules cannot hold on it, and the planner says so.  engine.plan.kinds.task_chain plans the units of a VM in strictly
 increasing waves."""
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def split_tasks(planners: Sequence[PlanKind[Any, Any]], facts: FleetFacts, vm: V
     if not limits and not any(strict for _, _, strict, _ in edges):
         return None
     levels = _levels(len(exts), edges)
+    if levels is None:
+        # The "same or earlier" precedences cannot all hold with the strict ones: split by the strict ones alone and
+        # let the extension order's own assertion (engine.plan.kinds.extension_order) show the conflict.
+        edges = [e for e in edges if e[2]]
+        levels = _levels(len(exts), edges)
     if levels is None:
         return None
     level, cause = levels

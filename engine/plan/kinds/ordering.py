@@ -15,11 +15,13 @@ from engine.plan.encoding import Encoding
 
 
 def encode_order(enc: Encoding, rule: str, unit: str, early: list[VMClass], late: list[VMClass], ea: str, la: str,
-                 lead: str = "VMs with") -> None:
-    """``lead ea`` go in strictly earlier ``unit``s than ``lead la`` (``ea``/``la`` name the sides in messages)."""
+                 lead: str = "VMs with", strict: bool = True) -> None:
+    """``lead ea`` go in strictly earlier ``unit``s than ``lead la`` (``ea``/``la`` name the sides in messages);
+    with ``strict=False`` (waves only), in the same or earlier waves."""
     if not early or not late:
         return
-    facts = f"{lead} {ea} go in {unit}s strictly before {lead} {la}"
+    how = "strictly before" if strict else "no later than"
+    facts = f"{lead} {ea} go in {unit}s {how} {lead} {la}"
     if unit == "phase":
         if enc.mode == "region":
             enc.add(False, rule, f"{ea} before {la}", facts + f" (both in region {early[0].region})")
@@ -42,7 +44,7 @@ def encode_order(enc: Encoding, rule: str, unit: str, early: list[VMClass], late
     terms = []
     for w in range(enc.W):
         enc.tick()
-        after, before = t >= w, t < w
+        after, before = t >= w, (t < w) if strict else (t <= w)
         terms += [enc.implies(enc.a[(c.index, w)], after) for c in early]
         terms += [enc.implies(enc.a[(c.index, w)], before) for c in late]
     enc.add(enc.all(terms), rule, f"{ea} before {la}", facts)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.model.fleet import VM, Extension
+from engine.plan.classes import VMClass
 from engine.plan.encoding import Encoding
 from engine.plan.kinds.base import Filler, Need, PlanKind
 from engine.plan.kinds.ordering import encode_order
@@ -56,7 +57,7 @@ class TaskChainPlan(PlanKind[tuple[Link, ...], None]):
     def filler(self, ids: Sequence[int], honour_unit_limits: bool) -> Filler | None:
         have = set(ids)
         links = [k for k in self.links if k.early in have and k.late in have]
-        return _ChainFiller(self, links) if links else None
+        return OrderFiller(self.classes, [(k.early, k.late) for k in links]) if links else None
 
     def encode(self, enc: Encoding) -> None:
         cls = self.classes
@@ -69,18 +70,18 @@ class TaskChainPlan(PlanKind[tuple[Link, ...], None]):
                          f"[{k.late_tasks}] on VM {a.vms[0]}{more}", lead="the tasks")
 
 
-class _ChainFiller(Filler):
-    """A unit waits until the unit before it is wholly placed; a unit stops once the unit after it started."""
+class OrderFiller(Filler):
+    """For (early, late) pairs of classes: a late class waits until its early classes are wholly placed; an early
+    class stops once a late class of it started."""
 
-    def __init__(self, plan: TaskChainPlan, links: list[Link]) -> None:
-        cls = plan.classes
-        self.left = {c: cls[c].count for k in links for c in (k.early, k.late)}
+    def __init__(self, classes: Sequence[VMClass], pairs: Sequence[tuple[int, int]]) -> None:
+        self.left = {c: classes[c].count for pair in pairs for c in pair}
         self.left_at_start = dict(self.left)
         self.before: dict[int, list[int]] = defaultdict(list)
         self.after: dict[int, list[int]] = defaultdict(list)
-        for k in links:
-            self.before[k.late].append(k.early)
-            self.after[k.early].append(k.late)
+        for early, late in pairs:
+            self.before[late].append(early)
+            self.after[early].append(late)
         self.started: set[int] = set()
 
     def begin_wave(self) -> None:
