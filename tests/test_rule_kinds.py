@@ -16,6 +16,7 @@ from dsl.policy import CLAIM_KINDS, GATE_KINDS, PREFERENCE_KINDS, RULE_KINDS
 # stage -> (registry module, the attribute mapping kinds to handlers, the kinds the stage must cover)
 STAGES: dict[str, tuple[str, str, tuple[type, ...]]] = {
     "check": ("engine.check.rules", "CHECKS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
+    "plan": ("engine.plan.kinds", "PLANNERS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
     "run": ("engine.run.monitors", "MONITORS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
 }
 
@@ -46,3 +47,20 @@ def test_each_handler_names_the_kind_it_is_registered_under(stage: str) -> None:
 
 def test_claim_kinds_cover_rules_gates_and_version_claims() -> None:
     assert set(CLAIM_KINDS) >= set(RULE_KINDS) | set(GATE_KINDS)
+
+
+def test_the_planner_refuses_a_rule_kind_it_does_not_know() -> None:
+    """A rule kind without a planner fails loudly instead of being silently unconstrained."""
+    from dataclasses import dataclass
+
+    from dsl.diagnostics import Span
+    from dsl.policy import RuleBase
+    from engine.model.errors import CheckFailed
+    from engine.plan.kinds import planner_for
+
+    @dataclass(frozen=True)
+    class NewKind(RuleBase):
+        pass
+
+    with pytest.raises(CheckFailed, match="NewKind"):
+        planner_for(NewKind("fresh", Span("x.wg", 1, 1, 1, 2)), 0)

@@ -77,3 +77,54 @@ def test_the_monitors_index_the_fleet_as_the_checker_reads_it(fleet: Fleet, draw
     if capacity is not None:
         for i, c in enumerate(capacity.items):
             assert dict(capacity.sizes(i)) == sem.sizes(c.of, c.where), (c.of, c.where)
+# ----------------------------------------------------------------------------------------------------------------
+# The planner (engine.plan.reading) against the checker
+
+
+@CASES
+@given(fleets(), predicates())
+def test_the_planner_reads_filters_as_the_checker_does(fleet: Fleet, pred: Predicate) -> None:
+    from engine.plan.reading import FleetFacts
+
+    sem, facts = Semantics(fleet), FleetFacts(fleet)
+    for vm in fleet.vms:
+        assert facts.matches_for_size(pred, vm) == sem.matches_for_size(pred, vm), (pred, vm.name)
+        for exts in (vm.extensions, vm.extensions[:1], vm.extensions[1:]):
+            assert facts.matches_scheduled(pred, vm, exts) == sem.matches_scheduled(pred, vm, exts), (pred, vm.name)
+        for ext in vm.extensions:
+            assert facts.matches_task(pred, vm, ext) == sem.matches_task(pred, vm, ext), (pred, vm.name, ext.name)
+        for ext in (None, *vm.extensions):
+            assert facts.holds(pred, vm, ext) == sem.holds(pred, vm, ext), (pred, vm.name, ext)
+
+
+@CASES
+@given(fleets())
+def test_the_planner_reads_attributes_and_group_keys_as_the_checker_does(fleet: Fleet) -> None:
+    from strategies import BOOL_ATTRS, COUNTED, INT_ATTRS, SCOPES, STRING_ATTRS
+
+    from dsl.policy import ALWAYS
+    from engine.plan.reading import FleetFacts
+
+    sem, facts = Semantics(fleet), FleetFacts(fleet)
+    for key in (*STRING_ATTRS, *INT_ATTRS, *BOOL_ATTRS, "vm.tags.env", "vm.tags.ring"):
+        path = tuple(key.split("."))
+        for vm in fleet.vms:
+            for ext in (None, *vm.extensions):
+                assert facts.attr(path, vm, ext) == sem.attr(path, vm, ext), (key, vm.name)
+    for vm in fleet.vms:
+        for scope in SCOPES:
+            assert facts.group_key(scope, vm) == sem.group_key(scope, vm), (scope, vm.name)
+        for scope in COUNTED:
+            if scope != "extension":
+                assert facts.count_value(scope, vm) == sem.count_value(scope, vm), (scope, vm.name)
+    for scope in SCOPES:
+        assert facts.sizes(scope, ALWAYS) == sem.sizes(scope, ALWAYS), scope
+
+
+@CASES
+@given(fleets(), predicates(3), st.sampled_from(["fleet", "region", "scale_set", "set", "update_domain",
+                                                 "subscription", "geography"]))
+def test_the_planner_sizes_groups_as_the_checker_does(fleet: Fleet, pred: Predicate, scope: str) -> None:
+    from engine.plan.reading import FleetFacts
+
+    assert FleetFacts(fleet).sizes(scope, pred) == Semantics(fleet).sizes(scope, pred)

@@ -4,34 +4,34 @@ Every (rule, group) assertion of the compiled model is guarded by a named litera
 shrunk by deletion (drop one assertion, re-check; keep it out when the rest is still unsat), so no assertion of the
 reported set can be dropped.  Cores are computed on a part of the fleet (one region, or the regions of a phase
 conflict): every rule restricted to a part only relaxes it (group sizes still count the whole fleet), so a part
-without a schedule proves the fleet has none.
+without a schedule proves the fleet has none.  Every check stops at the planner's one deadline.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
-from dsl.policy import UnitLimit
 from engine.model.errors import Infeasible
-from engine.plan.compiler import Encoding, Tracked
+from engine.model.solver import Unsat
+from engine.plan.compiler import compile_model
 from engine.plan.construct import construct
+from engine.plan.encoding import Encoding, OutOfTime, Tracked
 from engine.plan.groups import Groups
 
 MAX_FACTS = 4
 
 
 def minimise(enc: Encoding, core: Sequence[str], deadline: float) -> list[str]:
-    """Deletion-based: each assertion whose removal leaves the rest unsat is removed."""
+    """Deletion-based: each assertion whose removal leaves the rest unsat is removed (until the deadline)."""
     kept = list(core)
     i = 0
     while i < len(kept):
-        left = deadline - time.monotonic()
-        if left <= 0.05:
-            break
         trial = kept[:i] + kept[i + 1:]
-        if enc.check(left, trial) == "unsat":
-            smaller = set(enc.core())
+        answer = enc.check(deadline, trial)
+        if isinstance(answer, Unsat):
+            smaller = set(enc.core(answer))
             kept = [n for n in trial if n in smaller]
         else:
             i += 1
@@ -61,14 +61,16 @@ def paragraph(groups: Groups, items: Sequence[Tracked]) -> tuple[str, list[str]]
     return text, names
 
 
-def _explain(groups: Groups, enc: Encoding, deadline: float, extra: Sequence[Tracked] = ()) -> Infeasible | None:
-    answer = enc.check(max(0.1, deadline - time.monotonic()))
-    if answer != "unsat":
+def _core(build: Callable[[], Encoding], deadline: float) -> list[Tracked] | None:
+    """The minimised core of an unsat model, or None when the model is not built and shown unsat by the deadline."""
+    try:
+        enc = build()
+    except OutOfTime:
         return None
-    core = minimise(enc, enc.core(), deadline)
-    items = [enc.tracked[n] for n in core] + list(extra)
-    text, names = paragraph(groups, items)
-    return Infeasible(text, names)
+    answer = enc.check(deadline)
+    if not isinstance(answer, Unsat):
+        return None
+    return [enc.tracked[n] for n in minimise(enc, enc.core(answer), deadline)]
 
 
 def _wave_room(groups: Groups, ids: list[int], limit: int | None) -> int:
@@ -82,29 +84,28 @@ def _wave_room(groups: Groups, ids: list[int], limit: int | None) -> int:
     return max(1, min(n, room))
 
 
-def explain_regions(groups: Groups, regions: Sequence[str], limit: int | None, seconds: float) -> Infeasible:
-    deadline = time.monotonic() + max(1.0, seconds)
+def explain_regions(groups: Groups, regions: Sequence[str], limit: int | None, deadline: float) -> Infeasible:
     for region in sorted(regions):
+        if time.monotonic() >= deadline:
+            break
         ids = [c.index for c in groups.classes if c.region == region]
-        enc = Encoding(groups, ids, _wave_room(groups, ids, limit), "region", symmetry=False)
-        found = _explain(groups, enc, deadline)
-        if found is not None:
-            return found
+        room = _wave_room(groups, ids, limit)
+        items = _core(partial(compile_model, groups, ids, room, "region", symmetry=False, deadline=deadline), deadline)
+        if items is not None:
+            return Infeasible(*paragraph(groups, items))
     return Infeasible(f"no schedule exists for region(s) {', '.join(sorted(regions))}, but the conflicting rules "
                       "could not be isolated within the time limit")
 
 
-def explain_phases(groups: Groups, lengths: dict[str, int], limit: int | None, seconds: float) -> Infeasible:
-    """The phase rules admit no assignment; when the fleet's wave limit is in the core, the rules that make the
-    regions involved that long are added (each region's model one wave short, unsat since its length is minimal)."""
-    deadline = time.monotonic() + max(1.0, seconds)
-    enc = Encoding(groups, [], 0, "phases", lengths=lengths, symmetry=False)
-    answer = enc.check(max(0.1, deadline - time.monotonic()))
-    if answer != "unsat":
+def explain_phases(groups: Groups, lengths: dict[str, int], deadline: float) -> Infeasible:
+    """The phase rules admit no assignment; when a wave-count rule is in the core, the rules that make the regions
+    involved that long are added (each region's model one wave short, unsat since its length is minimal)."""
+    core = _core(partial(compile_model, groups, [], 0, "phases", lengths=lengths, symmetry=False, deadline=deadline),
+                 deadline)
+    if core is None:
         return Infeasible("no phase assignment satisfies the phase rules (not isolated within the time limit)")
-    core = minimise(enc, enc.core(), deadline)
-    items = [enc.tracked[n] for n in core]
-    budget_rules = {r.name for r in groups.rules if isinstance(r, UnitLimit) and r.unit == "wave"}
+    items = list(core)
+    budget_rules = {p.rule.name for p in groups.plans if p.limits_waves()}
     region_facts: list[str] = []
     if any(t.rule in budget_rules for t in items):
         involved = sorted({part for t in items if t.rule not in budget_rules for part in t.group.split("/")
@@ -116,10 +117,8 @@ def explain_phases(groups: Groups, lengths: dict[str, int], limit: int | None, s
             if w <= 0:
                 continue
             ids = [c.index for c in groups.classes if c.region == region]
-            renc = Encoding(groups, ids, w, "region", symmetry=False)
-            if renc.check(max(0.1, deadline - time.monotonic())) == "unsat":
-                rcore = minimise(renc, renc.core(), deadline)
-                items.extend(renc.tracked[n] for n in rcore)
+            rcore = _core(partial(compile_model, groups, ids, w, "region", symmetry=False, deadline=deadline), deadline)
+            items.extend(rcore or ())
             region_facts.append(f"region {region} needs {lengths[region]} waves")
     text, names = paragraph(groups, items)
     if region_facts:
@@ -127,10 +126,9 @@ def explain_phases(groups: Groups, lengths: dict[str, int], limit: int | None, s
     return Infeasible(text, names)
 
 
-def explain_joint(groups: Groups, waves: int, seconds: float) -> Infeasible:
-    deadline = time.monotonic() + max(1.0, seconds)
-    enc = Encoding(groups, [c.index for c in groups.classes], waves, "joint", symmetry=False)
-    found = _explain(groups, enc, deadline)
-    if found is not None:
-        return found
+def explain_joint(groups: Groups, waves: int, deadline: float) -> Infeasible:
+    ids = [c.index for c in groups.classes]
+    items = _core(partial(compile_model, groups, ids, waves, "joint", symmetry=False, deadline=deadline), deadline)
+    if items is not None:
+        return Infeasible(*paragraph(groups, items))
     return Infeasible("no schedule exists, but the conflicting rules could not be isolated within the time limit")

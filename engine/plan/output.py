@@ -28,21 +28,27 @@ def _slim(model: M, fields: set[str]) -> M:
 def build_schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int, dict[int, int]]], lower: int,
               optimal: bool, budget: Budget, coupled: list[str], spread_cost: int) -> Schedule:
     waves = [(p, w) for p, w in waves if w]
-    # Per-VM waves: each class's VMs in name order fill its per-wave counts in wave order.
+    # Per-VM waves: each class's VMs in name order fill its per-wave counts in wave order (a split VM: per unit).
     vm_wave: dict[str, int] = {}
+    unit_wave: dict[tuple[str, int], int] = {}
     cursor: dict[int, int] = defaultdict(int)
     for index, (_, wave) in enumerate(waves):
         for c in sorted(wave):
-            names = groups.classes[c].vms
-            for name in names[cursor[c]: cursor[c] + wave[c]]:
-                vm_wave[name] = index
+            vc = groups.classes[c]
+            names = vc.vms[cursor[c]: cursor[c] + wave[c]]
+            if vc.split:
+                unit_wave.update(((name, vc.unit), index) for name in names)
+            else:
+                vm_wave.update((name, index) for name in names)
             cursor[c] += wave[c]
     tasks_by_wave: dict[int, list[Task]] = defaultdict(list)
-    for name in sorted(vm_wave):
+    for name in sorted({*vm_wave, *(n for n, _ in unit_wave)}) if unit_wave else sorted(vm_wave):
+        units = groups.unit_tasks.get(name)
+        wave_of = {e: unit_wave[(name, u)] for u, exts in enumerate(units) for e in exts} if units else None
         for t in sorted(groups.tasks[name], key=lambda t: t.extension):
-            tasks_by_wave[vm_wave[name]].append(_slim(Task(vm=name, extension=t.extension,
-                                                           from_version=t.from_version, to_version=t.to_version),
-                                                      _TASK_FIELDS))
+            w = vm_wave[name] if wave_of is None else wave_of[t.extension]
+            tasks_by_wave[w].append(_slim(Task(vm=name, extension=t.extension, from_version=t.from_version,
+                                               to_version=t.to_version), _TASK_FIELDS))
     phase_regions: dict[int, set[str]] = defaultdict(set)
     for p, wave in waves:
         for c in wave:
@@ -55,7 +61,7 @@ def build_schedule(groups: Groups, skipped: Sequence[Any], waves: list[tuple[int
     phase_waves = [sum(1 for p, _ in waves if renum[p] == k) for k in range(len(used))]
     stats = {
         "classes": len(groups.classes),
-        "scheduled_vms": sum(c.count for c in groups.classes),
+        "scheduled_vms": sum(c.count for c in groups.classes if c.unit == 0),
         "tasks": sum(len(t) for t in tasks_by_wave.values()),
         "regions": len({c.region for c in groups.classes}),
         "phase_waves": phase_waves,

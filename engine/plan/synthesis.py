@@ -26,32 +26,32 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from dsl.policy import (
-    Canary,
-    Capacity,
-    DistinctLimit,
-    NotWhole,
-    Order,
-    OrderBy,
-    Policy,
-    SeparatePairs,
-    SeparateRegions,
-    TrueP,
-    UnitLimit,
-)
+from dsl.policy import Policy
 from engine.check.verify import verify_schedule
 from engine.model.errors import CheckFailed, SolverTimeout
 from engine.model.fleet import Fleet
 from engine.model.schedule import Schedule
+from engine.model.solver import Sat, Unsat
 from engine.model.upgrades import resolve_upgrades
 from engine.plan.budget import Budget
-from engine.plan.compiler import Encoding
-from engine.plan.construct import WaveLoad, WavePlan, construct
-from engine.plan.greedy import greedy_phases
+from engine.plan.compiler import compile_model
+from engine.plan.construct import WavePlan, construct
+from engine.plan.encoding import OutOfTime
 from engine.plan.groups import Groups, build_groups
 from engine.plan.infeasible import explain_joint, explain_phases, explain_regions
-from engine.plan.lower_bounds import need, phase_bound
+from engine.plan.kinds.spread import repair_spread
+from engine.plan.lower_bounds import need
 from engine.plan.output import build_schedule
+from engine.plan.phases import (
+    PhaseAssignment,
+    first_fit_if_tight,
+    first_fit_ready,
+    first_fit_valid,
+    greedy_phases,
+    phase_bound,
+    phase_total,
+    renumber,
+)
 
 Progress = Callable[[str], None]
 # Class x wave cells beyond which the joint model is not built: measured, such models do not answer in a minute.
@@ -82,40 +82,23 @@ class RegionPlan:
 
 
 def fleet_wave_limit(groups: Groups) -> int | None:
-    limits = [r.limit for r in groups.rules
-              if isinstance(r, UnitLimit) and r.unit == "wave" and r.per == "fleet" and isinstance(r.where, TrueP)]
+    limits = [n for p in groups.plans if (n := p.fleet_wave_limit()) is not None]
     return min(limits) if limits else None
 
 
 def coupling_rules(groups: Groups) -> list[str]:
     """Rules that tie regions together inside waves (the per-region decomposition is then only a bound)."""
-    out: list[str] = []
-    cls = groups.classes
-    for i, r in enumerate(groups.rules):
-        coupled = False
-        if isinstance(r, SeparatePairs | SeparateRegions) and r.within == "wave":
-            coupled = True
-        elif (isinstance(r, DistinctLimit | Capacity | NotWhole) and r.within == "wave") or (
-                isinstance(r, UnitLimit) and r.unit == "wave"):
-            if isinstance(r, UnitLimit) and r.per == "fleet" and isinstance(r.where, TrueP):
-                continue
-            coupled = any(len({cls[c].region for c in ids}) > 1 for ids in groups.members[i].values())
-        elif isinstance(r, Order) and r.unit == "wave":
-            regions = {c.region for c in cls if c.views[i][0] or c.views[i][1]}
-            coupled = len(regions) > 1
-        elif isinstance(r, OrderBy) and r.unit == "wave":
-            coupled = len({c.region for c in cls if c.views[i] is not None}) > 1
-        if coupled:
-            out.append(r.name)
-    return out
+    return [p.rule.name for p in groups.plans if p.couples_regions()]
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Per region
 
 
-def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None, seconds: float) -> RegionPlan:
-    """Shortest plan for one region under every rule restricted to it (sound: the restriction only relaxes)."""
+def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None, seconds: float,
+                  hard_deadline: float) -> RegionPlan:
+    """Shortest plan for one region under every rule restricted to it (sound: the restriction only relaxes).
+    ``seconds`` is the region's share, counted from when it starts; no check runs past ``hard_deadline``."""
     counts = {c: groups.classes[c].count for c in ids}
     lb = need(groups, counts)
     cap = _region_wave_cap(groups, limit)
@@ -126,35 +109,40 @@ def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None
     plan = got[0] if got is not None else None
     calls = 0
     variables = 0
-    deadline = time.monotonic() + seconds
+    deadline = min(hard_deadline, time.monotonic() + seconds)
     if plan is None:
         n = sum(counts.values())
         # Any schedule compresses to at most n non-empty waves (and at most the fleet's wave limit).
         wmax = min(n, limit) if limit is not None else n
-        enc = Encoding(groups, ids, wmax, "region", track=False)
+        try:
+            enc = compile_model(groups, ids, wmax, "region", track=False, deadline=hard_deadline)
+        except OutOfTime:
+            return RegionPlan(region, [], lb, False, calls, variables)
         calls += 1
         variables += enc.variables
-        answer = enc.check(max(0.1, deadline - time.monotonic()))
-        if answer != "sat":
-            return RegionPlan(region, [], lb, answer == "unsat", calls, variables)
-        plan = _compact(enc.counts(), wmax)
+        answer = enc.check(max(deadline, min(hard_deadline, time.monotonic() + 0.1)))
+        if not isinstance(answer, Sat):
+            return RegionPlan(region, [], lb, isinstance(answer, Unsat), calls, variables)
+        plan = _compact(enc.counts(answer), wmax)
     if len(plan) <= lb:
         return RegionPlan(region, plan, len(plan), True, calls, variables)
     optimal = False
     w = lb
     while w < len(plan):
-        left = deadline - time.monotonic()
-        if left <= 0.05:
+        if deadline - time.monotonic() <= 0.05:
             break
-        enc = Encoding(groups, ids, w, "region", track=False)
+        try:
+            enc = compile_model(groups, ids, w, "region", track=False, deadline=deadline)
+        except OutOfTime:
+            break
         calls += 1
         variables += enc.variables
-        answer = enc.check(left)
-        if answer == "sat":
-            plan = _compact(enc.counts(), w)
+        answer = enc.check(deadline)
+        if isinstance(answer, Sat):
+            plan = _compact(enc.counts(answer), w)
             optimal = True
             break
-        if answer == "unknown":
+        if not isinstance(answer, Unsat):
             break
         w += 1
         lb = w
@@ -166,8 +154,7 @@ def _solve_region(groups: Groups, region: str, ids: list[int], limit: int | None
 
 def _region_wave_cap(groups: Groups, limit: int | None) -> int | None:
     """The tightest unfiltered wave limit that bounds one region's waves (fleet-wide or per region), if any."""
-    caps = [r.limit for r in groups.rules if isinstance(r, UnitLimit) and r.unit == "wave"
-            and r.per in ("fleet", "region") and isinstance(r.where, TrueP)]
+    caps = [n for p in groups.plans if (n := p.region_wave_cap()) is not None]
     if limit is not None:
         caps.append(limit)
     return min(caps) if caps else None
@@ -182,7 +169,7 @@ def _compact(counts: dict[int, list[int]], waves: int) -> WavePlan:
     return [w for w in plan if w]
 
 
-def _region_job(args: tuple[Groups, str, list[int], int | None, float]) -> RegionPlan:
+def _region_job(args: tuple[Groups, str, list[int], int | None, float, float]) -> RegionPlan:
     return _solve_region(*args)
 
 
@@ -190,23 +177,25 @@ def _region_job(args: tuple[Groups, str, list[int], int | None, float]) -> Regio
 # Phases
 
 
-def solve_phases(groups: Groups, lengths: dict[str, int], budget: Budget,
-                 share: float = 0.5) -> tuple[dict[str, int], int, bool] | None:
+def solve_phases(groups: Groups, lengths: dict[str, int], budget: Budget, share: float = 0.5) -> PhaseAssignment | None:
     """Phase per region minimising the sum of phase lengths; None when the phase rules admit no assignment.
     Returns (phase of each region, numbered 0.. in order, total waves, proven optimal)."""
     if not lengths:
         return {}, 0, True
-    enc = Encoding(groups, [], 0, "phases", lengths=lengths, track=False)
+    try:
+        enc = compile_model(groups, [], 0, "phases", lengths=lengths, track=False, deadline=budget.deadline)
+    except OutOfTime:
+        raise SolverTimeout("the phase model was not built within the time limit; raise --time-limit") from None
     budget.calls += 1
     budget.variables += enc.variables
-    deadline = time.monotonic() + max(1.0, share * budget.left())
-    answer = enc.check(max(0.1, deadline - time.monotonic()))
-    if answer == "unsat":
+    deadline = min(budget.deadline, time.monotonic() + max(1.0, share * budget.left()))
+    answer = enc.check(max(deadline, min(budget.deadline, time.monotonic() + 0.1)))
+    if isinstance(answer, Unsat):
         return None
-    if answer == "unknown":
+    if not isinstance(answer, Sat):
         raise SolverTimeout("the phase assignment did not finish within the time limit; raise --time-limit")
-    best = enc.region_phases()
-    total = _phase_total(best, lengths)
+    best = enc.region_phases(answer)
+    total = phase_total(best, lengths)
     lo = max(lengths.values())
     optimal = False
 
@@ -215,32 +204,18 @@ def solve_phases(groups: Groups, lengths: dict[str, int], budget: Budget,
         enc.solver.push()
         enc.solver.add(enc.sum(enc.plen) <= mid)
         budget.calls += 1
-        left = deadline - time.monotonic()
-        answer = enc.check(left) if left > 0.05 else "unknown"
-        if answer == "sat":
-            best = enc.region_phases()
-            total = _phase_total(best, lengths)
-        elif answer == "unsat":
+        found = enc.check(deadline) if deadline - time.monotonic() > 0.05 else None
+        if isinstance(found, Sat):
+            best = enc.region_phases(found)
+            total = phase_total(best, lengths)
+        elif isinstance(found, Unsat):
             lo = mid + 1
         enc.solver.pop()
-        if answer == "unknown":
+        if not isinstance(found, Sat | Unsat):
             break
     else:
         optimal = True
-    return _renumber(best), total, optimal
-
-
-def _phase_total(assign: dict[str, int], lengths: dict[str, int]) -> int:
-    per: dict[int, int] = defaultdict(int)
-    for r, p in assign.items():
-        per[p] = max(per[p], lengths[r])
-    return sum(per.values())
-
-
-def _renumber(assign: dict[str, int]) -> dict[str, int]:
-    used = sorted(set(assign.values()))
-    index = {p: k for k, p in enumerate(used)}
-    return {r: index[p] for r, p in sorted(assign.items())}
+    return renumber(best), total, optimal
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -262,7 +237,7 @@ def plan(
     budget = Budget(start + time_limit)
     resolution = resolve_upgrades(fleet, policy.versions)
     groups = build_groups(policy, fleet, resolution)
-    say(f"{len(groups.classes)} classes from {sum(c.count for c in groups.classes)} VMs with tasks")
+    say(f"{len(groups.classes)} classes from {sum(c.count for c in groups.classes if c.unit == 0)} VMs with tasks")
     by_region: dict[str, list[int]] = defaultdict(list)
     for c in groups.classes:
         by_region[c.region].append(c.index)
@@ -273,14 +248,14 @@ def plan(
     if bad:
         proven = [r.region for r in bad if r.optimal]
         if proven:
-            raise explain_regions(groups, proven, limit, budget.left())
+            raise explain_regions(groups, proven, limit, budget.deadline)
         raise SolverTimeout(f"no schedule found for region {bad[0].region} within the time limit; raise --time-limit")
     lengths = {r: len(p.plan) for r, p in regions.items()}
-    phases = _first_fit_if_tight(groups, lengths, limit)
+    phases = first_fit_if_tight(groups, lengths, limit)
     if phases is None:
         phases = solve_phases(groups, lengths, budget)
     if phases is None:
-        raise explain_phases(groups, lengths, limit, budget.left())
+        raise explain_phases(groups, lengths, budget.deadline)
     assign, total, phase_opt = phases
     regions_opt = all(p.optimal for p in regions.values())
     if regions_opt and phase_opt:
@@ -296,10 +271,10 @@ def plan(
     say(f"{len(regions)} regions in {len(set(assign.values()))} phases, {total} waves (lower bound {lower})")
     candidates = [_blocks(assign)]
     # The phase model did not prove its answer: also try longest-first first-fit phases, keep the shorter.
-    if not (regions_opt and phase_opt) and _phase_rules_only_first_fit(groups):
+    if not (regions_opt and phase_opt) and first_fit_ready(groups):
         ff = greedy_phases(groups, lengths)
         alt = _blocks(ff)
-        if alt != candidates[0] and _first_fit_valid(groups, ff):
+        if alt != candidates[0] and first_fit_valid(groups, ff):
             candidates.append(alt)
     if coupled:
         lower = max(lower, need(groups, {c.index: c.count for c in groups.classes}))
@@ -310,7 +285,7 @@ def plan(
         waves_plan = min(options, key=len)
     optimal = len(waves_plan) <= lower
     lower = min(lower, len(waves_plan))
-    spread_cost = _repair_spread(groups, waves_plan)
+    spread_cost = repair_spread(groups.prefs, groups.planners, groups.classes, waves_plan)
     schedule = build_schedule(groups, resolution.skipped, waves_plan, lower, optimal, budget, coupled, spread_cost)
     # The classes and tasks are no longer needed: free them before the checker builds its own view of the fleet.
     n_waves = len(waves_plan)
@@ -336,7 +311,7 @@ def _plan_regions(groups: Groups, by_region: dict[str, list[int]], limit: int | 
     if hard:
         say(f"solver on {len(hard)} region(s): {', '.join(hard[:5])}{' ...' if len(hard) > 5 else ''}")
         share = budget.left() / max(1, -(-len(hard) // max(1, workers))) * 0.5
-        jobs = [(groups, r, by_region[r], limit, share) for r in hard]
+        jobs = [(groups, r, by_region[r], limit, share, budget.deadline) for r in hard]
         if workers > 1 and len(hard) > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(_region_job, jobs))
@@ -369,60 +344,6 @@ def _assemble(groups: Groups, blocks: list[list[str]], regions: dict[str, Region
     return out
 
 
-def _first_fit_if_tight(groups: Groups, lengths: dict[str, int],
-                        limit: int | None) -> tuple[dict[str, int], int, bool] | None:
-    """Longest-first first-fit phases, when they meet the combinatorial phase bound (then they are optimal and
-    the phase model is not needed); None otherwise."""
-    if not lengths or not _phase_rules_only_first_fit(groups):
-        return None
-    assign = greedy_phases(groups, lengths)
-    total = _phase_total(assign, lengths)
-    if total != phase_bound(groups, lengths) or (limit is not None and total > limit):
-        return None
-    if not _first_fit_valid(groups, assign):
-        return None
-    return assign, total, True
-
-
-def _first_fit_valid(groups: Groups, assign: dict[str, int]) -> bool:
-    """The phase rules the first-fit heuristic aims at, confirmed (it may place a canary late)."""
-    for r in groups.rules:
-        if isinstance(r, SeparatePairs) and r.within == "phase":
-            if any(assign[a] == assign[b] for a, b in groups.pairs):
-                return False
-        elif isinstance(r, SeparateRegions) and r.within == "phase":
-            listed = sorted(x for x in set(r.regions) if x in assign)
-            if len({assign[x] for x in listed}) != len(listed):
-                return False
-        elif isinstance(r, Canary):
-            canaries = {x for x in r.regions if x in assign}
-            if any(assign[x] != 0 for x in canaries):
-                return False
-            if r.alone and canaries and any(p == 0 and x not in canaries for x, p in assign.items()):
-                return False
-        elif isinstance(r, DistinctLimit) and r.within == "phase":
-            per: dict[int, int] = defaultdict(int)
-            for p in assign.values():
-                per[p] += 1
-            if max(per.values(), default=0) > r.limit:
-                return False
-    return True
-
-
-def _phase_rules_only_first_fit(groups: Groups) -> bool:
-    """The first-fit phase heuristic honours pairs, listed regions, canary and regions-per-phase only."""
-    handled = (SeparatePairs, SeparateRegions, Canary)
-    for r in groups.rules:
-        if isinstance(r, handled):
-            continue
-        if isinstance(r, DistinctLimit) and r.within == "phase" and r.count == "region" and r.per == "fleet":
-            continue
-        within = getattr(r, "within", None) or getattr(r, "unit", None)
-        if within == "phase":
-            return False
-    return True
-
-
 def _plan_coupled(groups: Groups, candidates: list[list[list[str]]], regions: dict[str, RegionPlan], lower: int,
                   limit: int | None, budget: Budget, say: Progress) -> tuple[list[WavePlan], int]:
     """Rules couple regions inside waves: a constructive plan over the phases, then the joint model on the gap.
@@ -447,21 +368,23 @@ def _plan_coupled(groups: Groups, candidates: list[list[list[str]]], regions: di
                                 "the gap to the lower bound is stated")
             break
         say(f"joint model over {len(ids)} classes with {w} waves")
-        enc = Encoding(groups, ids, w, "joint", track=False)
+        try:
+            enc = compile_model(groups, ids, w, "joint", track=False, deadline=budget.deadline)
+        except OutOfTime:
+            budget.notes.append(f"joint model with {w} waves: not built within the time limit")
+            break
         budget.calls += 1
         budget.variables += enc.variables
-        answer = enc.check(budget.left())
-        if answer == "sat":
-            counts = enc.counts()
-            phases = enc.wave_phases()
-            best = _split_joint(counts, phases, w)
+        answer = enc.check(budget.deadline)
+        if isinstance(answer, Sat):
+            best = _split_joint(enc.counts(answer), enc.wave_phases(answer), w)
             ub = sum(len(p) for p in best)
             break
-        if answer == "unknown":
+        if not isinstance(answer, Unsat):
             budget.notes.append(f"joint model with {w} waves: unknown within the time limit")
             break
         if ub is None and w >= wmax:
-            raise explain_joint(groups, w, budget.left())
+            raise explain_joint(groups, w, budget.deadline)
         # Without a plan, grow geometrically up to the bound that proves infeasibility (any schedule compresses
         # to at most that many waves); with one, step up from the lower bound so each unsat raises it.
         lower = max(lower, w + 1)
@@ -478,76 +401,6 @@ def _split_joint(counts: dict[int, list[int]], phases: list[int], waves: int) ->
         if wave:
             per[phases[w]].append(wave)
     return [per[p] for p in sorted(per)]
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Soft preferences
-
-
-def _repair_spread(groups: Groups, waves: list[tuple[int, dict[int, int]]]) -> int:
-    """Move one VM out of each Spread group that sits wholly in one wave, to a wave of the same phase where no rule
-    objects; only classes that no unit-budget, order or per-wave pair rule reads move.  Returns the remaining cost."""
-    if not groups.preferences:
-        return 0
-    base = len(groups.rules)
-    movable = _movable(groups)
-    waves_of: dict[int, set[int]] = defaultdict(set)
-    for w, (_, wave) in enumerate(waves):
-        for c in wave:
-            waves_of[c].add(w)
-    loads: dict[int, WaveLoad] = {}
-
-    def load(w: int) -> WaveLoad:
-        if w not in loads:
-            loads[w] = WaveLoad(groups, waves[w][1])
-        return loads[w]
-
-    cost = 0
-    for k, pref in enumerate(groups.preferences):
-        for _key, ids in groups.members[base + k].items():
-            if sum(groups.classes[c].count for c in ids) < 2:
-                continue
-            used = {w for c in ids for w in waves_of[c]}
-            if len(used) != 1:
-                continue
-            w0 = next(iter(used))
-            phase = waves[w0][0]
-            moved = False
-            for c in ids:
-                if c not in movable or not waves[w0][1].get(c):
-                    continue
-                # Waves of one phase may hold any of the phase's regions, so only the wave-local rules decide.
-                for w, (p, wave) in enumerate(waves):
-                    if p != phase or w == w0 or not load(w).fits(c):
-                        continue
-                    wave[c] = wave.get(c, 0) + 1
-                    load(w).add(c)
-                    waves_of[c].add(w)
-                    src = waves[w0][1]
-                    src[c] -= 1
-                    load(w0).remove(c)
-                    if not src[c]:
-                        del src[c]
-                        waves_of[c].discard(w0)
-                    moved = True
-                    break
-                if moved:
-                    break
-            if not moved:
-                cost += pref.weight
-    return cost
-
-
-def _movable(groups: Groups) -> set[int]:
-    blocked: set[int] = set()
-    for i, r in enumerate(groups.rules):
-        if isinstance(r, UnitLimit | Order | OrderBy) or (isinstance(r, SeparatePairs | SeparateRegions)
-                                                          and r.within == "wave"):
-            for c in groups.classes:
-                v = c.views[i]
-                if v is not None and v != (False, False):
-                    blocked.add(c.index)
-    return {c.index for c in groups.classes} - blocked
 
 
 # ----------------------------------------------------------------------------------------------------------------
