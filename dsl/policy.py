@@ -9,8 +9,9 @@ Semantics fixed here (and documented in docs/language.md), so that every stage r
 * A *group* of scope S is the set of VMs sharing S's key (see :data:`GROUP_KEY`).  ``fleet`` is one group holding
   every VM.  ``update_domain`` and ``fault_domain`` are keyed within their set (scale set or availability set).
   ``geography`` is the geography of the VM's region (the fleet's region entry, else the bundled Azure table).
-* A VM is *scheduled in* every wave that holds one of its tasks (the planner puts all of a VM's tasks in one
-  wave; a hand-written schedule may split them, and then the VM counts in each of those waves).
+* A VM is *scheduled in* every wave that holds one of its tasks (the planner keeps a VM's tasks in one wave
+  unless a rule reading ``extension.*`` needs them apart; then, as in any schedule that splits them, the VM counts
+  in each of those waves).
 * A region is in the phase of the waves holding its tasks; regions without tasks are in no phase.
 * Sizes of groups (the base of a percentage) count every VM of the group that matches the rule's ``where``
   filter, scheduled or not.
