@@ -16,6 +16,7 @@ from dsl.policy import CLAIM_KINDS, GATE_KINDS, PREFERENCE_KINDS, RULE_KINDS
 # stage -> (registry module, the attribute mapping kinds to handlers, the kinds the stage must cover)
 STAGES: dict[str, tuple[str, str, tuple[type, ...]]] = {
     "check": ("engine.check.rules", "CHECKS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
+    "prove": ("engine.prove.kinds", "CLAIMS", CLAIM_KINDS),
 }
 
 

@@ -26,7 +26,8 @@ from dsl.policy import (
     StopUpgradedGate,
     VersionClaim,
 )
-from engine.prove.prover import Counterexample, Outcome, prove_claim
+from engine.prove.prover import prove_claim
+from engine.prove.results import Counterexample, Outcome
 from engine.prove.reports import json_block
 
 Verdict = Literal["equivalent", "stricter", "looser", "incomparable", "unknown"]
