@@ -37,7 +37,6 @@ from dsl.policy import (
     TrueP,
     Value,
 )
-from engine.model.solver import Sat
 
 ORDERINGS = ("<", "<=", ">", ">=")
 MAX_ZONE = 16  # the fleet format's bound on a region's zones: zone names are "1" .. "16"
@@ -130,11 +129,6 @@ def vm_level_atoms(preds: Iterable[Predicate], shared_keys: Sequence[str]) -> li
             if key not in shared_keys and a not in out:
                 out.append(a)
     return out
-
-
-def model_value(result: Sat, term: z3.ExprRef) -> Any:
-    """A model's value of ``term`` (completed where the model is silent)."""
-    return result.value(term)
 
 
 # ----------------------------------------------------------------------------------------------------------------

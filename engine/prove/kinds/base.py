@@ -1,7 +1,7 @@
 """The interface every claim kind implements in the prove stage, and the pipeline that turns an encoding into an answer.
 
-A :class:`ClaimKind` proves claims of one IR type (``kind``).  Most kinds are :class:`SymbolicClaim`\\ s: ``encode``
-gives an :class:`Encoding`, a set of assertions that is unsatisfiable exactly when no element of the claim's scope
+A :class:`ClaimKind` proves claims of one IR type (``kind``).  Most kinds are symbolic (:class:`SymbolicClaim`):
+``encode`` gives an :class:`Encoding`, a set of assertions that is unsatisfiable exactly when no element of the claim's scope
 violates it (as in Cedar's symbolic compiler), made of
 
 * ``premises``: what the spec's rules imply on one *generic element* of the claim's scope, plus the element's
