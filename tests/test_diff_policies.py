@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -11,11 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from dsl.loader import load_policy
-from dsl.policy import Capacity, DistinctLimit, Percent, Policy
+from dsl.policy import Capacity, DistinctLimit, Duration, Percent, Policy
 from engine.check.verify import verify_schedule
 from engine.cli import app
 from engine.model.fleet import parse_fleet
 from engine.model.schedule import parse_schedule
+from engine.prove.kinds.run_gates import elapsed_text
 from engine.prove.policydiff import diff_policies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +99,33 @@ def test_cli_json_and_bad_input(tmp_path: Path) -> None:
     res = runner.invoke(app, ["diff", spec, str(bad)])
     assert res.exit_code == 2
     assert "bad.wg:2" in res.output
+
+
+def _durations_in(text: str) -> list[str]:
+    return re.findall(r"\b\d+[smhd]\b", text)
+
+
+def test_diff_renders_every_duration_one_way() -> None:
+    """Issue 11: `diff` printed "10m" next to "300s".  Every duration in diff output reads as dsl.policy.Duration
+    renders it (the largest whole unit), whichever policy it comes from."""
+    default, strict = str(ROOT / "specs" / "azure-default.wg"), str(ROOT / "specs" / "team-strict.wg")
+    for old, new in ((default, strict), (strict, default)):
+        out = runner.invoke(app, ["diff", old, new]).output
+        assert "health wait 10m is not matched (the other policy waits 5m)" in out, out
+        assert "started 0s after the last one, less than 2m" in out
+        # Extension selectors read as everywhere else (engine.model.text.selector_text).
+        assert 'no longer opts out extension publisher "Microsoft.Azure.Monitor" type "AzureMonitorLinuxAgent"' in out
+        for text in _durations_in(out):
+            assert str(Duration(_seconds(text))) == text, text
+
+
+def _seconds(text: str) -> int:
+    return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[text[-1]]
+
+
+def test_elapsed_time_in_run_claims_uses_the_duration_rendering() -> None:
+    assert elapsed_text(0.0) == "0s"
+    assert elapsed_text(2.0) == "2m"
+    assert elapsed_text(1.5) == "90s"
+    assert elapsed_text(0.1) == "6s"  # 0.1 min is 6.000000000000001 s in floating point
+    assert elapsed_text(1999 / 1000) == "119s"  # rounded down: never shown as long as the pause it falls short of

@@ -24,8 +24,9 @@ from dsl.policy import (
     StopUpgradedGate,
     Theorem,
 )
-from engine.prove.prover import TheoremResult, prove_theorem
+from engine.prove.prover import prove_theorem
 from engine.prove.reports import render_json, render_junit, render_sarif, render_text
+from engine.prove.results import TheoremResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "prove_data" / "sarif-schema-2.1.0.json").read_text())

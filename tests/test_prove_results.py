@@ -18,9 +18,10 @@ from engine.check.verify import verify_schedule
 from engine.cli import app
 from engine.model.fleet import parse_fleet
 from engine.model.schedule import parse_schedule
-from engine.prove import prover
+from engine.prove.kinds import CLAIMS
+from engine.prove.kinds.base import Encoding
+from engine.prove.kinds.group import CapacityClaim
 from engine.prove.prover import claim_policy, prove_claim, prove_theorem
-from engine.prove.symbolic import Encoding
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAN = Span("t.wg", 1, 1, 1, 2)
@@ -95,15 +96,15 @@ def test_unknown_when_the_time_limit_is_spent(default: Policy) -> None:
     assert out.status == "unknown"
 
 
-def test_a_broken_encoding_never_yields_a_false_refutation(default: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_encode = prover.encode
+class ForgetfulCapacity(CapacityClaim):
+    """An encoding that forgot every premise of the spec."""
 
-    def no_premises(spec: Policy, claim: object) -> Encoding:
-        enc = real_encode(spec, claim)
-        return replace(enc, premises=[])  # an encoding that forgot every premise of the spec
+    def encode(self, spec: Policy, claim: Capacity) -> Encoding:
+        return replace(super().encode(spec, claim), premises=[])
 
-    monkeypatch.setattr(prover, "encode", no_premises)
-    out = prove_claim(default, CLAIM_20, 20.0)
+
+def test_a_broken_encoding_never_yields_a_false_refutation(default: Policy) -> None:
+    out = prove_claim(default, CLAIM_20, 20.0, kinds={**CLAIMS, Capacity: ForgetfulCapacity()})
     assert out.status == "unknown"
     assert "did not replay" in out.message
 

@@ -18,6 +18,7 @@ STAGES: dict[str, tuple[str, str, tuple[type, ...]]] = {
     "check": ("engine.check.rules", "CHECKS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
     "plan": ("engine.plan.kinds", "PLANNERS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
     "run": ("engine.run.monitors", "MONITORS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
+    "prove": ("engine.prove.kinds", "CLAIMS", CLAIM_KINDS),
 }
 
 

@@ -14,23 +14,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dsl.policy import (
+    Duration,
     Gate,
     HealthWaitGate,
-    PauseGate,
-    PhaseGate,
     Policy,
-    PrecheckGate,
-    RetryGate,
     Rule,
-    StopUnhealthyGate,
-    StopUpgradedGate,
     VersionClaim,
 )
-from engine.prove.prover import Counterexample, Outcome, prove_claim
+from engine.model.text import selector_text
+from engine.prove.kinds import CLAIMS
+from engine.prove.prover import prove_claim
 from engine.prove.reports import json_block
+from engine.prove.results import Counterexample, Outcome
 
 Verdict = Literal["equivalent", "stricter", "looser", "incomparable", "unknown"]
-PROVABLE_GATES = (PrecheckGate, StopUpgradedGate, StopUnhealthyGate, HealthWaitGate, PhaseGate, RetryGate, PauseGate)
 
 
 @dataclass(frozen=True)
@@ -85,9 +82,9 @@ def _gate_differences(sub: Policy, sup: Policy, time_limit: float) -> tuple[list
     for g in sup.gates:
         checked += 1
         label = f"gate {g.name}"
-        if _strip(g) in sub_same and (not isinstance(g, PROVABLE_GATES) or _same_gates(sub, sup, g.of if hasattr(g, "of") else "")):
+        if _strip(g) in sub_same and (not _provable(g) or _same_gates(sub, sup, getattr(g, "of", ""))):
             continue  # the same gate, among the same gates of its scope: the executor behaves the same
-        if isinstance(g, PROVABLE_GATES) and not (isinstance(g, HealthWaitGate) and g.on_timeout == "keep"):
+        if _provable(g) and not (isinstance(g, HealthWaitGate) and g.on_timeout == "keep"):
             # A health wait: the rollback is proven here, the wait's length compared just below.
             claim = VersionClaim("rollback_restores") if isinstance(g, HealthWaitGate) else g
             d = _outcome_difference(label, prove_claim(sub, claim, time_limit))
@@ -96,16 +93,22 @@ def _gate_differences(sub: Policy, sup: Policy, time_limit: float) -> tuple[list
             if isinstance(g, HealthWaitGate):
                 waits = [x.wait.seconds for x in sub.gates if isinstance(x, HealthWaitGate)]
                 if not waits or min(waits) < g.wait.seconds:
+                    other = Duration(min(waits) if waits else 0)
                     diffs.append(Difference(label, "differs", f"health wait {g.wait} is not matched "
-                                            f"(the other policy waits {min(waits) if waits else 0}s)"))
+                                            f"(the other policy waits {other})"))
     return diffs, checked
+
+
+def _provable(g: Gate) -> bool:
+    """The prover has a proof method for gates of this kind (the transition model or a decision of the executor)."""
+    return type(g) in CLAIMS
 
 
 def _same_gates(a: Policy, b: Policy, scope: str) -> bool:
     """The gates that decide together with one of this scope (prechecks, stops, health wait) are identical."""
 
     def sig(p: Policy) -> set[tuple[object, ...]]:
-        return {_strip(g) for g in p.gates if isinstance(g, PROVABLE_GATES) and getattr(g, "of", scope) == scope}
+        return {_strip(g) for g in p.gates if _provable(g) and getattr(g, "of", scope) == scope}
 
     return sig(a) == sig(b)
 
@@ -121,18 +124,13 @@ def _version_differences(sub: Policy, sup: Policy) -> list[Difference]:
     b_opt = {o.selector for o in b.opt_outs}
     a_opt = {o.selector for o in a.opt_outs}
     for sel in sorted(b_opt - a_opt, key=repr):
-        diffs.append(Difference("versions", "differs", f"no longer opts out {_selector_text(sel)}"))
+        diffs.append(Difference("versions", "differs", f"no longer opts out {selector_text(sel)}"))
     a_pins = {p.selector: p.version for p in a.pins}
     b_pins = {p.selector: p.version for p in b.pins}
     for sel, ver in sorted(b_pins.items(), key=repr):
         if a_pins.get(sel) != ver:
-            diffs.append(Difference("versions", "differs", f"does not pin {_selector_text(sel)} to {ver}"))
+            diffs.append(Difference("versions", "differs", f"does not pin {selector_text(sel)} to {ver}"))
     return diffs
-
-
-def _selector_text(sel: Any) -> str:
-    parts = [f'{k} "{getattr(sel, k)}"' for k in ("publisher", "type", "name") if getattr(sel, k) is not None]
-    return " ".join(parts) or "every extension"
 
 
 def direction(sub: Policy, sup: Policy, sub_name: str, sup_name: str, time_limit: float) -> Direction:

@@ -50,7 +50,8 @@ def counterexample_text(r: TheoremResult) -> list[str]:
         for reg in fleet.get("regions", []):
             pair = f", paired with {reg['pair']}" if reg.get("pair") else ""
             zones = f", {reg['zones']} zones" if reg.get("zones") else ""
-            out.append(f"      region {reg['name']}{zones}{pair}")
+            geography = f", geography {reg['geography']}" if reg.get("geography") else ""
+            out.append(f"      region {reg['name']}{geography}{zones}{pair}")
         sets: dict[str, list[str]] = {}
         singles: list[str] = []
         for vm in fleet.get("vms", []):

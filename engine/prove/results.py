@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from dsl.diagnostics import Span
@@ -57,4 +57,3 @@ class Outcome:
     counterexample: Counterexample | None = None
     involved: tuple[str, ...] = ()
     obligations: tuple[Obligation, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)

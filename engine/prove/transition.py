@@ -1,4 +1,5 @@
-"""The executor's gate logic as a transition system in Z3, and invariants proved by induction or k-induction.
+"""The executor's gate logic as a transition system in Z3, invariants proved by induction or k-induction, and the
+replay of a model trace by the real executor.
 
 One group of the gates' scope (a scale set) of symbolic size ``n >= 1``; the state counts its unhealthy VMs ``u``,
 upgraded VMs ``m``, upgraded-unhealthy ``uu``, VMs still pending, the running batch, and the stop flags.  Steps are
@@ -15,41 +16,40 @@ Each invariant is checked the IVy/Apalache way: first bounded model checking fro
 a trace), then an inductive invariant ``P and lemmas`` (lemmas kept by a Houdini pass: candidates that are not
 inductive are dropped), reported as three obligations — initiation, consecution, safety — each PASS or FAIL;
 when plain induction fails, k-induction for k = 2..4.  Sizes are symbolic, so a proof holds for sets of every size.
+Every check goes through the solver layer (``engine.model.solver``: seeded, deadline-bounded; unknown never passes).
+
+The claims themselves (which property, how a real event log breaks it) are the gate kinds' of
+:mod:`engine.prove.kinds.gates`; :func:`prove_gate_claim` is the pipeline they share.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
 
 from dsl.policy import (
     Capacity,
-    Gate,
     HealthWaitGate,
-    PauseGate,
     Percent,
-    PhaseGate,
     Policy,
     PrecheckGate,
-    RetryGate,
-    Rule,
     StopUnhealthyGate,
     StopUpgradedGate,
     TrueP,
-    VersionClaim,
 )
 from engine.model.errors import InputError, MonitorBreach
 from engine.model.faults import parse_faults
 from engine.model.fleet import parse_fleet
 from engine.model.schedule import parse_schedule
+from engine.model.solver import Result, Sat, Solver, Unknown, Unsat, solve
+from engine.prove.containment import same_group
 from engine.prove.results import Counterexample, Obligation, Outcome, Status
-from engine.prove.symbolic import cap_term, exceeded_term, same_group
+from engine.prove.symbolic import cap_term, exceeded_term
 from engine.run.driver import SimDriver
 from engine.run.events import MemorySink
 from engine.run.executor import execute
@@ -72,6 +72,7 @@ class GateParams:
 
 
 def gate_params(policy: Policy, scope: str) -> GateParams:
+    """What the spec's gates contribute to the model of one group: its prechecks, stop gates and health wait."""
     pre = [g for g in policy.gates if isinstance(g, PrecheckGate) and same_group(g.of, scope)]
     up = [g for g in policy.gates if isinstance(g, StopUpgradedGate) and same_group(g.of, scope)]
     un = [g for g in policy.gates if isinstance(g, StopUnhealthyGate) and same_group(g.of, scope)]
@@ -81,6 +82,13 @@ def gate_params(policy: Policy, scope: str) -> GateParams:
     names = tuple(g.name for g in (*pre, *up, *un, *wait[:1]))
     return GateParams(scope, tuple(g.cap for g in pre), tuple(g.cap for g in up), tuple(g.cap for g in un),
                       rollback, names)
+
+
+def batch_caps(policy: Policy, scope: str) -> tuple[Capacity, ...]:
+    """What the spec's rules contribute to the realizable model: unfiltered per-wave caps of the group (the
+    executor's monitors enforce them, so a replayable trace keeps its batches within them)."""
+    return tuple(r for r in policy.rules if isinstance(r, Capacity) and r.within == "wave" and r.of in (scope, "set")
+                 and r.where == TrueP())
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -214,36 +222,18 @@ class GateModel:
     def trans(self, s: State, t: State) -> z3.BoolRef:
         return z3.Or(self.start(s, t), self.block(s, t), self.env(s, t), self.finish(s, t))
 
-    def action(self, m: z3.ModelRef, s: State, t: State) -> str:
+    def action(self, m: Sat, s: State, t: State) -> str:
         for name, rel in (("start", self.start), ("finish", self.finish), ("block", self.block), ("env", self.env)):
-            if z3.is_true(m.eval(rel(s, t), model_completion=True)):
+            if m.value(rel(s, t)) is True:
                 return name
         return "?"
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Properties and candidate lemmas
+# Properties, candidate lemmas, induction
 
 
 Prop = Callable[[State], z3.BoolRef]
-
-
-def claim_property(claim: Gate | VersionClaim, model: GateModel) -> tuple[Prop, str]:
-    n = model.n
-    if isinstance(claim, PrecheckGate):
-        return (lambda s: z3.Implies(s["started"], z3.Not(exceeded_term(claim.cap, s["su"], n))),
-                f"never starts a batch while more than {claim.cap} of the set is unhealthy")
-    if isinstance(claim, StopUpgradedGate):
-        return (lambda s: z3.Implies(s["started"], z3.Not(exceeded_term(claim.cap, s["suu"], s["sm"]))),
-                f"never starts a batch while more than {claim.cap} of the set's upgraded instances are unhealthy")
-    if isinstance(claim, StopUnhealthyGate):
-        return (lambda s: z3.Implies(s["started"], z3.Not(s["sbflag"])),
-                f"never starts a batch after a batch during which more than {claim.cap} of the set was unhealthy")
-    if (isinstance(claim, HealthWaitGate) and claim.on_timeout == "rollback") or (
-            isinstance(claim, VersionClaim) and claim.kind == "rollback_restores"):
-        return (lambda s: z3.Implies(z3.And(s["tph"] == 2, s["tfail"]), s["tv"] == 0),
-                "a VM whose upgrade failed health ends on its previous version")
-    raise ValueError(type(claim).__name__)
 
 
 def candidate_lemmas(model: GateModel) -> list[tuple[str, Prop]]:
@@ -267,17 +257,6 @@ def candidate_lemmas(model: GateModel) -> list[tuple[str, Prop]]:
     ]
 
 
-def _solve(assertions: list[z3.BoolRef], deadline: float) -> tuple[str, z3.ModelRef | None]:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        return "unknown", None
-    s = z3.Solver()
-    s.set("timeout", max(1, int(remaining * 1000)))
-    s.add(*assertions)
-    r = s.check()
-    return ("sat", s.model()) if r == z3.sat else ("unsat", None) if r == z3.unsat else ("unknown", None)
-
-
 @dataclass(frozen=True)
 class InductionResult:
     status: Status
@@ -288,141 +267,140 @@ class InductionResult:
 
 
 def bmc(model: GateModel, prop: Prop, depth: int, deadline: float,
-        target: Callable[[State], z3.BoolRef] | None = None) -> tuple[str, tuple[dict[str, Any], ...]]:
+        target: Callable[[State], z3.BoolRef] | None = None) -> tuple[Result, tuple[dict[str, Any], ...]]:
     """Search paths of up to ``depth`` steps from the initial states for a state where ``target`` holds
-    (default: the property fails).  Returns 'sat' with the trace, 'unsat', or 'unknown'."""
+    (default: the property fails).  Sat with the trace, unsat, or unknown."""
     goal = target or (lambda s: z3.Not(prop(s)))
     states = [state(0)]
-    solver = z3.Solver()  # incremental: the path grows by one step, each goal is pushed and popped
+    solver = Solver(ctx=z3.main_ctx())  # incremental: the path grows by one step, each goal is pushed and popped
     solver.add(model.init(states[0]))
     for i in range(depth + 1):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return "unknown", ()
-        solver.set("timeout", max(1, int(remaining * 1000)))
         solver.push()
         solver.add(goal(states[i]))
-        r = solver.check()
-        if r == z3.sat:
-            return "sat", _trace(model, solver.model(), states)
+        r = solver.check(deadline)
+        if isinstance(r, Sat):
+            return r, _trace(model, r, states)
         solver.pop()
-        if r != z3.unsat:
-            return "unknown", ()
+        if isinstance(r, Unknown):
+            return r, ()
         states.append(state(i + 1))
         solver.add(model.trans(states[i], states[i + 1]))
-    return "unsat", ()
+    return Unsat(), ()
 
 
-def _trace(model: GateModel, m: z3.ModelRef, states: list[State]) -> tuple[dict[str, Any], ...]:
+def _trace(model: GateModel, m: Sat, states: list[State]) -> tuple[dict[str, Any], ...]:
     out = []
-    n = m.eval(model.n, model_completion=True).as_long()
+    n = m.value(model.n)
     for i, s in enumerate(states):
         step: dict[str, Any] = {"step": i, "action": "init" if i == 0 else model.action(m, states[i - 1], s),
                                 "set_size": n}
         for k in ("u", "m", "uu", "pend", "b"):
-            step[k] = m.eval(s[k], model_completion=True).as_long()
+            step[k] = m.value(s[k])
         for k in ("inb", "stopped", "started"):
-            step[k] = z3.is_true(m.eval(s[k], model_completion=True))
+            step[k] = m.value(s[k]) is True
         out.append(step)
     return tuple(out)
 
 
-def prove_invariant(model: GateModel, prop: Prop, deadline: float, lemmas_on: bool = True) -> InductionResult:
-    r, trace = bmc(model, prop, BMC_DEPTH, deadline)
-    if r == "sat":
-        return InductionResult("refuted", (), trace, f"violated after {len(trace) - 1} steps")
-    if r == "unknown":
-        return InductionResult("unknown", (), (), "bounded search gave no answer within the time limit")
-    s0, s1 = state(100), state(101)
-    lemmas = candidate_lemmas(model) if lemmas_on else []
-    # Houdini: drop candidate lemmas that are not initiated or not preserved, until the rest is inductive.
-    # One incremental solver per question (push/pop per lemma) keeps this to a few milliseconds per lemma.
-    init_solver = z3.Solver()
+def _houdini(model: GateModel, prop: Prop, lemmas: list[tuple[str, Prop]], s0: State, s1: State,
+             deadline: float) -> list[tuple[str, Prop]] | None:
+    """Drop candidate lemmas that are not initiated or not preserved, until the rest is inductive (None: unknown).
+    One incremental solver per question (push/pop per lemma) keeps this to a few milliseconds per lemma."""
+    init_solver = Solver(ctx=z3.main_ctx())
     init_solver.add(model.init(s0))
     trans = model.trans(s0, s1)
     while True:
-        inv0 = z3.And(prop(s0), *[lem(s0) for _, lem in lemmas])
-        cons_solver = z3.Solver()
-        cons_solver.add(inv0, trans)
+        cons_solver = Solver(ctx=z3.main_ctx())
+        cons_solver.add(z3.And(prop(s0), *[lem(s0) for _, lem in lemmas]), trans)
         dropped = []
         for name, lem in lemmas:
             answers = []
             for solver, goal in ((init_solver, z3.Not(lem(s0))), (cons_solver, z3.Not(lem(s1)))):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return InductionResult("unknown", (), (), "induction gave no answer within the time limit")
-                solver.set("timeout", max(1, int(remaining * 1000)))
                 solver.push()
                 solver.add(goal)
-                answers.append(solver.check())
+                answers.append(solver.check(deadline))
                 solver.pop()
-            if z3.unknown in answers:
-                return InductionResult("unknown", (), (), "induction gave no answer within the time limit")
-            if z3.sat in answers:
+            if any(isinstance(a, Unknown) for a in answers):
+                return None
+            if any(isinstance(a, Sat) for a in answers):
                 dropped.append(name)
         if not dropped:
-            break
+            return lemmas
         lemmas = [(nm, lem) for nm, lem in lemmas if nm not in dropped]
+
+
+def prove_invariant(model: GateModel, prop: Prop, deadline: float, lemmas_on: bool = True) -> InductionResult:
+    r, trace = bmc(model, prop, BMC_DEPTH, deadline)
+    if isinstance(r, Sat):
+        return InductionResult("refuted", (), trace, f"violated after {len(trace) - 1} steps")
+    if isinstance(r, Unknown):
+        return InductionResult("unknown", (), (), "bounded search gave no answer within the time limit")
+    s0, s1 = state(100), state(101)
+    lemmas = _houdini(model, prop, candidate_lemmas(model) if lemmas_on else [], s0, s1, deadline)
+    if lemmas is None:
+        return InductionResult("unknown", (), (), "induction gave no answer within the time limit")
     inv = lambda s: z3.And(prop(s), *[lem(s) for _, lem in lemmas])  # noqa: E731
-    r_init, _ = _solve([model.init(s0), z3.Not(inv(s0))], deadline)
-    r_cons, _ = _solve([inv(s0), model.trans(s0, s1), z3.Not(inv(s1))], deadline)
-    r_safe, _ = _solve([inv(s0), z3.Not(prop(s0))], deadline)
+    r_init = solve([model.init(s0), z3.Not(inv(s0))], deadline)
+    r_cons = solve([inv(s0), model.trans(s0, s1), z3.Not(inv(s1))], deadline)
+    r_safe = solve([inv(s0), z3.Not(prop(s0))], deadline)
     obligations = (
-        Obligation("initiation", r_init == "unsat", "the initial states satisfy the invariant"),
-        Obligation("consecution", r_cons == "unsat", "every step preserves the invariant"),
-        Obligation("safety", r_safe == "unsat", "the invariant implies the property"),
+        Obligation("initiation", isinstance(r_init, Unsat), "the initial states satisfy the invariant"),
+        Obligation("consecution", isinstance(r_cons, Unsat), "every step preserves the invariant"),
+        Obligation("safety", isinstance(r_safe, Unsat), "the invariant implies the property"),
     )
     names = tuple(nm for nm, _ in lemmas)
     if all(o.ok for o in obligations):
         return InductionResult("proven", obligations, (), "inductive invariant: property + " + ", ".join(names),
                                names)
+    return _k_induction(model, prop, obligations, deadline)
+
+
+def _k_induction(model: GateModel, prop: Prop, obligations: tuple[Obligation, ...],
+                 deadline: float) -> InductionResult:
+    """k = 2..MAX_K; the failed plain-induction obligations stay in the report, followed by the k-induction ones."""
     for k in range(2, MAX_K + 1):
         ss = [state(200 + i) for i in range(k + 1)]
         chain = [model.trans(ss[i], ss[i + 1]) for i in range(k)]
-        r_step, _ = _solve([*chain, *[prop(ss[i]) for i in range(k)], z3.Not(prop(ss[k]))], deadline)
-        if r_step == "unsat":
+        r_step = solve([*chain, *[prop(ss[i]) for i in range(k)], z3.Not(prop(ss[k]))], deadline)
+        if isinstance(r_step, Unsat):
             r_base, _ = bmc(model, prop, k, deadline)
-            # The failed plain-induction obligations stay in the report, followed by the k-induction ones.
+            ok = isinstance(r_base, Unsat)
             k_obligations = (
-                Obligation(f"initiation (k={k})", r_base == "unsat", f"no violation within {k} steps of a start"),
+                Obligation(f"initiation (k={k})", ok, f"no violation within {k} steps of a start"),
                 Obligation(f"consecution (k={k})", True, f"{k} good steps are followed by a good one"),
                 Obligation(f"safety (k={k})", True, "the property is the invariant"),
             )
-            ok = r_base == "unsat"
             return InductionResult("proven" if ok else "unknown", (*obligations, *k_obligations), (),
                                    f"{k}-induction (plain induction fails)")
     return InductionResult("unknown", obligations, (), "neither induction nor k-induction closes the proof")
 
 
-def involved_gates(spec: Policy, claim: object, scope: str) -> tuple[str, ...]:
-    """The spec's gates a claim is about (where a SARIF result or a refutation points)."""
-    kinds: tuple[type, ...] = (PrecheckGate, StopUpgradedGate, StopUnhealthyGate)
-    kind: type = type(claim) if isinstance(claim, kinds) else HealthWaitGate
-    return tuple(g.name for g in spec.gates if isinstance(g, kind) and same_group(getattr(g, "of", scope), scope))
+# ----------------------------------------------------------------------------------------------------------------
+# The pipeline of a gate claim
 
 
-def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: float) -> Outcome:
-    """A gate claim (or ``rollback_restores``) under the spec's gates: proven / refuted / unknown / vacuous."""
-    if isinstance(claim, PhaseGate | RetryGate | PauseGate):
-        return prove_run_claim(spec, claim, deadline)
-    scope = getattr(claim, "of", "scale_set")
-    params = replace(gate_params(spec, scope), names=involved_gates(spec, claim, scope))
-    if isinstance(claim, HealthWaitGate):
-        waits = [g.wait.seconds for g in spec.gates if isinstance(g, HealthWaitGate)]
-        if waits and waits[0] != claim.wait.seconds:
-            # The model proves what happens after a failed wait, not how long the wait is.
-            return Outcome("unknown", SCOPE, f"the spec waits {waits[0]}s for health, the claim {claim.wait}: only "
-                           "the rollback after a failed wait is modelled", involved=params.names)
-    cap = claim.cap if isinstance(claim, StopUnhealthyGate) else None
-    model = GateModel(params, cap)
-    try:
-        prop, text = claim_property(claim, model)  # type: ignore[arg-type]
-    except ValueError:
-        return Outcome("unknown", "none", f"no transition-system encoding for claims of kind {type(claim).__name__}")
+@dataclass(frozen=True)
+class GateProperty:
+    """What a gate claim asks of the model of one group: its property (and its text), the cap that drives the
+    model's breach monitor, and how a real event log breaks it."""
+
+    scope: str
+    prop: Callable[[GateModel], Prop]
+    text: str
+    involved: tuple[str, ...]
+    log_check: Callable[[BatchLog], str]
+    unhealthy_cap: Percent | None = None
+
+
+def prove_gate_claim(spec: Policy, claim: GateProperty, deadline: float) -> Outcome:
+    """A gate claim under the spec's gates: proven / refuted / unknown / vacuous."""
+    params = replace(gate_params(spec, claim.scope), names=claim.involved)
+    model = GateModel(params, claim.unhealthy_cap)
+    prop = claim.prop(model)
     # Vacuity: the executor must be able to start (and finish) a batch at all.
     r, _ = bmc(model, prop, 3, deadline, target=lambda s: z3.And(s["tph"] == 2, s["m"] >= 1))
-    if r != "sat":
-        status: Status = "vacuous" if r == "unsat" else "unknown"
+    if not isinstance(r, Sat):
+        status: Status = "vacuous" if isinstance(r, Unsat) else "unknown"
         return Outcome(status, SCOPE, "the gates never let a batch run: the claim holds only because nothing runs",
                        involved=params.names)
     res = prove_invariant(model, prop, deadline)
@@ -436,122 +414,10 @@ def prove_gate_claim(spec: Policy, claim: Rule | Gate | VersionClaim, deadline: 
             return Outcome("unknown", SCOPE, f"a candidate counterexample trace did not replay: {why}",
                            involved=params.names, obligations=res.obligations)
         fleet = {"set_size": trace[0]["set_size"], **files}
-        cex = Counterexample(fleet, None, trace, f"{text} fails: {why}")
+        cex = Counterexample(fleet, None, trace, f"{claim.text} fails: {why}")
         return Outcome("refuted", SCOPE, f"counterexample trace: {why}", counterexample=cex, involved=params.names)
-    msg = f"{text}: {res.message}"
-    return Outcome(res.status, SCOPE, msg, involved=params.names, obligations=res.obligations)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Phase progression and retries: one decision of the executor each, for every fleet
-
-
-RUN_SCOPE = "for all fleets (the executor's decision)"
-
-
-def prove_run_claim(spec: Policy, claim: PhaseGate | RetryGate | PauseGate, deadline: float) -> Outcome:
-    """``a phase starts only after the previous phase succeeded`` and ``retry failed after D, at most N times``.
-
-    The executor decides these with ``gates.may_start_phase`` and ``gates.may_retry`` (and schedules a retry
-    ``after`` later); the assertions below are those decisions, negated claim included, unsatisfiable exactly when
-    the claim holds for every run.  A refutation is replayed by the executor on a two-VM scenario."""
-    s = z3.Solver()
-    s.set("timeout", max(1, int((deadline - time.monotonic()) * 1000)))
-    names: tuple[str, ...]
-    if isinstance(claim, PhaseGate):
-        gates = [g for g in spec.gates if isinstance(g, PhaseGate)]
-        names = tuple(g.name for g in gates)
-        unfinished, starts = z3.Int("unfinished_due_tasks"), z3.Bool("next_phase_starts")
-        s.add(unfinished >= 0, starts == (z3.BoolVal(not gates) | (unfinished == 0)))  # gates.may_start_phase
-        s.add(starts, unfinished > 0)
-        text = "a phase starts only after every due task of the previous phases succeeded"
-    elif isinstance(claim, PauseGate):
-        pauses = [g for g in spec.gates if isinstance(g, PauseGate) and same_group(g.of, claim.of)]
-        names = tuple(g.name for g in pauses)
-        gap = z3.Int("seconds_between_batches")
-        # The executor starts a group's next batch no sooner than the longest pause after its last batch ended.
-        s.add(gap >= max([g.pause.seconds for g in pauses] or [0]), gap < claim.pause.seconds)
-        text = f"batches of a {claim.of} are at least {claim.pause} apart"
-    else:
-        retries = [g for g in spec.gates if isinstance(g, RetryGate)]
-        names = tuple(g.name for g in retries)
-        failed, retried, delay = z3.Int("failed_attempts"), z3.Bool("retried"), z3.Int("retry_after_seconds")
-        allowed = z3.Or(*[z3.And(failed <= g.max_attempts, delay == g.after.seconds) for g in retries[:1]]) \
-            if retries else z3.BoolVal(False)
-        s.add(failed >= 1, retried == allowed)  # gates.may_retry, due ``after`` later
-        s.add(retried, z3.Or(failed > claim.max_attempts, delay < claim.after.seconds))
-        text = f"failed upgrades are retried at most {claim.max_attempts} times, each at least {claim.after} later"
-    r = s.check()
-    if r == z3.unsat:
-        return Outcome("proven", RUN_SCOPE, f"{text}: the executor's decision cannot break it", involved=names)
-    if r != z3.sat:
-        return Outcome("unknown", RUN_SCOPE, "the solver gave no answer within the time limit", involved=names)
-    fleet, schedule, faults = _run_scenario(claim)
-    try:
-        events, _ = run_executor(spec, fleet, schedule, faults)
-    except (InputError, MonitorBreach) as e:
-        return Outcome("unknown", RUN_SCOPE, f"a candidate counterexample did not replay: {e}", involved=names)
-    why = _run_claim_broken(claim, events)
-    if not why:
-        return Outcome("unknown", RUN_SCOPE, "a candidate counterexample did not replay: the executor kept the claim",
-                       involved=names)
-    shown = ("phase_started", "batch_started", "batch_finished", "install_started", "install_failed",
-             "retry_scheduled")
-    trace = tuple({"step": i, "event": e["event"], "time_minutes": e["time"], "vm": e.get("vm")}
-                  for i, e in enumerate(events) if e["event"] in shown)
-    cex = Counterexample({"set_size": len(fleet["vms"]), "fleet": fleet, "schedule": schedule, "faults": faults},
-                         None, trace, f"{text} fails: {why}")
-    return Outcome("refuted", RUN_SCOPE, f"counterexample trace: {why}", counterexample=cex, involved=names)
-
-
-def _run_scenario(claim: PhaseGate | RetryGate | PauseGate) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Two regions in two phases, one VM each; the first VM's install always fails.  For a pause: one scale set of
-    ten VMs upgraded one per wave, no faults."""
-    if isinstance(claim, PauseGate):
-        fleet, schedule, _ = scenario(({"set_size": 10, "u": 0, "action": "init", "uu": 0},
-                                       {"action": "start", "b": 1, "uu": 0}, {"action": "finish", "uu": 0},
-                                       {"action": "start", "b": 1, "uu": 0}))
-        return fleet, schedule, {}
-    vms = [{"name": f"vm{i}", "region": f"region{i}", "subscription": "sub0",
-            "extensions": [{"name": "agent", "publisher": WITNESS["publisher"], "type": WITNESS["type"],
-                            "version": "1.0", "enable_automatic_upgrade": True}]} for i in range(2)]
-    fleet = {"regions": [{"name": f"region{i}", "pair": None, "zones": 0} for i in range(2)],
-             "catalog": [{"publisher": WITNESS["publisher"], "type": WITNESS["type"], "versions": ["1.0", "1.1"]}],
-             "scale_sets": [], "availability_sets": [], "vms": vms}
-    task = {"extension": "agent", "from_version": "1.0", "to_version": "1.1"}
-    schedule = {"phases": [{"index": i, "regions": [f"region{i}"]} for i in range(2)],
-                "waves": [{"index": i, "phase": i, "tasks": [{"vm": f"vm{i}", **task}]} for i in range(2)],
-                "skipped": [], "lower_bound": 0, "optimal": False, "stats": {}}
-    faults = {"vm_failures": [{"vm": "vm0", "extension": "agent", "attempts": None}]}
-    return fleet, schedule, faults
-
-
-def _run_claim_broken(claim: PhaseGate | RetryGate | PauseGate, events: list[dict[str, Any]]) -> str:
-    if isinstance(claim, PauseGate):
-        ends = [e["time"] for e in events if e["event"] == "batch_finished"]
-        begins = [e["time"] for e in events if e["event"] == "batch_started"]
-        for end, begin in zip(ends, begins[1:], strict=False):
-            if (begin - end) * 60 < claim.pause.seconds:
-                return f"the next batch of the set started {begin - end:g} min after the last one, less than {claim.pause}"
-        return ""
-    if isinstance(claim, PhaseGate):
-        failed_open = False
-        for e in events:
-            if e["event"] == "install_failed" and e.get("vm") == "vm0":
-                failed_open = True
-            elif e["event"] == "install_succeeded" and e.get("vm") == "vm0":
-                failed_open = False
-            elif e["event"] == "phase_started" and (e.get("detail") or {}).get("phase") == 1 and failed_open:
-                return f"phase 1 started at {e['time']} min while vm0's upgrade in phase 0 had failed"
-        return ""
-    starts = [e["time"] for e in events if e["event"] == "install_started" and e.get("vm") == "vm0"]
-    fails = [e["time"] for e in events if e["event"] == "install_failed" and e.get("vm") == "vm0"]
-    if len(starts) - 1 > claim.max_attempts:
-        return f"vm0 was retried {len(starts) - 1} times, more than {claim.max_attempts}"
-    for failed_at, next_start in zip(fails, starts[1:], strict=False):
-        if (next_start - failed_at) * 60 < claim.after.seconds:
-            return f"vm0 was retried {next_start - failed_at:g} min after failing, sooner than {claim.after}"
-    return ""
+    return Outcome(res.status, SCOPE, f"{claim.text}: {res.message}", involved=params.names,
+                   obligations=res.obligations)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -562,22 +428,18 @@ WITNESS = {"publisher": "Wavegate.Witness", "type": "WitnessAgent"}
 BAD_TYPE = "WitnessAgentBad"  # failing VMs carry this type; its new version fails every health watch
 
 
-def realizable_trace(spec: Policy, claim: object, deadline: float) -> tuple[dict[str, Any], ...]:
+def realizable_trace(spec: Policy, claim: GateProperty, deadline: float) -> tuple[dict[str, Any], ...]:
     """A counterexample trace in the realizable sub-model (fleet + fault script can produce it), or ()."""
-    scope = getattr(claim, "of", "scale_set")
-    params = gate_params(spec, scope)
-    cap = claim.cap if isinstance(claim, StopUnhealthyGate) else None
-    caps = tuple(r for r in spec.rules if isinstance(r, Capacity) and r.within == "wave" and r.of in (scope, "set")
-                 and r.where == TrueP())
-    model = GateModel(params, cap, realizable=True, batch_caps=caps)
-    rprop = claim_property(claim, model)[0]  # type: ignore[arg-type]
+    params = gate_params(spec, claim.scope)
+    model = GateModel(params, claim.unhealthy_cap, realizable=True, batch_caps=batch_caps(spec, claim.scope))
+    rprop = claim.prop(model)
     states = [state(0)]
     path: list[z3.BoolRef] = [model.init(states[0]), model.n <= 40]
     for i in range(BMC_DEPTH + 1):
-        r, m = _solve([*path, z3.Not(rprop(states[i]))], deadline)
-        if r == "sat" and m is not None:
-            return _trace(model, m, states)
-        if r == "unknown":
+        r = solve([*path, z3.Not(rprop(states[i]))], deadline)
+        if isinstance(r, Sat):
+            return _trace(model, r, states)
+        if isinstance(r, Unknown):
             return ()
         states.append(state(i + 1))
         path.append(model.trans(states[i], states[i + 1]))
@@ -637,19 +499,38 @@ def run_executor(spec: Policy, fleet_json: dict[str, Any], schedule_json: dict[s
     return [json.loads(line) for line in sink.lines], result
 
 
-def claim_broken_in_log(claim: object, events: list[dict[str, Any]], set_size: int, outside_unhealthy: int,
-                        final_versions: dict[tuple[str, str], str] | None = None,
-                        broken_vms: frozenset[str] = frozenset()) -> str:
-    """Where the real event log (and final state) breaks the claim for the one-set scenarios of :func:`scenario`,
-    or ''.  ``broken_vms`` are the VMs whose new version fails health."""
-    if isinstance(claim, VersionClaim | HealthWaitGate) and final_versions is not None:
-        stayed = sorted(vm for (vm, _), v in final_versions.items() if vm in broken_vms and v != "1.0")
-        if stayed and not any(e["event"] == "health_failed" for e in events):
-            return f"{stayed[0]}'s upgrade broke its health and it stayed on the new version (no health watch)"
+@dataclass(frozen=True)
+class Batch:
+    """One batch of the scenario's set as its event log shows it: counts when it started, and its unhealthy peak."""
+
+    wave: Any
+    time: Any  # minutes, as the event log has it
+    unhealthy: int  # unhealthy VMs of the set when the batch started
+    upgraded: int  # VMs upgraded by the batches finished before it
+    turned: int  # of which turned unhealthy by their upgrade
+    peak: int | None = None  # unhealthy VMs at the batch's worst moment (None: it never finished)
+
+
+@dataclass(frozen=True)
+class BatchLog:
+    """A real event log of the one-set scenarios of :func:`scenario`, and the run's end state."""
+
+    events: list[dict[str, Any]]
+    set_size: int
+    outside_unhealthy: int  # VMs unhealthy from the start
+    final_versions: dict[tuple[str, str], str] | None = None
+    broken_vms: frozenset[str] = frozenset()  # VMs whose new version fails health
+    batches: tuple[Batch, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "batches", tuple(_batches(self.events, self.outside_unhealthy)))
+
+
+def _batches(events: list[dict[str, Any]], outside_unhealthy: int) -> list[Batch]:
+    out: list[Batch] = []
     upgraded: set[str] = set()
     turned: set[str] = set()
     kept = 0
-    breach_seen = False
     pending: dict[str, Any] = {"up": set(), "turned": set(), "kept": 0}
     for e in events:
         kind = e["event"]
@@ -659,36 +540,21 @@ def claim_broken_in_log(claim: object, events: list[dict[str, Any]], set_size: i
             pending["turned"].add(e["vm"])
         elif kind == "kept_unhealthy":
             pending["kept"] += 1
-            if isinstance(claim, VersionClaim | HealthWaitGate):
-                return f"{e['vm']} failed its health watch and was kept on {e['to_version']} (event at {e['time']} min)"
         elif kind == "batch_started":
-            u = outside_unhealthy + kept
-            if isinstance(claim, PrecheckGate) and claim.cap.exceeded_by(u, set_size):
-                return (f"batch of wave {e['detail']['wave']} started at {e['time']} min with {u} of {set_size} VMs "
-                        f"unhealthy (more than {claim.cap})")
-            if isinstance(claim, StopUpgradedGate) and claim.cap.exceeded_by(len(turned), len(upgraded)):
-                return (f"batch of wave {e['detail']['wave']} started at {e['time']} min with {len(turned)} of "
-                        f"{len(upgraded)} upgraded VMs unhealthy (more than {claim.cap})")
-            if isinstance(claim, StopUnhealthyGate) and breach_seen:
-                return (f"batch of wave {e['detail']['wave']} started at {e['time']} min after a batch during which "
-                        f"more than {claim.cap} of the set was unhealthy")
-            if isinstance(claim, StopUnhealthyGate) and claim.cap.exceeded_by(u, set_size):
-                breach_seen_now = True
-            else:
-                breach_seen_now = False
-            pending["breach"] = breach_seen_now
+            out.append(Batch(e["detail"]["wave"], e["time"], outside_unhealthy + kept, len(upgraded), len(turned)))
         elif kind == "batch_finished":
             upgraded |= pending["up"]
             turned |= pending["turned"]
             peak = outside_unhealthy + kept + len(pending["turned"])
             kept += pending["kept"]
-            if isinstance(claim, StopUnhealthyGate) and (pending.get("breach") or claim.cap.exceeded_by(peak, set_size)):
-                breach_seen = True
+            if out:
+                out[-1] = replace(out[-1], peak=peak)
             pending = {"up": set(), "turned": set(), "kept": 0}
-    return ""
+    return out
 
 
-def replay_trace(spec: Policy, claim: object, trace: tuple[dict[str, Any], ...]) -> tuple[bool, str, dict[str, Any]]:
+def replay_trace(spec: Policy, claim: GateProperty, trace: tuple[dict[str, Any], ...]
+                 ) -> tuple[bool, str, dict[str, Any]]:
     """Reproduce a (realizable) model trace with the real executor before calling it a counterexample."""
     fleet, schedule, faults = scenario(trace)
     try:
@@ -698,7 +564,7 @@ def replay_trace(spec: Policy, claim: object, trace: tuple[dict[str, Any], ...])
     except MonitorBreach as e:
         return False, f"the executor's runtime monitor stopped the scenario: {e}", {}
     broken = frozenset(v["name"] for v in fleet["vms"] if v["extensions"][0]["type"] == BAD_TYPE)
-    why = claim_broken_in_log(claim, events, trace[0]["set_size"], trace[0]["u"], result.versions, broken)
+    why = claim.log_check(BatchLog(events, trace[0]["set_size"], trace[0]["u"], result.versions, broken))
     if not why:
         return False, "the executor did not break the claim on the scenario", {}
     return True, why, {"fleet": fleet, "schedule": schedule, "faults": faults}

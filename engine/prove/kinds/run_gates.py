@@ -1,0 +1,191 @@
+"""Claims about single decisions of the executor: ``a phase starts only after the previous phase succeeded``
+(PhaseGate), ``retry failed after D, at most N times`` (RetryGate), ``pause D between batches of a S`` (PauseGate).
+
+The executor decides these with ``gates.may_start_phase``, ``gates.may_retry`` (a retry is due ``after`` later) and
+the pause before a group's next batch.  Each kind's :meth:`RunClaim.decision` is that decision as assertions over
+symbolic inputs, built from the spec's gates of the claim's kind (its premises), together with the negated claim:
+unsatisfiable exactly when the decision can never break the claim, for every fleet.  A refutation is a small scenario
+run by the real executor whose event log breaks the claim.
+
+What this covers is the decision function, stated as such in each result's scope; how decisions combine over a whole
+run (several groups of a region, a later retry) is not modelled here.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import z3
+
+from dsl.policy import Duration, PauseGate, PhaseGate, Policy, RetryGate
+from engine.model.errors import InputError, MonitorBreach
+from engine.model.solver import Sat, Unsat, solve
+from engine.prove.containment import same_group
+from engine.prove.kinds.base import ClaimKind
+from engine.prove.results import Counterexample, Outcome
+from engine.prove.transition import WITNESS, run_executor, scenario
+
+G = TypeVar("G")
+RUN_SCOPE = "for all fleets (the executor's decision)"
+Scenario = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]  # fleet, schedule, fault script JSON
+SHOWN_EVENTS = ("phase_started", "batch_started", "batch_finished", "install_started", "install_failed",
+                "retry_scheduled")
+
+
+def elapsed_text(minutes: float) -> str:
+    """Time between two events of a log (minutes) as a duration is written everywhere (whole seconds, rounded
+    down: a gap shown never looks longer than it was)."""
+    return str(Duration(math.floor(round(minutes * 60, 6))))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision of the executor with the claim negated, the claim's text, and the spec gates it reads."""
+
+    assertions: list[z3.BoolRef]
+    text: str
+    involved: tuple[str, ...]
+
+
+class RunClaim(ClaimKind[G]):
+    """A claim on one decision of the executor (see the module docstring)."""
+
+    @abstractmethod
+    def decision(self, spec: Policy, claim: G) -> Decision: ...
+
+    @abstractmethod
+    def scenario(self, claim: G) -> Scenario:
+        """A small fleet, schedule and fault script on which a spec that can break the claim does."""
+
+    @abstractmethod
+    def broken_in_log(self, claim: G, events: list[dict[str, Any]]) -> str: ...
+
+    def prove(self, spec: Policy, claim: G, deadline: float) -> Outcome:
+        d = self.decision(spec, claim)
+        r = solve(d.assertions, deadline)
+        if isinstance(r, Unsat):
+            return Outcome("proven", RUN_SCOPE, f"{d.text}: the executor's decision cannot break it",
+                           involved=d.involved)
+        if not isinstance(r, Sat):
+            return Outcome("unknown", RUN_SCOPE, "the solver gave no answer within the time limit",
+                           involved=d.involved)
+        fleet, schedule, faults = self.scenario(claim)
+        try:
+            events, _ = run_executor(spec, fleet, schedule, faults)
+        except (InputError, MonitorBreach) as e:
+            return Outcome("unknown", RUN_SCOPE, f"a candidate counterexample did not replay: {e}", involved=d.involved)
+        why = self.broken_in_log(claim, events)
+        if not why:
+            return Outcome("unknown", RUN_SCOPE, "a candidate counterexample did not replay: the executor kept the "
+                           "claim", involved=d.involved)
+        trace = tuple({"step": i, "event": e["event"], "time_minutes": e["time"], "vm": e.get("vm")}
+                      for i, e in enumerate(events) if e["event"] in SHOWN_EVENTS)
+        cex = Counterexample({"set_size": len(fleet["vms"]), "fleet": fleet, "schedule": schedule, "faults": faults},
+                             None, trace, f"{d.text} fails: {why}")
+        return Outcome("refuted", RUN_SCOPE, f"counterexample trace: {why}", counterexample=cex, involved=d.involved)
+
+
+def two_phase_scenario() -> Scenario:
+    """Two regions in two phases, one VM each; the first VM's install always fails."""
+    vms = [{"name": f"vm{i}", "region": f"region{i}", "subscription": "sub0",
+            "extensions": [{"name": "agent", "publisher": WITNESS["publisher"], "type": WITNESS["type"],
+                            "version": "1.0", "enable_automatic_upgrade": True}]} for i in range(2)]
+    fleet = {"regions": [{"name": f"region{i}", "pair": None, "zones": 0} for i in range(2)],
+             "catalog": [{"publisher": WITNESS["publisher"], "type": WITNESS["type"], "versions": ["1.0", "1.1"]}],
+             "scale_sets": [], "availability_sets": [], "vms": vms}
+    task = {"extension": "agent", "from_version": "1.0", "to_version": "1.1"}
+    schedule = {"phases": [{"index": i, "regions": [f"region{i}"]} for i in range(2)],
+                "waves": [{"index": i, "phase": i, "tasks": [{"vm": f"vm{i}", **task}]} for i in range(2)],
+                "skipped": [], "lower_bound": 0, "optimal": False, "stats": {}}
+    faults = {"vm_failures": [{"vm": "vm0", "extension": "agent", "attempts": None}]}
+    return fleet, schedule, faults
+
+
+class PhaseClaim(RunClaim[PhaseGate]):
+    """Premise: the spec's phase gates (``gates.may_start_phase``: with one, a phase waits for every due task)."""
+
+    kind = PhaseGate
+
+    def decision(self, spec: Policy, claim: PhaseGate) -> Decision:
+        gates = [g for g in spec.gates if isinstance(g, PhaseGate)]
+        unfinished, starts = z3.Int("unfinished_due_tasks"), z3.Bool("next_phase_starts")
+        return Decision([unfinished >= 0, starts == (z3.BoolVal(not gates) | (unfinished == 0)), starts,
+                         unfinished > 0],
+                        "a phase starts only after every due task of the previous phases succeeded",
+                        tuple(g.name for g in gates))
+
+    def scenario(self, claim: PhaseGate) -> Scenario:
+        return two_phase_scenario()
+
+    def broken_in_log(self, claim: PhaseGate, events: list[dict[str, Any]]) -> str:
+        failed_open = False
+        for e in events:
+            if e["event"] == "install_failed" and e.get("vm") == "vm0":
+                failed_open = True
+            elif e["event"] == "install_succeeded" and e.get("vm") == "vm0":
+                failed_open = False
+            elif e["event"] == "phase_started" and (e.get("detail") or {}).get("phase") == 1 and failed_open:
+                return f"phase 1 started at {e['time']} min while vm0's upgrade in phase 0 had failed"
+        return ""
+
+
+class PauseClaim(RunClaim[PauseGate]):
+    """Premise: the spec's pause gates on the same group (the executor waits the longest after a batch ended)."""
+
+    kind = PauseGate
+
+    def decision(self, spec: Policy, claim: PauseGate) -> Decision:
+        pauses = [g for g in spec.gates if isinstance(g, PauseGate) and same_group(g.of, claim.of)]
+        gap = z3.Int("seconds_between_batches")
+        return Decision([gap >= max([g.pause.seconds for g in pauses] or [0]), gap < claim.pause.seconds],
+                        f"batches of a {claim.of} are at least {claim.pause} apart", tuple(g.name for g in pauses))
+
+    def scenario(self, claim: PauseGate) -> Scenario:
+        """One scale set of ten VMs upgraded one per wave, no faults."""
+        fleet, schedule, _ = scenario(({"set_size": 10, "u": 0, "action": "init", "uu": 0},
+                                       {"action": "start", "b": 1, "uu": 0}, {"action": "finish", "uu": 0},
+                                       {"action": "start", "b": 1, "uu": 0}))
+        return fleet, schedule, {}
+
+    def broken_in_log(self, claim: PauseGate, events: list[dict[str, Any]]) -> str:
+        ends = [e["time"] for e in events if e["event"] == "batch_finished"]
+        begins = [e["time"] for e in events if e["event"] == "batch_started"]
+        for end, begin in zip(ends, begins[1:], strict=False):
+            if (begin - end) * 60 < claim.pause.seconds:
+                return (f"the next batch of the set started {elapsed_text(begin - end)} after the last one, less than "
+                        f"{claim.pause}")
+        return ""
+
+
+class RetryClaim(RunClaim[RetryGate]):
+    """Premise: the spec's first retry gate (``gates.may_retry``: at most ``max_attempts`` retries, each ``after``
+    the failure); without one, nothing is retried."""
+
+    kind = RetryGate
+
+    def decision(self, spec: Policy, claim: RetryGate) -> Decision:
+        retries = [g for g in spec.gates if isinstance(g, RetryGate)]
+        failed, retried, delay = z3.Int("failed_attempts"), z3.Bool("retried"), z3.Int("retry_after_seconds")
+        allowed = z3.Or(*[z3.And(failed <= g.max_attempts, delay == g.after.seconds) for g in retries[:1]]) \
+            if retries else z3.BoolVal(False)
+        return Decision([failed >= 1, retried == allowed, retried,
+                         z3.Or(failed > claim.max_attempts, delay < claim.after.seconds)],
+                        f"failed upgrades are retried at most {claim.max_attempts} times, each at least {claim.after} "
+                        "later", tuple(g.name for g in retries))
+
+    def scenario(self, claim: RetryGate) -> Scenario:
+        return two_phase_scenario()
+
+    def broken_in_log(self, claim: RetryGate, events: list[dict[str, Any]]) -> str:
+        starts = [e["time"] for e in events if e["event"] == "install_started" and e.get("vm") == "vm0"]
+        fails = [e["time"] for e in events if e["event"] == "install_failed" and e.get("vm") == "vm0"]
+        if len(starts) - 1 > claim.max_attempts:
+            return f"vm0 was retried {len(starts) - 1} times, more than {claim.max_attempts}"
+        for failed_at, next_start in zip(fails, starts[1:], strict=False):
+            if (next_start - failed_at) * 60 < claim.after.seconds:
+                return (f"vm0 was retried {elapsed_text(next_start - failed_at)} after failing, sooner than "
+                        f"{claim.after}")
+        return ""
