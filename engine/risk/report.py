@@ -24,6 +24,7 @@ SHOWN_CAUSES = 8
 SHOWN_REGIONS = 6
 SHOWN_GROUPS = 5
 SHOWN_WORST = 5
+WIDTH = 100  # text lines wrap here
 # Task end states that halt a run without a halted set, and the gate class whose rule they name.
 TASK_CAUSES = {"failed": ("failed after retries", "RetryGate"), "unhealthy_vm": ("VM never healthy", "RetryGate"),
                "refused": ("major version refused", None), "kept_unhealthy": ("kept unhealthy", "HealthWaitGate")}
@@ -163,8 +164,8 @@ def render_text(report: dict[str, Any]) -> str:
         f"(virtual time; nominal {_dur(fin['nominal'])})",
         f"per scenario  rolled back {means['rolled_back']:.2f}   retried {means['retried']:.2f}   "
         f"VMs left on old versions {means['vms_left_old']:.1f} (P95 {report['vms_left_old_p95']:,})   (means)",
-        "faults drawn  " + "   ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in report["faults_mean"].items())
-        + "   (means)",
+        *_wrapped("faults drawn  ", [f"{k.replace('_', ' ')} {v:.2f}" for k, v in report["faults_mean"].items()]
+                  + ["(means)"]),
     ]
     if report["causes"]:
         lines += ["", "why runs halt (share of scenarios; one scenario may have several causes)"]
@@ -173,8 +174,8 @@ def render_text(report: dict[str, Any]) -> str:
                   for c in report["causes"][:SHOWN_CAUSES]]
         lines += _more(len(report["causes"]) - SHOWN_CAUSES, "causes")
     if report["regions"]:
-        lines += ["", "where: regions with a halted set",
-                  "  " + "   ".join(f"{_pct(r['share']).strip()} {r['region']}" for r in report["regions"][:SHOWN_REGIONS])]
+        lines += ["", "where: regions with a halted set (share of scenarios)"]
+        lines += _wrapped("  ", [f"{_pct(r['share']).strip()} {r['region']}" for r in report["regions"][:SHOWN_REGIONS]])
         lines += _more(len(report["regions"]) - SHOWN_REGIONS, "regions")
         lines += ["sets halted most often"]
         lines += [f"  {_pct(g['share'])}  {g['group']}: {g['what']} by {g['rule']}"
@@ -190,6 +191,18 @@ def render_text(report: dict[str, Any]) -> str:
     if report["worst"]:
         lines.append(f"replay one: {report['replay']} --seed {report['worst'][0]['seed']}")
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(prefix: str, items: list[str], width: int = WIDTH) -> list[str]:
+    """``items`` three spaces apart after ``prefix``, wrapped at ``width`` (continuation lines indented alike)."""
+    lines: list[str] = []
+    line = prefix
+    for item in items:
+        if line.strip() and len(line) + 3 + len(item) > width:
+            lines.append(line)
+            line = " " * len(prefix)
+        line += ("   " if line.strip() else "") + item
+    return [*lines, line]
 
 
 def _dur(minutes: float) -> str:

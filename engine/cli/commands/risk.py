@@ -70,10 +70,11 @@ def register(app: typer.Typer) -> None:
             raise InputError([Diagnostic("E-USAGE", "--model is needed with --fleet",
                                          hint="write a fault model (docs/formats.md#fault-model; wavegate schema "
                                               "fault-model), or start from engine/data/sample-fault-model.json")])
-        # deferred: dask, distributed and the planner stack load only when this command runs
+        # deferred: the planner stack (z3), dask and distributed load only when this command runs
         from engine.api import load_fleet, load_policy
         from engine.risk.assess import assess, check_options
         from engine.risk.dispatch import Backend
+        # deferred: engine.risk loads dask and distributed (seconds of start-up for the other commands)
         from engine.risk.outcomes import ScenarioOutcome
         from engine.risk.report import RiskContext, build_report, relative_paths, render_json, render_text
         from engine.risk.scenarios import nominal_seconds
