@@ -133,9 +133,10 @@ def run_on_client(client: Client, job: RiskJob, parts: Sequence[range], total: i
 
 @contextmanager
 def _local_client(workers: int) -> Iterator[Client]:
-    """A LocalCluster of ``workers`` single-threaded processes on loopback (no dashboard, quiet logs)."""
+    """A LocalCluster of ``workers`` single-threaded processes on loopback, no dashboard; its logs silenced (a
+    heartbeat racing the shutdown logs a traceback; a failing task reaches the client as its exception anyway)."""
     with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
+                       dashboard_address=None, silence_logs=logging.CRITICAL) as cluster,
           Client(cluster, set_as_default=False) as client):
         yield client
 

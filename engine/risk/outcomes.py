@@ -8,6 +8,7 @@ the scenario index (``engine.risk.scenarios``), so the results, and their digest
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Sequence
@@ -109,8 +110,25 @@ def run_scenario(job: RiskJob, index: int) -> ScenarioOutcome:
 
 
 def run_batch(job: RiskJob, indices: Sequence[int]) -> list[ScenarioOutcome]:
-    """The outcomes of the scenarios ``indices`` (a Dask task)."""
-    return [run_scenario(job, i) for i in indices]
+    """The outcomes of the scenarios ``indices`` (a Dask task).
+
+    The cyclic GC stays off for the batch and collects the youngest generation after each scenario: a finished
+    executor leaves reference cycles behind (about 2 MB a sample scenario) that only a collection frees, and the
+    executor's own GC pause, when it is the one that turns the GC back on, moves them to the oldest generation,
+    which no collection reaches between scenarios (1,000 scenarios grew a worker to 2 GB).  With the GC already off
+    the executor leaves it off, everything the scenario allocated stays in generation 0, and ``gc.collect(0)``
+    frees its garbage scanning only that."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        out: list[ScenarioOutcome] = []
+        for i in indices:
+            out.append(run_scenario(job, i))
+            gc.collect(0)
+        return out
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def results_digest(outcomes: Sequence[ScenarioOutcome]) -> str:

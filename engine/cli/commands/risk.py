@@ -74,6 +74,7 @@ def register(app: typer.Typer) -> None:
         from engine.api import load_fleet, load_policy
         from engine.risk.assess import assess, check_options
         from engine.risk.dispatch import Backend
+
         # deferred: engine.risk loads dask and distributed (seconds of start-up for the other commands)
         from engine.risk.outcomes import ScenarioOutcome
         from engine.risk.report import RiskContext, build_report, relative_paths, render_json, render_text
