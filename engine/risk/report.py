@@ -196,12 +196,13 @@ def render_text(report: dict[str, Any]) -> str:
 def _wrapped(prefix: str, items: list[str], width: int = WIDTH) -> list[str]:
     """``items`` three spaces apart after ``prefix``, wrapped at ``width`` (continuation lines indented alike)."""
     lines: list[str] = []
-    line = prefix
+    line, first = prefix, True
     for item in items:
-        if line.strip() and len(line) + 3 + len(item) > width:
+        if not first and len(line) + 3 + len(item) > width:
             lines.append(line)
-            line = " " * len(prefix)
-        line += ("   " if line.strip() else "") + item
+            line, first = " " * len(prefix), True
+        line += item if first else "   " + item
+        first = False
     return [*lines, line]
 
 

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option("--workers", "-w", help="Local Dask worker processes; 0: in this process.")] = 2,
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786); default: $DASK_SCHEDULER_ADDRESS, else local workers.")] = None,
         batch_size: Annotated[int | None, typer.Option("--batch-size", help="Scenarios per Dask task; default: about a second of work each.")] = None,
-        connect_timeout: Annotated[float, typer.Option("--connect-timeout", help="Seconds to reach the scheduler and its first worker.")] = 10.0,
+        connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the scheduler and its first worker.")] = 10.0,
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
         fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
