@@ -19,7 +19,8 @@ Memory: "client MB" is this process's peak RSS so far (ru_maxrss; it only grows,
 MB" the largest peak RSS of the row's worker processes (asked from each worker before the cluster stops).
 
 The machine is shared with other agents and its speed swings: the table opens with bench/simulate.py's calibration
-(a fixed pure-Python workload, fastest of 3; lower = faster right now); compare rows only next to it.
+(a fixed pure-Python workload, fastest of 3; lower = faster right now), once at the start and again before each
+row ("cal s"): compare rows only next to it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +86,16 @@ def task_overhead_ms(client: Client, tasks: int = 1000) -> float:
     return best / tasks * 1000
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+def _quiet(done: int, total: int) -> None:
+    return None
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """fn's result, its wall seconds, and the calibration just before it (the machine's speed for this row)."""
+    cal = calibration_seconds()
     t = time.perf_counter()
     out = fn()
-    return out, time.perf_counter() - t
+    return out, time.perf_counter() - t, cal
 
 
 class Rows(list[str]):
@@ -100,29 +108,31 @@ class Rows(list[str]):
 
 def bench_fleet(label: str, job: RiskJob, n: int, batch_sweep: list[int]) -> list[str]:
     rows = Rows()
-    serial, secs = _timed(lambda: run_scenarios(job, n, Backend("synchronous")))
+    serial, secs, cal = _timed(lambda: run_scenarios(job, n, Backend("synchronous")))
     digest = results_digest(serial)
     size = batch_size(n, 2, len(job.space.tasks))
-    rows.append(_row(label, "serial", n, size, secs, digest, digest, 0.0))
+    rows.append(_row(label, "serial", n, size, (secs, cal), digest, digest, 0.0))
     # The 2 workers row reads its workers' peak from a LocalCluster it cannot reach: measure it on a twin run below.
-    local, secs = _timed(lambda: run_scenarios(job, n, Backend("local", workers=2)))
-    rows.append(_row(label, "2 workers", n, size, secs, results_digest(local), digest, None))
+    local, secs, cal = _timed(lambda: run_scenarios(job, n, Backend("local", workers=2)))
+    rows.append(_row(label, "2 workers", n, size, (secs, cal), results_digest(local), digest, None))
     with _cluster() as cluster, Client(cluster, set_as_default=False) as client:
-        outs, secs = _timed(lambda: run_scenarios(job, n, Backend("cluster", address=cluster.scheduler_address)))
-        rows.append(_row(label, "LocalCluster", n, size, secs, results_digest(outs), digest, _workers_peak_mb(client)))
+        outs, secs, cal = _timed(lambda: run_scenarios(job, n, Backend("cluster", address=cluster.scheduler_address)))
+        rows.append(_row(label, "LocalCluster", n, size, (secs, cal), results_digest(outs), digest, _workers_peak_mb(client)))
         for b in batch_sweep:
             parts = [range(s, min(s + b, n)) for s in range(0, n, b)]
-            outs, secs = _timed(lambda parts=parts: run_on_client(client, job, parts, n, lambda d, t: None))
-            rows.append(_row(label, f"batch {b}", n, b, secs, results_digest(sorted(outs, key=lambda o: o.index)),
+            outs, secs, cal = _timed(partial(run_on_client, client, job, parts, n, _quiet))
+            rows.append(_row(label, f"batch {b}", n, b, (secs, cal), results_digest(sorted(outs, key=lambda o: o.index)),
                              digest, _workers_peak_mb(client)))
     return rows
 
 
-def _row(fleet: str, how: str, n: int, batch: int, secs: float, digest: str, serial: str, worker_mb: float | None) -> str:
+def _row(fleet: str, how: str, n: int, batch: int, timing: tuple[float, float], digest: str, serial: str,
+         worker_mb: float | None) -> str:
+    secs, cal = timing
     same = "yes" if digest == serial else "NO"
     worker = f"{worker_mb:>9,.0f}" if worker_mb is not None else f"{'-':>9}"
-    return (f"{fleet:>10} {how:>13} {n:>9,} {batch:>5} {secs:>8.2f} {n / secs:>9.2f} {n / secs * 60:>8,.0f} "
-            f"{_peak_mb():>9,.0f} {worker} {digest[:16]:>16} {same:>5}")
+    return (f"{fleet:>10} {how:>13} {n:>9,} {batch:>5} {cal:>6.3f} {secs:>8.2f} {n / secs:>9.2f} "
+            f"{n / secs * 60:>8,.0f} {_peak_mb():>9,.0f} {worker} {digest[:16]:>16} {same:>5}")
 
 
 def _job(policy: api.Policy, fleet: Fleet, schedule: api.Schedule, model: FaultModel, seed: int) -> RiskJob:
@@ -145,23 +155,21 @@ def main(argv: list[str] | None = None) -> None:
     with _cluster() as cluster, Client(cluster, set_as_default=False) as client:
         print(f"Dask task overhead: {task_overhead_ms(client):.2f} ms per empty task (2 local workers, best of 3 x "
               f"1,000)", flush=True)
+    header = (f"{'fleet':>10} {'how':>13} {'scenarios':>9} {'batch':>5} {'cal s':>6} {'wall s':>8} {'per s':>9} "
+              f"{'per min':>8} "
+              f"{'client MB':>9} {'worker MB':>9} {'digest':>16} {'same':>5}")
     fleet = api.load_fleet(sample_fleet())
-    jobs = [("sample", _job(policy, fleet, api.plan(policy, fleet), load_fault_model(SAMPLE_FAULT_MODEL, fleet),
-                            args.seed), args.sample_scenarios, args.batch_sweep)]
-    if args.big_size:
+    sample = _job(policy, fleet, api.plan(policy, fleet), load_fault_model(SAMPLE_FAULT_MODEL, fleet), args.seed)
+    print(header)
+    print("-" * len(header), flush=True)
+    bench_fleet("sample", sample, args.sample_scenarios, args.batch_sweep)
+    if args.big_size:  # loaded after the sample rows, so their client MB is the sample's
         big = healthy_fleet(args.big_size, args.seed)
         schedule, plan_s = planned(policy, big, args.big_size, args.seed, args.cache, args.plan_time_limit)
         print(f"{args.big_size:,} VMs: planned in {plan_s:.1f}s ({'cached' if not plan_s else 'fresh'}), "
               f"{len(schedule.waves)} waves, {sum(len(w.tasks) for w in schedule.waves):,} tasks", flush=True)
-        jobs.append((f"{args.big_size // 1000}k", _job(policy, big, schedule, parse_fault_model(BIG_MODEL, big),
-                                                        args.seed), args.big_scenarios, []))
-    header = (f"{'fleet':>10} {'how':>13} {'scenarios':>9} {'batch':>5} {'wall s':>8} {'per s':>9} {'per min':>8} "
-              f"{'client MB':>9} {'worker MB':>9} {'digest':>16} {'same':>5}")
-    print(header)
-    print("-" * len(header), flush=True)
-    for label, job, n, sweep in jobs:
-        bench_fleet(label, job, n, sweep)
-
+        job = _job(policy, big, schedule, parse_fault_model(BIG_MODEL, big), args.seed)
+        bench_fleet(f"{args.big_size // 1000}k", job, args.big_scenarios, [])
 
 if __name__ == "__main__":
     main()
