@@ -32,7 +32,7 @@ Progress = Callable[[int, int], None]  # (scenarios done, scenarios in all)
 # Batch size: aim at tasks of about a second.  bench/risk.py measured a Dask task's own cost at about 2 ms on 2
 # local workers (empty tasks), so a one-second task spends 0.2% on Dask, the progress bar moves every second, and
 # the last batch keeps at most a second's imbalance at the end.  A scenario costs about 25 us per scheduled task
-# (the executor's loop and its setup: ~70 ms on the 2,407-task sample, ~2 s at 100k VMs).
+# (the executor's loop and its setup: ~70 ms on the 2,407-task sample, ~3 s at 100k VMs).
 TARGET_TASK_SECONDS = 1.0
 SCENARIO_BASE_SECONDS = 0.01
 SCENARIO_SECONDS_PER_TASK = 25e-6

@@ -5,9 +5,9 @@ Determinism argument: every draw is ``keyed_unit(seed, "risk", purpose, ...)``, 
 and the name of what is drawn (a task, a VM, a version, the n-th maintenance event), never a shared random
 generator.  So a draw depends on nothing but its key: not on which worker runs the scenario, nor on the batch, nor on
 the order of the other draws; and ``wavegate simulate --model M --seed X`` draws exactly the fault script the risk run
-drew for the scenario whose seed is ``X``.  Comparisons ``u < rate`` and products ``u * n`` are IEEE-exact
-operations, so two hosts agree; the one transcendental (``exp`` in the Poisson count) is glibc's correctly rounded
-``exp`` on Linux.
+drew for the scenario whose seed is ``X``.  Comparisons ``u < rate`` and products ``u * n`` are IEEE
+operations, so two hosts agree; the one transcendental (``exp`` in the Poisson count) is the C library's, the same on
+hosts with the same libm.
 """
 
 from __future__ import annotations
