@@ -83,6 +83,8 @@ ENGINE_TITLES: Mapping[str, str] = {
     "E-USAGE": "bad command-line usage",
     "E-EVENTS": "invalid event log",
     "E-RISK": "invalid risk summary",
+    "E-MODEL": "invalid fault model",
+    "E-DASK": "the Dask scheduler cannot be reached or used",
     "E-EXTENSION-ORDER": "extension order rules that cannot be followed on a VM",
 }
 

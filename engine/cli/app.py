@@ -13,6 +13,7 @@ import typer
 
 from engine.cli.commands import check, diff, explain, fmt, import_cmd, plan, prove, schema, simulate, verify
 from engine.cli.commands import report as report_cmd
+from engine.cli.commands import risk as risk_command
 
 HELP = """wavegate: verified rolling-upgrade schedules for cloud VM fleets.
 
@@ -37,7 +38,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (check, fmt, plan, verify, explain, schema, simulate, prove, diff, import_cmd, report_cmd):
+for module in (check, fmt, plan, verify, explain, schema, simulate, risk_command, prove, diff, import_cmd, report_cmd):
     module.register(app)
 
 

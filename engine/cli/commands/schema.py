@@ -22,6 +22,7 @@ FORMATS: dict[str, str] = {
     "schedule": "engine.model.schedule:schedule_schema",
     "events": "engine.run.events:events_schema",
     "faults": "engine.model.faults:faults_schema",
+    "fault-model": "engine.model.fault_model:fault_model_schema",
 }
 
 

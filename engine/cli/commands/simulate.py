@@ -19,9 +19,11 @@ from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
 from engine.model.errors import InputError
+from engine.model.fault_model import load_fault_model
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
 from engine.model.resources import bundled_spec, sample_faults, sample_fleet
 from engine.model.schedule import Schedule, parse_schedule
+from engine.risk.scenarios import build_space, draw_faults
 from engine.run.driver import SimDriver
 from engine.run.events import AtomicJsonlWriter, EventSink, NullSink
 from engine.run.executor import RunResult, check_schedule, execute, final_fleet
@@ -56,6 +58,7 @@ def register(app: typer.Typer) -> None:
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
+        model: Annotated[Path | None, typer.Option("--model", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -73,7 +76,7 @@ def register(app: typer.Typer) -> None:
         """
         with report_cmd.events_for_report(events, report) as events_out:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit)
+                               max_retries, time_limit, model)
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         typer.echo(render_summary(out), nl=False)
         if out.result.exit_code:
@@ -100,6 +103,7 @@ def run_simulate(
     final_state: Path | None = None,
     max_retries: int | None = None,
     time_limit: float = 60.0,
+    model_path: Path | None = None,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
@@ -110,13 +114,19 @@ def run_simulate(
     policy = load_policy(spec if spec is not None else bundled_spec())
     fpath = fleet_path if fleet_path is not None else sample_fleet()
     fleet = load_fleet(fpath)
-    if faults_path is not None:
-        script: FaultScript = load_faults(faults_path, fleet)
+    fault_model = load_fault_model(model_path, fleet) if model_path is not None else None
+    if fault_model is not None and faults_path is not None:
+        raise _usage("--model and --faults exclude each other", "a risk scenario draws its own fault script")
+    if fault_model is not None:
+        script: FaultScript = NO_FAULTS  # drawn from the model once the schedule is known
+    elif faults_path is not None:
+        script = load_faults(faults_path, fleet)
     elif fleet_path is None:
         script = load_faults(sample_faults(), fleet)  # the sample fault script names VMs of the sample fleet
     else:
         script = NO_FAULTS
-    inputs = {"policy": _digest(repr(policy)), "fleet": _digest(fleet.to_json()), "faults": _digest(script.to_json()),
+    faults_text = fault_model.to_json() if fault_model is not None else script.to_json()
+    inputs = {"policy": _digest(repr(policy)), "fleet": _digest(fleet.to_json()), "faults": _digest(faults_text),
               "seed": str(seed), "max_retries": str(max_retries)}
 
     journal: Journal | None = None
@@ -148,6 +158,8 @@ def run_simulate(
         if journal_path is not None:
             journal = Journal.create(journal_path, {**inputs, "schedule": sched.to_json()})
 
+    if fault_model is not None:
+        script = draw_faults(build_space(fault_model, policy, fleet, sched), seed).script
     sink: EventSink
     writer = AtomicJsonlWriter(events_path) if events_path is not None else None
     sink = writer if writer is not None else NullSink()
