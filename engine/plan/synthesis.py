@@ -169,8 +169,16 @@ def _compact(counts: dict[int, list[int]], waves: int) -> WavePlan:
     return [w for w in plan if w]
 
 
-def _region_job(args: tuple[Groups, str, list[int], int | None, float, float]) -> RegionPlan:
-    return _solve_region(*args)
+# One region's solve as it travels to a worker: (groups, region, class ids, wave limit, share in seconds, seconds
+# left until the hard deadline).  Seconds, not a monotonic instant: another machine's clock has another origin.
+RegionJob = tuple[Groups, str, list[int], int | None, float, float]
+# Runs the jobs (anywhere: this process, a process pool, a Dask cluster) and returns their plans in job order.
+RegionMap = Callable[[Callable[[RegionJob], RegionPlan], list[RegionJob]], list[RegionPlan]]
+
+
+def region_job(job: RegionJob) -> RegionPlan:
+    groups, region, ids, limit, share, left = job
+    return _solve_region(groups, region, ids, limit, share, time.monotonic() + left)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -229,9 +237,12 @@ def plan(
     time_limit: float = 60.0,
     workers: int = 2,
     progress: Progress | None = None,
+    region_map: RegionMap | None = None,
 ) -> PlanResult:
     """Shortest verified schedule for ``fleet`` under ``policy``; raises Infeasible (with the minimal conflicting
-    rules) when none exists, SolverTimeout when none was found in time, CheckFailed on an encoding bug."""
+    rules) when none exists, SolverTimeout when none was found in time, CheckFailed on an encoding bug.
+    ``region_map`` runs the independent per-region solves elsewhere (e.g. a Dask cluster); default: ``workers``
+    local processes.  The schedule does not depend on where they ran."""
     start = time.monotonic()
     say = progress or (lambda _msg: None)
     budget = Budget(start + time_limit)
@@ -243,7 +254,7 @@ def plan(
         by_region[c.region].append(c.index)
     limit = fleet_wave_limit(groups)
     coupled = coupling_rules(groups)
-    regions = _plan_regions(groups, by_region, limit, budget, workers, say)
+    regions = _plan_regions(groups, by_region, limit, budget, workers, say, region_map)
     bad = [r for r in regions.values() if not r.plan]
     if bad:
         proven = [r.region for r in bad if r.optimal]
@@ -297,7 +308,7 @@ def plan(
 
 
 def _plan_regions(groups: Groups, by_region: dict[str, list[int]], limit: int | None, budget: Budget,
-                  workers: int, say: Progress) -> dict[str, RegionPlan]:
+                  workers: int, say: Progress, region_map: RegionMap | None = None) -> dict[str, RegionPlan]:
     out: dict[str, RegionPlan] = {}
     hard: list[str] = []
     for r in sorted(by_region):
@@ -311,12 +322,15 @@ def _plan_regions(groups: Groups, by_region: dict[str, list[int]], limit: int | 
     if hard:
         say(f"solver on {len(hard)} region(s): {', '.join(hard[:5])}{' ...' if len(hard) > 5 else ''}")
         share = budget.left() / max(1, -(-len(hard) // max(1, workers))) * 0.5
-        jobs = [(groups, r, by_region[r], limit, share, budget.deadline) for r in hard]
-        if workers > 1 and len(hard) > 1:
+        left = budget.left()
+        jobs: list[RegionJob] = [(groups, r, by_region[r], limit, share, left) for r in hard]
+        if region_map is not None:
+            results = region_map(region_job, jobs)
+        elif workers > 1 and len(hard) > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(_region_job, jobs))
+                results = list(pool.map(region_job, jobs))
         else:
-            results = [_region_job(j) for j in jobs]
+            results = [region_job(j) for j in jobs]
         for res in results:
             out[res.region] = res
             budget.calls += res.solver_calls

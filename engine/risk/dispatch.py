@@ -89,6 +89,24 @@ def run_scenarios(job: RiskJob, scenarios: int, backend: Backend, *, batch: int 
     return sorted(outcomes, key=lambda o: o.index)
 
 
+@contextmanager
+def cluster_map(backend: Backend) -> Iterator[Callable[[Callable[[Any], Any], list[Any]], list[Any]]]:
+    """A ``map`` over the cluster at ``backend.address`` (e.g. the planner's per-region solves): results in the
+    order of the items, so the caller's output does not depend on which worker ran what."""
+    with _cluster_client(backend) as client:
+
+        def run(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+            futures = client.map(fn, items, pure=False)
+            try:
+                return list(client.gather(futures))
+            except KilledWorker as e:
+                raise DaskError(f"a task killed its worker too often (Dask gave up on it): {e}") from None
+            finally:
+                client.cancel(futures)
+
+        yield run
+
+
 def _no_progress(done: int, total: int) -> None:
     return None
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +33,8 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="table | json (json prints the schedule on stdout)")] = "table",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786) for the per-region solves; default: $DASK_SCHEDULER_ADDRESS, else local processes.")] = None,
+        connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the scheduler and its first worker.")] = 10.0,
     ) -> None:
         """Plan the shortest rollout schedule that satisfies every rule, and prove it optimal when possible.
 
@@ -58,8 +63,11 @@ def register(app: typer.Typer) -> None:
             if show:
                 typer.echo(f"  .. {msg}", err=True)
 
+        address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         try:
-            result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress)
+            with _region_map(address, connect_timeout) as region_map:
+                result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress,
+                                    region_map=region_map)
         except Infeasible as e:
             typer.echo(e.explanation, err=True)
             raise typer.Exit(1) from None
@@ -71,6 +79,19 @@ def register(app: typer.Typer) -> None:
             typer.echo(text, nl=False)
             return
         _summary(result, policy.name, fleet_path, output)
+
+
+@contextmanager
+def _region_map(address: str | None, connect_timeout: float) -> Iterator[Any]:
+    """The cluster's map for the planner's per-region solves, or None (local processes) without an address."""
+    if address is None:
+        yield None
+        return
+    # deferred: dask loads only when a cluster is asked for
+    from engine.risk.dispatch import Backend, cluster_map
+
+    with cluster_map(Backend("cluster", address=address, connect_timeout=connect_timeout)) as run:
+        yield run
 
 
 def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | None) -> None:
