@@ -19,8 +19,9 @@ from dsl.azure import AzureRegion
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.suggest import closest
 from dsl.versions import is_version
+from engine.model.bounds import pydantic_diagnostics
 from engine.model.errors import InputError
-from engine.model.fleet import CatalogEntry, Fleet, parse_fleet, pydantic_diagnostics, read_json
+from engine.model.fleet import CatalogEntry, Fleet, parse_fleet, read_json
 
 DEFAULT_SUBSCRIPTION = "default"
 _SUBSCRIPTION_RE = re.compile(r"/subscriptions/([^/]+)", re.IGNORECASE)

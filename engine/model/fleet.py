@@ -17,7 +17,6 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
-    ValidationError,
     model_serializer,
 )
 
@@ -25,6 +24,12 @@ from dsl.azure import azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation, Span
 from dsl.suggest import closest
 from dsl.versions import is_version
+from engine.model.bounds import (
+    DuplicateKey,
+    loads_bounded,
+    raise_if,
+    validate_all,
+)
 from engine.model.errors import InputError
 
 FLEET_FORMAT_VERSION = 1
@@ -32,7 +37,7 @@ FLEET_FORMAT_VERSION = 1
 
 class _Model(BaseModel):
     # Unknown fields are kept (and written back out) so a fleet survives a round trip through wavegate.
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
 
 class Region(_Model):
@@ -151,13 +156,6 @@ class Fleet(_Model):
 # Loading and validation
 
 
-def json_path(loc: tuple[int | str, ...]) -> str:
-    out = "$"
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
 def read_json(path: Path, what: str) -> Any:
     """Read a JSON file or raise InputError naming the file (and line/column of a syntax error)."""
     name = str(path)
@@ -175,46 +173,17 @@ def read_json(path: Path, what: str) -> Any:
     if not text.strip():
         raise InputError([Diagnostic("E-JSON", f"{what} file is empty", JsonLocation(name, "$"))])
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        return loads_bounded(text, name)
     except json.JSONDecodeError as e:
         # A syntax error has a line and column: render it as file:line:col with the offending line under it.
         where = Span(name, e.lineno, e.colno, e.lineno, e.colno + 1)
         raise InputError([Diagnostic("E-JSON", f"malformed JSON: {e.msg}", where,
                                      hint=f"the {what} must be one JSON object")], {name: text}) from None
-    except _DuplicateKey as e:
+    except DuplicateKey as e:
         raise InputError([Diagnostic("E-JSON", f"duplicate key '{e.key}' in one JSON object", JsonLocation(name, "$"),
                                      hint="JSON readers keep only one of them; remove the other")]) from None
     except RecursionError:
         raise InputError([Diagnostic("E-JSON", f"{name}: JSON nested too deeply")]) from None
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A fleet with "zone" given twice would otherwise silently keep the last one.
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-def pydantic_diagnostics(err: ValidationError, file: str, code: str) -> list[Diagnostic]:
-    out = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = e["msg"]
-        if e["type"] == "missing":
-            msg = f"missing field '{loc[-1]}'" if loc else "missing field"
-        elif e["type"] == "extra_forbidden":
-            msg = f"unknown field '{loc[-1]}'"
-        out.append(Diagnostic(code, msg, JsonLocation(file, json_path(loc))))
-    return out
 
 
 def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
@@ -334,13 +303,11 @@ def parse_fleet(data: Any, file: str = "<fleet>") -> Fleet:
     """Validate already-parsed JSON; raise InputError with every problem."""
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-FLEET", "a fleet must be a JSON object", JsonLocation(file, "$"))])
-    try:
-        fleet = Fleet.model_validate(data)
-    except ValidationError as e:
-        raise InputError(pydantic_diagnostics(e, file, "E-FLEET")) from None
-    diags = validate_fleet(fleet, file)
-    if diags:
-        raise InputError(diags)
+    fleet, diags = validate_all(Fleet, data, file, "E-FLEET", lambda loc: bool(loc) and loc[0] == "vms")
+    if fleet is not None:
+        diags.extend(validate_fleet(fleet, file))
+    raise_if(diags)
+    assert fleet is not None
     return fleet
 
 

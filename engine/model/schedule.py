@@ -10,11 +10,12 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.model.bounds import raise_if, validate_all
 from engine.model.errors import InputError
-from engine.model.fleet import pydantic_diagnostics, read_json
+from engine.model.fleet import read_json
 
 SCHEDULE_FORMAT_VERSION = 1
 
@@ -29,7 +30,7 @@ SkipReason = Literal[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Task(_Model):
@@ -78,10 +79,10 @@ class Schedule(_Model):
 def parse_schedule(data: Any, file: str = "<schedule>") -> Schedule:
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-SCHEDULE", "a schedule must be a JSON object", JsonLocation(file, "$"))])
-    try:
-        return Schedule.model_validate(data)
-    except ValidationError as e:
-        raise InputError(pydantic_diagnostics(e, file, "E-SCHEDULE")) from None
+    schedule, diags = validate_all(Schedule, data, file, "E-SCHEDULE")
+    raise_if(diags)
+    assert schedule is not None
+    return schedule
 
 
 def load_schedule(path: str | Path) -> Schedule:

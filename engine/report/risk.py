@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.model.bounds import pydantic_diagnostics
 from engine.model.errors import InputError
-from engine.model.fleet import pydantic_diagnostics, read_json
+from engine.model.fleet import read_json
 
 
 class _Read(BaseModel):

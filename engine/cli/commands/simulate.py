@@ -26,7 +26,7 @@ from engine.model.schedule import Schedule, parse_schedule
 from engine.risk.scenarios import build_space, draw_faults
 from engine.run.driver import SimDriver
 from engine.run.events import AtomicJsonlWriter, EventSink, NullSink
-from engine.run.executor import RunResult, check_schedule, execute, final_fleet
+from engine.run.executor import RunResult, check_max_retries, check_schedule, execute, final_fleet
 from engine.run.journal import Journal
 
 SHOWN_HALTS = 6
@@ -109,6 +109,7 @@ def run_simulate(
     # deferred: the planner and checker stack (z3) loads only when this command runs
     from engine.api import load_fleet, load_policy, load_schedule, verify
 
+    check_max_retries(max_retries)
     if resume and journal_path is None:
         raise _usage("--resume needs --journal", "pass the journal of the run to continue: --journal run.db --resume")
     policy = load_policy(spec if spec is not None else bundled_spec())
