@@ -38,6 +38,7 @@ from dsl.policy import (
     StopUpgradedGate,
 )
 from dsl.versions import is_version, parse_version
+from engine.model.bounds import capped
 from engine.model.errors import InputError
 from engine.model.fleet import VM, Extension, Fleet
 from engine.model.schedule import Schedule
@@ -1126,7 +1127,7 @@ def check_schedule(schedule: Schedule, fleet: Fleet, file: str = "<schedule>") -
                                         JsonLocation(file, path)))
             seen.setdefault(key, path)
     if diags:
-        raise InputError(diags)
+        raise InputError(capped(diags))
 
 
 def check_max_retries(max_retries: int | None) -> None:

@@ -18,6 +18,8 @@ from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
+from engine.model.bounds import capped
+from engine.model.digest import check_tied
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
@@ -59,6 +61,7 @@ def register(app: typer.Typer) -> None:
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
         model: Annotated[Path | None, typer.Option("--model", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Run a schedule planned for another fleet or policy anyway (it is still verified).")] = False,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -76,7 +79,7 @@ def register(app: typer.Typer) -> None:
         """
         with report_cmd.events_for_report(events, report) as events_out:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit, model)
+                               max_retries, time_limit, model, force)
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         typer.echo(render_summary(out), nl=False)
         if out.result.exit_code:
@@ -104,6 +107,7 @@ def run_simulate(
     max_retries: int | None = None,
     time_limit: float = 60.0,
     model_path: Path | None = None,
+    force: bool = False,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
@@ -144,13 +148,16 @@ def run_simulate(
     else:
         if schedule_path is not None:
             sched = load_schedule(schedule_path)
+            warning = check_tied(sched, policy, fleet, str(schedule_path), force)
+            if warning is not None:
+                typer.echo(f"warning: {warning}; run anyway (--force)", err=True)
             check_schedule(sched, fleet, str(schedule_path))
             report = verify(policy, fleet, sched)
             if not report.ok:
-                raise InputError([Diagnostic("E-SCHEDULE", f"schedule breaks {v.render()}",
-                                             JsonLocation(str(schedule_path), "$.waves"),
-                                             "plan again, or fix the schedule (wavegate verify shows every violation)")
-                                  for v in report.violations])
+                raise InputError(capped([Diagnostic("E-SCHEDULE", f"schedule breaks {v.render()}",
+                                                    JsonLocation(str(schedule_path), "$.waves"),
+                                                    "plan again, or fix the schedule (wavegate verify shows every violation)")
+                                         for v in report.violations]))
         else:
             # deferred: the planner and checker stack (z3) loads only when this command runs
             from engine.api import plan
