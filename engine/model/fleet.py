@@ -18,9 +18,10 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     model_serializer,
+    model_validator,
 )
 
-from dsl.azure import azure_regions
+from dsl.azure import AzureRegion, azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation, Span
 from dsl.suggest import closest
 from dsl.versions import is_version
@@ -42,10 +43,25 @@ class _Model(BaseModel):
 
 class Region(_Model):
     name: str = Field(min_length=1)
-    pair: str | None = Field(default=None, description="Geo-pair (directed: this region names its pair).")
-    zones: int = Field(default=0, ge=0, le=16, description="Number of availability zones; 0 means none.")
+    pair: str | None = Field(default=None, description=(
+        "Geo-pair (directed: this region names its pair). Left out: the bundled Azure table's pair for a known "
+        "region, else none; null: no pair. The pair need not be listed when it has no VMs."))
+    zones: int = Field(default=0, ge=0, le=16, description=(
+        "Number of availability zones; 0 means none. Left out: the bundled Azure table's count for a known "
+        "region, else 0."))
     geography: str | None = Field(default=None, min_length=1, description=(
         "Geography (e.g. \"United States\"); default: the bundled Azure region table's, for a known region."))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _azure_defaults(cls, data: Any) -> Any:
+        # A known Azure region's pair and zone count need not be copied into every fleet; given, they win.
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return data
+        known = azure_regions().get(data["name"])
+        if known is None or ("pair" in data and "zones" in data):
+            return data
+        return {**data, "pair": data.get("pair", known.pair), "zones": data.get("zones", known.zones)}
 
     @model_serializer(mode="wrap")
     def _omit_unset_geography(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -207,10 +223,13 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
     dup_check(fleet.availability_sets, "availability set", "availability_sets")
     dup_check(fleet.vms, "VM", "vms")
     regions = fleet.region_by_name
+    azure = azure_regions()
     for i, r in enumerate(fleet.regions):
-        if r.pair is not None and r.pair not in regions:
+        if r.pair is not None and not _known_pair(r.name, r.pair, regions, azure):
+            close = closest(r.pair, sorted({*regions, *azure}))
             err(f"$.regions[{i}].pair", f"region '{r.name}' is paired with unknown region '{r.pair}'",
-                "list the paired region under regions, or set pair to null")
+                f"did you mean '{close}'?" if close else
+                "name a region of the fleet or of the Azure table (wavegate's dsl/data/azure-regions.json), or null")
         if r.pair == r.name:
             err(f"$.regions[{i}].pair", f"region '{r.name}' is paired with itself")
     seen_cat: dict[tuple[str, str], int] = {}
@@ -268,6 +287,12 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
             seen_ext.add(ext.name)
     _misspelt_fields(fleet, err)
     return diags
+
+
+def _known_pair(name: str, pair: str, regions: dict[str, Region], table: dict[str, AzureRegion]) -> bool:
+    """A pair may be a region of the fleet, or one the Azure table knows (it need not be listed without VMs),
+    including the table's own pair of the region (which may lie outside the table, e.g. swedensouth)."""
+    return pair in regions or pair in table or (name in table and table[name].pair == pair)
 
 
 def _misspelt_fields(fleet: Fleet, err: Any) -> None:
