@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -81,9 +82,21 @@ def loads_bounded(text: str, file: str, code: str = "E-JSON") -> Any:
 
     data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=parse_int, parse_float=parse_float,
                       parse_constant=parse_constant)
-    if refused or _depth(data) > JSON_DEPTH:
-        raise InputError(capped(_problems(data, file, code)))
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None  # the only way a lone surrogate gets into a str
+    if refused or surrogates or _depth(data) > JSON_DEPTH:
+        problems = _problems(data, file, code, surrogates)
+        if problems:
+            raise InputError(capped(problems))
     return data
+
+
+# A JSON escape of a UTF-16 surrogate; a pair of them decodes to one character, a lone one to a str that no UTF-8
+# writer accepts (it would fail later, when the name is printed or written).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(s: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in s)
 
 
 def _depth(root: Any) -> int:
@@ -98,8 +111,9 @@ def _depth(root: Any) -> int:
     return deepest
 
 
-def _problems(root: Any, file: str, code: str) -> list[Diagnostic]:
-    """Every refused number and every container past the depth limit (the outermost only), with its path."""
+def _problems(root: Any, file: str, code: str, surrogates: bool = False) -> list[Diagnostic]:
+    """Every refused number, every container past the depth limit (the outermost only) and (when ``surrogates``)
+    every string or key with a lone UTF-16 surrogate, with its path."""
     out: list[Diagnostic] = []
     stack: list[tuple[Any, tuple[int | str, ...]]] = [(root, ())]
     while stack:
@@ -107,7 +121,17 @@ def _problems(root: Any, file: str, code: str) -> list[Diagnostic]:
         if isinstance(node, _Refused):
             out.append(Diagnostic(code, node.why, JsonLocation(file, json_path(loc)),
                                   "docs/formats.md (Limits) lists the limit of every number"))
+        elif surrogates and isinstance(node, str) and _lone_surrogate(node):
+            out.append(Diagnostic(code, "a string with a lone UTF-16 surrogate (\\ud800-\\udfff) is not text",
+                                  JsonLocation(file, json_path(loc)),
+                                  "write the character itself, or a surrogate pair"))
         elif isinstance(node, dict | list):
+            if surrogates and isinstance(node, dict):
+                out.extend(Diagnostic(code, "a key with a lone UTF-16 surrogate (\\ud800-\\udfff) is not text",
+                                      JsonLocation(file, json_path(loc)), "write the character itself")
+                           for k in node if _lone_surrogate(k))
+                if any(_lone_surrogate(k) for k in node):
+                    continue
             if len(loc) >= JSON_DEPTH:
                 out.append(Diagnostic(code, f"objects and arrays nest deeper than {JSON_DEPTH}",
                                       JsonLocation(file, json_path(loc)), "no wavegate format nests this deep"))
