@@ -30,7 +30,7 @@ _LEFT_OUT = frozenset({"span", "files"})
 
 
 def fleet_sha256(fleet: Fleet) -> str:
-    return hashlib.sha256(fleet.to_json().encode("utf-8")).hexdigest()
+    return fleet.sha256
 
 
 def policy_sha256(policy: Policy) -> str:

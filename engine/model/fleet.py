@@ -6,6 +6,7 @@ diagnostics name the JSON path of every problem (all of them, not the first).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from functools import cached_property
@@ -166,6 +167,11 @@ class Fleet(_Model):
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+
+    @cached_property
+    def sha256(self) -> str:
+        """The sha256 of :meth:`to_json` (what a schedule records as ``fleet_sha256``), computed once per fleet."""
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------------------------

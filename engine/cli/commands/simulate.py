@@ -18,7 +18,7 @@ from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
 from engine.model.bounds import capped, loads_bounded
-from engine.model.digest import check_tied
+from engine.model.digest import check_tied, fleet_sha256
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
@@ -132,12 +132,12 @@ def run_simulate(
     else:
         script = NO_FAULTS
     faults_text = fault_model.to_json() if fault_model is not None else script.to_json()
-    inputs = {"policy": _digest(repr(policy)), "fleet": _digest(fleet.to_json()), "faults": _digest(faults_text),
+    inputs = {"policy": _digest(repr(policy)), "fleet": fleet_sha256(fleet)[:16], "faults": _digest(faults_text),
               "seed": str(seed), "max_retries": str(max_retries)}
 
     journal = Journal.resume(journal_path) if journal_path is not None and resume else None
     if journal is not None and journal_path is not None:
-        sched = _recorded_schedule(journal, journal_path, inputs, schedule_path, policy, fleet)
+        sched = _recorded_schedule(journal, journal_path, inputs, schedule_path, policy, fleet, force)
     else:
         if schedule_path is not None:
             sched = _checked_schedule(schedule_path, policy, fleet, force)
@@ -171,7 +171,7 @@ def run_simulate(
     return SimOutcome(result, policy, sched, fpath.name, seed, resumed)
 
 
-def _checked_schedule(path: Path, policy: Policy, fleet: Fleet, force: bool, name: str | None = None) -> Schedule:
+def _checked_schedule(path: Path, policy: Policy, fleet: Fleet, force: bool) -> Schedule:
     """The schedule of ``path`` (or of a journal, read already), tied to these inputs and verified."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
     from engine.api import load_schedule
@@ -197,7 +197,7 @@ def _verified(sched: Schedule, where: str, policy: Policy, fleet: Fleet, force: 
 
 
 def _recorded_schedule(journal: Journal, journal_path: Path, inputs: dict[str, str], schedule_path: Path | None,
-                       policy: Policy, fleet: Fleet) -> Schedule:
+                       policy: Policy, fleet: Fleet, force: bool) -> Schedule:
     """The schedule a journal recorded, for the same inputs, verified again (a journal is an input like another)."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
     from engine.api import load_schedule
@@ -213,7 +213,7 @@ def _recorded_schedule(journal: Journal, journal_path: Path, inputs: dict[str, s
         sched = parse_schedule(loads_bounded(meta.get("schedule", ""), where), where)
         if schedule_path is not None and load_schedule(schedule_path).to_json() != sched.to_json():
             raise _usage(f"--schedule {schedule_path} differs from the schedule recorded in {journal_path}")
-        return _verified(sched, where, policy, fleet, force=False)
+        return _verified(sched, where, policy, fleet, force)
     except ValueError:
         journal.close()
         raise InputError([Diagnostic("E-JOURNAL", f"journal {journal_path} holds no readable schedule",
