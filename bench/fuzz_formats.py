@@ -273,7 +273,6 @@ def main() -> int:
     opts = ap.parse_args()
     rng = random.Random(opts.seed)
     _PICK.seed(opts.seed)
-    sys.setrecursionlimit(1000)
     with tempfile.TemporaryDirectory(prefix="wavegate-fuzz-") as tmp:
         work = Path(tmp)
         seeds, _, runners = make_inputs(work)

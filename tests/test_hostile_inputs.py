@@ -134,6 +134,8 @@ def _policy(tmp: Path, body: str) -> Path:
     ("param w = 99999999999999999999999999999999999999999999d\ngate pause: pause w between batches of a scale_set",
      "error[E209]: pause must be at most 36500d"),
     ("rule x: at most 99999999999 VMs per wave", "error[E209]: a count of VMs must be at most 1,000,000,000"),
+    ('versions {\n  pin type "AzureMonitorLinuxAgent" to "1.22\\n"\n}', "error[E220]"),
+    ('versions {\n  pin type "AzureMonitorLinuxAgent" to "１.２"\n}', "error[E220]"),
 ])
 def test_policy_numbers_are_ascii_and_bounded(tmp_path: Path, body: str, message: str) -> None:
     code, out, err = run("check", _policy(tmp_path, body))
