@@ -20,7 +20,7 @@ from engine.model.fleet import read_json
 
 class _Read(BaseModel):
     # Unknown fields are ignored: the risk document carries more than the report shows.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class Interval(_Read):
