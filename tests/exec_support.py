@@ -94,7 +94,8 @@ def fleet(sets: dict[str, int], unhealthy: tuple[str, ...] = (), singles: int = 
         vm = f"single-{i}"
         vms.append({"name": vm, "region": regions[i % len(regions)], "subscription": "sub", "healthy": vm not in unhealthy,
                     "extensions": [ext(e, "9.5" if e == "da" else "1.2") for e in exts]})
-    region_list = [{"name": r, "zones": 3 if zones else 0} for r in regions]
+    # Pairs stated (none): a region of the Azure table left without one would get the table's pair.
+    region_list = [{"name": r, "pair": None, "zones": 3 if zones else 0} for r in regions]
     return parse_fleet({"regions": region_list, "catalog": CATALOG, "scale_sets": set_entries, "vms": vms})
 
 

@@ -70,7 +70,9 @@ def test_resume_with_other_inputs_is_refused(tmp_path: Path) -> None:
 
 
 def test_journal_refuses_to_overwrite_and_to_resume_nothing(tmp_path: Path) -> None:
-    Journal.create(tmp_path / "run.db", {}).close()
+    j = Journal.create(tmp_path / "run.db", {})
+    _run(j)
+    j.close()
     with pytest.raises(InputError, match="already exists"):
         Journal.create(tmp_path / "run.db", {})
     with pytest.raises(InputError, match="not found"):

@@ -99,9 +99,12 @@ def test_deprecated_preview_templates_import_once_parameters_are_given() -> None
 
 
 def test_preview_template_without_parameters_is_refused_at_the_declaration() -> None:
-    file, path, msg = refusal("vmss-zones-rolling-upgrade-preview2017.json", location="eastus2")
-    assert (file, path) == ("vmss-zones-rolling-upgrade-preview2017.json", "$.parameters.vmssNamePrefix")
-    assert "no defaultValue" in msg
+    # Every missing parameter in one run (issue 11: not one per run).
+    with pytest.raises(InputError) as e:
+        run("vmss-zones-rolling-upgrade-preview2017.json", location="eastus2")
+    paths = [d.location.path for d in e.value.diagnostics if isinstance(d.location, JsonLocation)]
+    assert paths == ["$.parameters.vmssNamePrefix", "$.parameters.instanceCount"]
+    assert all("no defaultValue" in d.message for d in e.value.diagnostics)
 
 
 def test_scale_set_with_tags_and_default_capacity() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsl import ast
+from dsl import ast, limits
 from dsl import policy as ir
 from dsl.checker.names import word
 from dsl.checker.values import Context
@@ -46,7 +46,7 @@ def retry(ctx: Context, name: str, span: Span, b: ast.RetryBody) -> ir.Gate | No
     if after is not None and after.seconds == 0:
         ctx.err("E209", "the retry interval must be longer than 0", b.after.span, hint="e.g. 3d")
         return None
-    attempts = 3 if b.max_attempts is None else ctx.count(b.max_attempts, "retries")
+    attempts = 3 if b.max_attempts is None else ctx.count(b.max_attempts, "retries", maximum=limits.RETRIES)
     if after is None or attempts is None:
         return None
     return ir.RetryGate(name, span, after=after, max_attempts=attempts)

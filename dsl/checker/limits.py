@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from dsl import ast
+from dsl import ast, limits
 from dsl import policy as ir
 from dsl.checker.names import TIME_UNITS, unit, word
 from dsl.checker.predicates import pred
@@ -133,6 +133,10 @@ def capacity_amount(ctx: Context, b: ast.AtMostBody) -> ir.Amount | None:
             return None
         if n == 0:
             impossible(ctx, tv.span, "at most 0 VMs")
+            return None
+        if n > limits.COUNT:
+            ctx.err("E209", f"a count of VMs must be at most {limits.COUNT:,}, not {n:,}{tv.via()}", tv.span,
+                    hint="docs/language.md (Limits) lists the limit of every number")
             return None
         return ir.Count(n)
     if tv.kind != "percent":

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal, cast
 
-from dsl import ast
+from dsl import ast, limits
 from dsl import policy as ir
 from dsl.diagnostics import Diagnostic, Span
 from dsl.suggest import closest
@@ -135,7 +135,7 @@ class Context:
         self.err("E204", f"unknown param `{node.name}`", node.span, hint=hint)
         return None
 
-    def count(self, node: ast.ValueNode, what: str, minimum: int = 0) -> int | None:
+    def count(self, node: ast.ValueNode, what: str, minimum: int = 0, maximum: int = limits.COUNT) -> int | None:
         tv = self.value(node)
         if tv is None:
             return None
@@ -148,6 +148,10 @@ class Context:
         n = cast(int, tv.value)
         if n < minimum:
             self.err("E209", f"{what} must be at least {minimum}, not {n}{tv.via()}", tv.span)
+            return None
+        if n > maximum:
+            self.err("E209", f"{what} must be at most {maximum:,}, not {n:,}{tv.via()}", tv.span,
+                     hint="docs/language.md (Limits) lists the limit of every number")
             return None
         return n
 
@@ -174,7 +178,12 @@ class Context:
             hint = f"add a unit: {tv.value}s, {tv.value}m, {tv.value}h or {tv.value}d" if tv.kind == "int" else None
             self.type_error(tv, f"a duration ({what})", hint=hint)
             return None
-        return ir.Duration(cast(int, tv.value))
+        seconds = cast(int, tv.value)
+        if seconds > limits.DURATION_SECONDS:
+            self.err("E209", f"{what} must be at most {ir.Duration(limits.DURATION_SECONDS)}, not "
+                     f"{seconds:,} seconds{tv.via()}", tv.span, hint="docs/language.md (Limits) lists the limit of every number")
+            return None
+        return ir.Duration(seconds)
 
     def strings(self, node: ast.ValueNode, what: str) -> tuple[str, ...] | None:
         """A string or a list of strings; an item listed twice is a warning (W305)."""

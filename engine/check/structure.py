@@ -27,9 +27,24 @@ def same_version(a: str, b: str) -> bool:
     return a == b
 
 
+def check_claims(at: Placement) -> None:
+    """What the schedule says of itself: a lower bound is at most its wave count, and "optimal" means it meets the
+    bound.  (Whether the bound is true the checker cannot tell without solving; a false claim of one beyond the
+    schedule's own length it can.)"""
+    s = at.schedule
+    n = len(s.waves)
+    if s.lower_bound > n:
+        at.add("structure", None, f"lower_bound {s.lower_bound:,} exceeds the schedule's own {n} waves; a schedule "
+               "is never shorter than a lower bound of its length")
+    elif s.optimal and s.lower_bound != n:
+        at.add("structure", None, f"optimal is true but lower_bound {s.lower_bound:,} is below the {n} waves; "
+               "a schedule is proven optimal only when it meets its lower bound")
+
+
 def check_structure(at: Placement) -> None:
     s = at.schedule
     add = at.add
+    check_claims(at)
     for i, ph in enumerate(s.phases):
         if ph.index != i:
             add("structure", None, f"phase at position {i} has index {ph.index}; phases are numbered 0..n-1 in order")

@@ -38,6 +38,7 @@ from engine.importers.common import (
     option_region,
     region_of,
 )
+from engine.model.bounds import capped
 from engine.model.errors import InputError
 from engine.model.fleet import read_json
 
@@ -317,8 +318,8 @@ def _f_parameters(args: list[Any], ctx: Context, path: str) -> Any:
     elif key.lower() == "location" and ctx.location is not None:
         value = ctx.location  # --location stands for the deployment's location, which is what this parameter asks
     else:
-        raise ArmError(ppath, f"parameter '{key}' has no defaultValue and no value was given",
-                       f"pass --param {key}=VALUE or --parameters FILE")
+        kind = decl.get("type")
+        raise MissingParameter(ppath, key, kind.lower() if isinstance(kind, str) else "string")
     ctx._parameters[key] = value
     return value
 
@@ -632,10 +633,65 @@ def read_parameters_file(path: Path) -> dict[str, Any]:
 def collect_template(data: Any, file: str, opts: ArmOptions, given: dict[str, Any],
                      regions: dict[str, AzureRegion], out: Collected) -> None:
     """Read one template into ``out``; InputError (JSON path + reason) when it cannot be imported."""
-    try:
-        _collect(data, file, opts, given, regions, out)
-    except ArmError as e:
-        raise InputError([Diagnostic("E-IMPORT", e.message, JsonLocation(file, e.path), e.hint)]) from None
+    problems: list[ArmError] = []
+    trial = dict(given)
+    # A parameter without a value ends the expansion; it is given a stand-in and the template expanded again, so one
+    # run names every missing parameter (bounded: each round names a new one).
+    while True:
+        try:
+            _collect(data, file, opts, trial, regions, out if not problems else Collected())
+            break
+        except MissingParameter as e:
+            problems.append(e)
+            if e.key in trial:
+                break
+            trial[e.key] = _STAND_IN.get(e.kind, "x")
+        except ArmError as e:
+            problems.append(e)
+            break
+        except ArmErrors as e:
+            problems.extend(e.errors)
+            break
+    if problems:
+        raise InputError(capped([Diagnostic("E-IMPORT", x.message, JsonLocation(file, x.path), x.hint)
+                                 for x in problems]))
+
+
+_STAND_IN: dict[str, Any] = {"int": 1, "bool": False, "array": [], "object": {}, "securestring": "x", "string": "x"}
+
+
+class MissingParameter(ArmError):
+    """A parameter the template uses that has no value (``kind``: its declared type, lower case)."""
+
+    def __init__(self, path: str, key: str, kind: str) -> None:
+        super().__init__(path, f"parameter '{key}' has no defaultValue and no value was given",
+                         f"pass --param {key}=VALUE or --parameters FILE")
+        self.key = key
+        self.kind = kind
+
+
+class ArmErrors(Exception):
+    """Several refusals at once (every parameter problem of a template in one run)."""
+
+    def __init__(self, errors: list[ArmError]) -> None:
+        super().__init__(f"{len(errors)} problems")
+        self.errors = errors
+
+
+def _parameter_problems(decls: dict[str, Any], ctx: Context) -> list[ArmError]:
+    """Every parameter given a value of the wrong type, found before anything is expanded (so one run names them
+    all, not one per run)."""
+    out: list[ArmError] = []
+    for key in decls:
+        if key not in ctx.params:
+            continue
+        try:
+            _f_parameters([key], ctx, f"$.parameters.{key}")
+        except ArmError as e:
+            out.append(e)
+        except (ValueError, TypeError) as e:
+            out.append(ArmError(f"$.parameters.{key}", str(e)))
+    return out
 
 
 def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regions: dict[str, AzureRegion],
@@ -655,6 +711,9 @@ def _collect(data: Any, file: str, opts: ArmOptions, given: dict[str, Any], regi
         if key is not None:
             params[key] = v
     ctx = Context(data, params, opts.location, opts.subscription)
+    problems = _parameter_problems(decls, ctx)
+    if problems:
+        raise ArmErrors(problems)
     instances: list[_Instance] = []
     _expand(data["resources"], "$.resources", ctx, None, instances)
     types = [inst.rtype for inst in instances]

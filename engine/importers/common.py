@@ -19,8 +19,9 @@ from dsl.azure import AzureRegion
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.suggest import closest
 from dsl.versions import is_version
+from engine.model.bounds import pydantic_diagnostics
 from engine.model.errors import InputError
-from engine.model.fleet import CatalogEntry, Fleet, parse_fleet, pydantic_diagnostics, read_json
+from engine.model.fleet import CatalogEntry, Fleet, parse_fleet, read_json
 
 DEFAULT_SUBSCRIPTION = "default"
 _SUBSCRIPTION_RE = re.compile(r"/subscriptions/([^/]+)", re.IGNORECASE)
@@ -200,8 +201,8 @@ def assemble(collected: Collected, catalog: list[dict[str, Any]], catalog_file: 
     region_list = []
     for name in used:
         r = regions[name]
-        # The fleet format refuses a pair outside its region list, so a pair with no VMs here is left out.
-        region_list.append({"name": name, "pair": r.pair if r.pair in used else None, "zones": r.zones})
+        # The real pair, listed or not: the fleet format accepts a pair the Azure table knows (it has no VMs here).
+        region_list.append({"name": name, "pair": r.pair, "zones": r.zones})
     origins: dict[str, JsonLocation] = {}
     scale_sets = sorted(collected.scale_sets, key=lambda s: natural_key(s.name))
     avsets = sorted(collected.availability_sets, key=lambda s: natural_key(s.name))

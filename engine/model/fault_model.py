@@ -16,12 +16,14 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.limits import MINUTES
 from dsl.versions import is_version, parse_version
+from engine.model.bounds import raise_if, validate_all
 from engine.model.errors import InputError
-from engine.model.fleet import Fleet, did_you_mean_hint, pydantic_diagnostics, read_json
+from engine.model.fleet import Fleet, did_you_mean_hint, read_json
 
 FAULT_MODEL_FORMAT_VERSION = 1
 SAMPLE_FAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "sample-fault-model.json"
@@ -29,7 +31,7 @@ SAMPLE_FAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "sample-f
 
 class _Model(BaseModel):
     # A typo in a fault model would silently drop a fault from every scenario: reject unknown fields.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class BadVersionRisk(_Model):
@@ -55,20 +57,20 @@ class InstallFailureRisk(_Model):
 
 class SlowInstallRisk(_Model):
     rate: float = Field(ge=0.0, le=1.0, description="Chance that a VM with scheduled tasks installs slowly.")
-    minutes: float = Field(gt=0, description="Every install and reinstall on such a VM takes this long.")
+    minutes: float = Field(gt=0, le=MINUTES, description="Every install and reinstall on such a VM takes this long.")
 
 
 class MaintenanceRisk(_Model):
     per_day: float = Field(ge=0.0, le=10000.0, description=(
         "Maintenance events per day (a Poisson process over the horizon)."))
-    minutes: float = Field(gt=0, description="How long each event keeps its VMs unhealthy.")
+    minutes: float = Field(gt=0, le=MINUTES, description="How long each event keeps its VMs unhealthy.")
     vms: int = Field(default=1, ge=1, description=(
         "VMs each event takes down, all of one set (a scale or availability set; a single VM alone)."))
 
 
 class UnhealthyAtStartRisk(_Model):
     rate: float = Field(ge=0.0, le=1.0, description="Chance that a VM healthy in the fleet is unhealthy at the start.")
-    minutes: float | None = Field(default=None, gt=0, description="How long it stays unhealthy; null: the whole run.")
+    minutes: float | None = Field(default=None, gt=0, le=MINUTES, description="How long it stays unhealthy; null: the whole run.")
 
 
 class FaultModel(_Model):
@@ -116,13 +118,11 @@ def parse_fault_model(data: Any, fleet: Fleet | None = None, file: str = "<fault
     """Validate parsed JSON; with a fleet, also check that every extension type named exists in it."""
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-MODEL", "a fault model must be a JSON object", JsonLocation(file, "$"))])
-    try:
-        model = FaultModel.model_validate(data)
-    except ValidationError as e:
-        raise InputError(pydantic_diagnostics(e, file, "E-MODEL")) from None
-    diags = validate_fault_model(model, fleet, file) if fleet is not None else []
-    if diags:
-        raise InputError(diags)
+    model, diags = validate_all(FaultModel, data, file, "E-MODEL")
+    if model is not None and fleet is not None:
+        diags.extend(validate_fault_model(model, fleet, file))
+    raise_if(diags)
+    assert model is not None
     return model
 
 

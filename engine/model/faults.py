@@ -10,19 +10,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.limits import MINUTES
 from dsl.versions import is_version
+from engine.model.bounds import raise_if, validate_all
 from engine.model.errors import InputError
-from engine.model.fleet import Fleet, did_you_mean_hint, pydantic_diagnostics, read_json
+from engine.model.fleet import Fleet, did_you_mean_hint, read_json
 
 FAULTS_FORMAT_VERSION = 1
 
 
 class _Model(BaseModel):
     # A typo in a fault script would silently disable the fault: reject unknown fields.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class BadVersion(_Model):
@@ -41,14 +43,14 @@ class VMFailure(_Model):
 
 
 class Maintenance(_Model):
-    at_minutes: float = Field(ge=0, description="Start, in virtual minutes from the start of the run.")
+    at_minutes: float = Field(ge=0, le=MINUTES, description="Start, in virtual minutes from the start of the run.")
     vms: list[str] = Field(min_length=1)
-    minutes: float = Field(gt=0, description="How long the VMs are unhealthy.")
+    minutes: float = Field(gt=0, le=MINUTES, description="How long the VMs are unhealthy.")
 
 
 class SlowInstall(_Model):
     vm: str = Field(min_length=1)
-    minutes: float = Field(gt=0, description="Every install and reinstall on this VM takes this long.")
+    minutes: float = Field(gt=0, le=MINUTES, description="Every install and reinstall on this VM takes this long.")
 
 
 class FaultScript(_Model):
@@ -100,13 +102,11 @@ def parse_faults(data: Any, fleet: Fleet | None = None, file: str = "<faults>") 
     """Validate parsed JSON; with a fleet, also check that every VM and extension named exists."""
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-FAULTS", "a fault script must be a JSON object", JsonLocation(file, "$"))])
-    try:
-        faults = FaultScript.model_validate(data)
-    except ValidationError as e:
-        raise InputError(pydantic_diagnostics(e, file, "E-FAULTS")) from None
-    diags = validate_faults(faults, fleet, file) if fleet is not None else []
-    if diags:
-        raise InputError(diags)
+    faults, diags = validate_all(FaultScript, data, file, "E-FAULTS")
+    if faults is not None and fleet is not None:
+        diags.extend(validate_faults(faults, fleet, file))
+    raise_if(diags)
+    assert faults is not None
     return faults
 
 

@@ -6,6 +6,7 @@ diagnostics name the JSON path of every problem (all of them, not the first).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from functools import cached_property
@@ -17,14 +18,20 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
-    ValidationError,
     model_serializer,
+    model_validator,
 )
 
-from dsl.azure import azure_regions
+from dsl.azure import AzureRegion, azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation, Span
 from dsl.suggest import closest
 from dsl.versions import is_version
+from engine.model.bounds import (
+    DuplicateKey,
+    loads_bounded,
+    raise_if,
+    validate_all,
+)
 from engine.model.errors import InputError
 
 FLEET_FORMAT_VERSION = 1
@@ -32,15 +39,30 @@ FLEET_FORMAT_VERSION = 1
 
 class _Model(BaseModel):
     # Unknown fields are kept (and written back out) so a fleet survives a round trip through wavegate.
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
 
 class Region(_Model):
     name: str = Field(min_length=1)
-    pair: str | None = Field(default=None, description="Geo-pair (directed: this region names its pair).")
-    zones: int = Field(default=0, ge=0, le=16, description="Number of availability zones; 0 means none.")
+    pair: str | None = Field(default=None, description=(
+        "Geo-pair (directed: this region names its pair). Left out: the bundled Azure table's pair for a known "
+        "region, else none; null: no pair. The pair need not be listed when it has no VMs."))
+    zones: int = Field(default=0, ge=0, le=16, description=(
+        "Number of availability zones; 0 means none. Left out: the bundled Azure table's count for a known "
+        "region, else 0."))
     geography: str | None = Field(default=None, min_length=1, description=(
         "Geography (e.g. \"United States\"); default: the bundled Azure region table's, for a known region."))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _azure_defaults(cls, data: Any) -> Any:
+        # A known Azure region's pair and zone count need not be copied into every fleet; given, they win.
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return data
+        known = azure_regions().get(data["name"])
+        if known is None or ("pair" in data and "zones" in data):
+            return data
+        return {**data, "pair": data.get("pair", known.pair), "zones": data.get("zones", known.zones)}
 
     @model_serializer(mode="wrap")
     def _omit_unset_geography(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -146,16 +168,14 @@ class Fleet(_Model):
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
 
+    @cached_property
+    def sha256(self) -> str:
+        """The sha256 of :meth:`to_json` (what a schedule records as ``fleet_sha256``), computed once per fleet."""
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # Loading and validation
-
-
-def json_path(loc: tuple[int | str, ...]) -> str:
-    out = "$"
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -175,46 +195,17 @@ def read_json(path: Path, what: str) -> Any:
     if not text.strip():
         raise InputError([Diagnostic("E-JSON", f"{what} file is empty", JsonLocation(name, "$"))])
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        return loads_bounded(text, name)
     except json.JSONDecodeError as e:
         # A syntax error has a line and column: render it as file:line:col with the offending line under it.
         where = Span(name, e.lineno, e.colno, e.lineno, e.colno + 1)
         raise InputError([Diagnostic("E-JSON", f"malformed JSON: {e.msg}", where,
                                      hint=f"the {what} must be one JSON object")], {name: text}) from None
-    except _DuplicateKey as e:
+    except DuplicateKey as e:
         raise InputError([Diagnostic("E-JSON", f"duplicate key '{e.key}' in one JSON object", JsonLocation(name, "$"),
                                      hint="JSON readers keep only one of them; remove the other")]) from None
     except RecursionError:
         raise InputError([Diagnostic("E-JSON", f"{name}: JSON nested too deeply")]) from None
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A fleet with "zone" given twice would otherwise silently keep the last one.
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-def pydantic_diagnostics(err: ValidationError, file: str, code: str) -> list[Diagnostic]:
-    out = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = e["msg"]
-        if e["type"] == "missing":
-            msg = f"missing field '{loc[-1]}'" if loc else "missing field"
-        elif e["type"] == "extra_forbidden":
-            msg = f"unknown field '{loc[-1]}'"
-        out.append(Diagnostic(code, msg, JsonLocation(file, json_path(loc))))
-    return out
 
 
 def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
@@ -238,10 +229,13 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
     dup_check(fleet.availability_sets, "availability set", "availability_sets")
     dup_check(fleet.vms, "VM", "vms")
     regions = fleet.region_by_name
+    azure = azure_regions()
     for i, r in enumerate(fleet.regions):
-        if r.pair is not None and r.pair not in regions:
+        if r.pair is not None and not _known_pair(r.name, r.pair, regions, azure):
+            close = closest(r.pair, sorted({*regions, *azure}))
             err(f"$.regions[{i}].pair", f"region '{r.name}' is paired with unknown region '{r.pair}'",
-                "list the paired region under regions, or set pair to null")
+                f"did you mean '{close}'?" if close else
+                "name a region of the fleet or of the Azure table (wavegate's dsl/data/azure-regions.json), or null")
         if r.pair == r.name:
             err(f"$.regions[{i}].pair", f"region '{r.name}' is paired with itself")
     seen_cat: dict[tuple[str, str], int] = {}
@@ -301,6 +295,12 @@ def validate_fleet(fleet: Fleet, file: str) -> list[Diagnostic]:
     return diags
 
 
+def _known_pair(name: str, pair: str, regions: dict[str, Region], table: dict[str, AzureRegion]) -> bool:
+    """A pair may be a region of the fleet, or one the Azure table knows (it need not be listed without VMs),
+    including the table's own pair of the region (which may lie outside the table, e.g. swedensouth)."""
+    return pair in regions or pair in table or (name in table and table[name].pair == pair)
+
+
 def _misspelt_fields(fleet: Fleet, err: Any) -> None:
     """Unknown fields are kept, but one that looks like a known field is refused: "scaleset" silently ignored would
     make a scale-set VM a single VM and free it from every set rule."""
@@ -334,13 +334,11 @@ def parse_fleet(data: Any, file: str = "<fleet>") -> Fleet:
     """Validate already-parsed JSON; raise InputError with every problem."""
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-FLEET", "a fleet must be a JSON object", JsonLocation(file, "$"))])
-    try:
-        fleet = Fleet.model_validate(data)
-    except ValidationError as e:
-        raise InputError(pydantic_diagnostics(e, file, "E-FLEET")) from None
-    diags = validate_fleet(fleet, file)
-    if diags:
-        raise InputError(diags)
+    fleet, diags = validate_all(Fleet, data, file, "E-FLEET", lambda loc: bool(loc) and loc[0] == "vms")
+    if fleet is not None:
+        diags.extend(validate_fleet(fleet, file))
+    raise_if(diags)
+    assert fleet is not None
     return fleet
 
 

@@ -1,4 +1,4 @@
-"""The schedule interchange format, v1: phases, waves of tasks, skipped (VM, extension) pairs, bound and optimality.
+"""The schedule interchange format, v2 (v1 files still read): phases, waves of tasks, skipped (VM, extension) pairs, bound and optimality.
 
 Waves are numbered 0..n-1; a wave belongs to one phase; phase indices never decrease along the waves; each region's
 tasks all lie in one phase.  ``Schedule.to_json`` is the one canonical serialisation (byte-for-byte reproducible).
@@ -10,13 +10,14 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.model.bounds import raise_if, validate_all
 from engine.model.errors import InputError
-from engine.model.fleet import pydantic_diagnostics, read_json
+from engine.model.fleet import read_json
 
-SCHEDULE_FORMAT_VERSION = 1
+SCHEDULE_FORMAT_VERSION = 2
 
 SkipReason = Literal[
     "automatic upgrade not enabled",
@@ -29,7 +30,7 @@ SkipReason = Literal[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Task(_Model):
@@ -57,12 +58,29 @@ class Skipped(_Model):
 
 
 class Schedule(_Model):
+    version: Literal[1, 2] = Field(default=1, description=(
+        "Format version: 2 records the digests of its inputs; a file without the field is version 1."))
+    fleet_sha256: str | None = Field(default=None, pattern="^[0-9a-f]{64}$", description=(
+        "sha256 of the canonical JSON of the fleet it was planned for (engine.model.digest); null: not recorded."))
+    policy_sha256: str | None = Field(default=None, pattern="^[0-9a-f]{64}$", description=(
+        "sha256 of the resolved policy it was planned for, spans and paths left out (engine.model.digest)."))
     phases: list[Phase]
     waves: list[Wave]
     skipped: list[Skipped] = Field(default_factory=list)
     lower_bound: int = Field(ge=0)
     optimal: bool
     stats: dict[str, Any] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _omit_unrecorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A version-1 schedule (no digests) reads and writes back byte for byte.
+        out: dict[str, Any] = handler(self)
+        for key in ("fleet_sha256", "policy_sha256"):
+            if out.get(key, 0) is None:
+                del out[key]
+        if out.get("version") == 1:
+            del out["version"]
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
@@ -78,10 +96,10 @@ class Schedule(_Model):
 def parse_schedule(data: Any, file: str = "<schedule>") -> Schedule:
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-SCHEDULE", "a schedule must be a JSON object", JsonLocation(file, "$"))])
-    try:
-        return Schedule.model_validate(data)
-    except ValidationError as e:
-        raise InputError(pydantic_diagnostics(e, file, "E-SCHEDULE")) from None
+    schedule, diags = validate_all(Schedule, data, file, "E-SCHEDULE")
+    raise_if(diags)
+    assert schedule is not None
+    return schedule
 
 
 def load_schedule(path: str | Path) -> Schedule:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from dsl.policy import Policy
+from engine.model.digest import tie
 from engine.model.errors import SolverTimeout
 from engine.model.fleet import Fleet
 from engine.model.schedule import Schedule
@@ -45,5 +46,6 @@ def greedy_plan(policy: Policy, fleet: Fleet) -> GreedyResult:
     if plans is None:
         raise SolverTimeout("the greedy baseline got stuck (a rule it cannot satisfy by first fit)")
     waves = [(p, dict(w)) for p, plan in enumerate(plans) for w in plan]
-    schedule = build_schedule(groups, resolution.skipped, waves, 0, False, Budget(time.monotonic()), [], 0)
+    schedule = tie(build_schedule(groups, resolution.skipped, waves, 0, False, Budget(time.monotonic()), [], 0),
+                   policy, fleet)
     return GreedyResult(schedule, time.monotonic() - start, len(waves))

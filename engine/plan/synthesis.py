@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from dsl.policy import Policy
 from engine.check.verify import verify_schedule
+from engine.model.digest import tie
 from engine.model.errors import CheckFailed, SolverTimeout
 from engine.model.fleet import Fleet
 from engine.model.schedule import Schedule
@@ -297,7 +298,8 @@ def plan(
     optimal = len(waves_plan) <= lower
     lower = min(lower, len(waves_plan))
     spread_cost = repair_spread(groups.prefs, groups.planners, groups.classes, waves_plan)
-    schedule = build_schedule(groups, resolution.skipped, waves_plan, lower, optimal, budget, coupled, spread_cost)
+    schedule = tie(build_schedule(groups, resolution.skipped, waves_plan, lower, optimal, budget, coupled, spread_cost),
+                   policy, fleet)
     # The classes and tasks are no longer needed: free them before the checker builds its own view of the fleet.
     n_waves = len(waves_plan)
     del groups, resolution, regions, waves_plan

@@ -13,13 +13,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.model.bounds import pydantic_diagnostics
 from engine.model.errors import InputError
-from engine.model.fleet import pydantic_diagnostics, read_json
+from engine.model.fleet import read_json
 
 
 class _Read(BaseModel):
     # Unknown fields are ignored: the risk document carries more than the report shows.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class Interval(_Read):

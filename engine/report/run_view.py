@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dsl.diagnostics import Diagnostic, JsonLocation, Span
+from engine.model.bounds import DuplicateKey, loads_bounded
 from engine.model.errors import InputError
 from engine.run.events import EVENT_KINDS
 
@@ -143,9 +144,13 @@ def _kind(line: str, file: str, number: int) -> str:
 
 def _parse(line: str, file: str, number: int) -> dict[str, Any]:
     try:
-        obj = json.loads(line)
+        obj = loads_bounded(line, f"{file}:{number}", "E-EVENTS")
     except json.JSONDecodeError as e:
         raise _bad(file, number, f"malformed JSON: {e.msg}", None, e.colno) from None
+    except RecursionError:
+        raise _bad(file, number, "JSON nested too deeply") from None
+    except DuplicateKey as e:
+        raise _bad(file, number, f"duplicate key '{e.key}' in one JSON object") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("time"), int | float):
         raise _bad(file, number, "an event line is an object with a numeric 'time'")
     if not isinstance(obj.get("detail", {}), dict):

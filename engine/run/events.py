@@ -51,7 +51,7 @@ EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
 class Event(BaseModel):
     """One line of the event log."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     time: float = Field(ge=0, description="Virtual minutes since the start of the run.")
     event: EventKind

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from dsl.limits import RETRIES
 from dsl.policy import (
     ExtensionOrder,
     HealthWaitGate,
@@ -37,6 +38,7 @@ from dsl.policy import (
     StopUpgradedGate,
 )
 from dsl.versions import is_version, parse_version
+from engine.model.bounds import capped
 from engine.model.errors import InputError
 from engine.model.fleet import VM, Extension, Fleet
 from engine.model.schedule import Schedule
@@ -1125,7 +1127,14 @@ def check_schedule(schedule: Schedule, fleet: Fleet, file: str = "<schedule>") -
                                         JsonLocation(file, path)))
             seen.setdefault(key, path)
     if diags:
-        raise InputError(diags)
+        raise InputError(capped(diags))
+
+
+def check_max_retries(max_retries: int | None) -> None:
+    """InputError unless the retries asked for (``--max-retries``) are within ``dsl.limits.RETRIES``."""
+    if max_retries is not None and not 0 <= max_retries <= RETRIES:
+        raise InputError([Diagnostic("E-USAGE", f"--max-retries must be between 0 and {RETRIES:,}, not {max_retries:,}",
+                                     hint="docs/formats.md (Limits) lists the limit of every number")])
 
 
 def execute(
@@ -1140,6 +1149,7 @@ def execute(
     gates: GateFns = REAL_GATES,
 ) -> RunResult:
     """Run ``schedule`` on ``fleet`` under ``policy``; events go to ``sink`` in virtual-time order."""
+    check_max_retries(max_retries)
     check_schedule(schedule, fleet)
     return Executor(policy, fleet, schedule, driver, sink, max_retries=max_retries, journal=journal,
                     gates=gates).run()

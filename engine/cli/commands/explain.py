@@ -9,6 +9,7 @@ import typer
 
 from dsl.diagnostics import Diagnostic
 from engine.cli.common import report_errors
+from engine.model.digest import check_tied
 from engine.model.errors import InputError
 from engine.model.resources import bundled_spec, sample_fleet
 
@@ -22,6 +23,7 @@ def register(app: typer.Typer) -> None:
         spec: Annotated[Path | None, typer.Option("--spec", "-s", help="Policy (.wg); default: bundled Azure default.")] = None,
         fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+        force: Annotated[bool, typer.Option("--force", help="Explain a schedule planned for another fleet or policy anyway.")] = False,
     ) -> None:
         """Say which rules bind a VM's wave: for every earlier wave, the rules that moving it there would break.
 
@@ -42,5 +44,8 @@ def register(app: typer.Typer) -> None:
         policy = load_policy(spec if spec is not None else bundled_spec())
         the_fleet = load_fleet(fleet if fleet is not None else sample_fleet())
         the_schedule = load_schedule(schedule)
+        warning = check_tied(the_schedule, policy, the_fleet, str(schedule), force)
+        if warning is not None:
+            typer.echo(f"warning: {warning}; explained anyway (--force)", err=True)
         result = explain_vm(policy, the_fleet, the_schedule, vm)
         typer.echo(result.to_json() if fmt == "json" else result.render(), nl=False)

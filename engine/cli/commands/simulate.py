@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +17,19 @@ from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
+from engine.model.bounds import capped, loads_bounded
+from engine.model.digest import check_tied, fleet_sha256
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
+from engine.model.fleet import Fleet
 from engine.model.resources import bundled_spec, sample_faults, sample_fleet
 from engine.model.schedule import Schedule, parse_schedule
 from engine.risk.scenarios import build_space, draw_faults
 from engine.run.driver import SimDriver
 from engine.run.events import AtomicJsonlWriter, EventSink, NullSink
-from engine.run.executor import RunResult, check_schedule, execute, final_fleet
-from engine.run.journal import Journal
+from engine.run.executor import RunResult, check_max_retries, check_schedule, execute, final_fleet
+from engine.run.journal import Journal, check_outputs
 
 SHOWN_HALTS = 6
 
@@ -59,6 +61,7 @@ def register(app: typer.Typer) -> None:
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
         model: Annotated[Path | None, typer.Option("--model", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Run a schedule planned for another fleet or policy anyway (it is still verified).")] = False,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -74,9 +77,10 @@ def register(app: typer.Typer) -> None:
           wavegate simulate --fleet my.json --faults faults.json --seed 7 --events run.jsonl --final-state after.json
           wavegate simulate --journal run.db ...   # killed?  the same command with --resume continues it
         """
+        check_outputs(journal, {"--events": events, "--final-state": final_state, "--report": report})
         with report_cmd.events_for_report(events, report) as events_out:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit, model)
+                               max_retries, time_limit, model, force)
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         typer.echo(render_summary(out), nl=False)
         if out.result.exit_code:
@@ -104,11 +108,13 @@ def run_simulate(
     max_retries: int | None = None,
     time_limit: float = 60.0,
     model_path: Path | None = None,
+    force: bool = False,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
-    from engine.api import load_fleet, load_policy, load_schedule, verify
+    from engine.api import load_fleet, load_policy
 
+    check_max_retries(max_retries)
     if resume and journal_path is None:
         raise _usage("--resume needs --journal", "pass the journal of the run to continue: --journal run.db --resume")
     policy = load_policy(spec if spec is not None else bundled_spec())
@@ -126,30 +132,15 @@ def run_simulate(
     else:
         script = NO_FAULTS
     faults_text = fault_model.to_json() if fault_model is not None else script.to_json()
-    inputs = {"policy": _digest(repr(policy)), "fleet": _digest(fleet.to_json()), "faults": _digest(faults_text),
+    inputs = {"policy": _digest(repr(policy)), "fleet": fleet_sha256(fleet)[:16], "faults": _digest(faults_text),
               "seed": str(seed), "max_retries": str(max_retries)}
 
-    journal: Journal | None = None
-    if journal_path is not None and resume:
-        journal = Journal.resume(journal_path)
-        meta = journal.meta()
-        changed = sorted(k for k, v in inputs.items() if meta.get(k) != v)
-        if changed:
-            raise _usage(f"journal {journal_path} was recorded with a different {', '.join(changed)}",
-                         "resume with the same --spec, --fleet, --faults, --seed and --max-retries as the first run")
-        sched = parse_schedule(json.loads(meta["schedule"]), f"{journal_path}:schedule")
-        if schedule_path is not None and load_schedule(schedule_path).to_json() != sched.to_json():
-            raise _usage(f"--schedule {schedule_path} differs from the schedule recorded in {journal_path}")
+    journal = Journal.resume(journal_path) if journal_path is not None and resume else None
+    if journal is not None and journal_path is not None:
+        sched = _recorded_schedule(journal, journal_path, inputs, schedule_path, policy, fleet, force)
     else:
         if schedule_path is not None:
-            sched = load_schedule(schedule_path)
-            check_schedule(sched, fleet, str(schedule_path))
-            report = verify(policy, fleet, sched)
-            if not report.ok:
-                raise InputError([Diagnostic("E-SCHEDULE", f"schedule breaks {v.render()}",
-                                             JsonLocation(str(schedule_path), "$.waves"),
-                                             "plan again, or fix the schedule (wavegate verify shows every violation)")
-                                  for v in report.violations])
+            sched = _checked_schedule(schedule_path, policy, fleet, force)
         else:
             # deferred: the planner and checker stack (z3) loads only when this command runs
             from engine.api import plan
@@ -178,6 +169,58 @@ def run_simulate(
         if writer is not None:
             writer.abort()
     return SimOutcome(result, policy, sched, fpath.name, seed, resumed)
+
+
+def _checked_schedule(path: Path, policy: Policy, fleet: Fleet, force: bool) -> Schedule:
+    """The schedule of ``path`` (or of a journal, read already), tied to these inputs and verified."""
+    # deferred: the planner and checker stack (z3) loads only when this command runs
+    from engine.api import load_schedule
+
+    sched = load_schedule(path)
+    return _verified(sched, str(path), policy, fleet, force)
+
+
+def _verified(sched: Schedule, where: str, policy: Policy, fleet: Fleet, force: bool) -> Schedule:
+    # deferred: the planner and checker stack (z3) loads only when this command runs
+    from engine.api import verify
+
+    warning = check_tied(sched, policy, fleet, where, force)
+    if warning is not None:
+        typer.echo(f"warning: {warning}; run anyway (--force)", err=True)
+    check_schedule(sched, fleet, where)
+    report = verify(policy, fleet, sched)
+    if not report.ok:
+        raise InputError(capped([Diagnostic("E-SCHEDULE", f"schedule breaks {v.render()}", JsonLocation(where, "$.waves"),
+                                            "plan again, or fix the schedule (wavegate verify shows every violation)")
+                                 for v in report.violations]))
+    return sched
+
+
+def _recorded_schedule(journal: Journal, journal_path: Path, inputs: dict[str, str], schedule_path: Path | None,
+                       policy: Policy, fleet: Fleet, force: bool) -> Schedule:
+    """The schedule a journal recorded, for the same inputs, verified again (a journal is an input like another)."""
+    # deferred: the planner and checker stack (z3) loads only when this command runs
+    from engine.api import load_schedule
+
+    meta = journal.meta()
+    changed = sorted(k for k, v in inputs.items() if meta.get(k) != v)
+    if changed:
+        journal.close()
+        raise _usage(f"journal {journal_path} was recorded with a different {', '.join(changed)}",
+                     "resume with the same --spec, --fleet, --faults, --seed and --max-retries as the first run")
+    where = f"{journal_path}:schedule"
+    try:
+        sched = parse_schedule(loads_bounded(meta.get("schedule", ""), where), where)
+        if schedule_path is not None and load_schedule(schedule_path).to_json() != sched.to_json():
+            raise _usage(f"--schedule {schedule_path} differs from the schedule recorded in {journal_path}")
+        return _verified(sched, where, policy, fleet, force)
+    except ValueError:
+        journal.close()
+        raise InputError([Diagnostic("E-JOURNAL", f"journal {journal_path} holds no readable schedule",
+                                     hint="start a new journal")]) from None
+    except InputError:
+        journal.close()
+        raise
 
 
 def _duration(seconds: int) -> str:

@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 import typer
 
 from dsl.diagnostics import Diagnostic
+from dsl.limits import DIAGNOSTICS
 from engine.cli.common import report_errors
+from engine.model.digest import check_tied
 from engine.model.errors import InputError
 from engine.model.resources import bundled_spec, sample_fleet
 
@@ -23,6 +25,7 @@ def register(app: typer.Typer) -> None:
         fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
         max_vms: Annotated[int, typer.Option("--max-vms", help="VM names shown per violation.")] = 8,
+        force: Annotated[bool, typer.Option("--force", help="Check a schedule planned for another fleet or policy anyway.")] = False,
     ) -> None:
         """Check SCHEDULE against every rule of a policy on a fleet; exit 1 on any violation.
 
@@ -34,7 +37,7 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate verify --spec specs/team-strict.wg --fleet my.json s.json
         """
-        text, ok = run_verify(schedule, spec, fleet, _format(fmt), max_vms)
+        text, ok = run_verify(schedule, spec, fleet, _format(fmt), max_vms, force)
         typer.echo(text, nl=False)
         if not ok:
             raise typer.Exit(1)
@@ -48,7 +51,8 @@ def _format(fmt: str) -> Literal["table", "json"]:
 
 
 def run_verify(
-    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Literal["table", "json"] = "table", max_vms: int = 8
+    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Literal["table", "json"] = "table", max_vms: int = 8,
+    force: bool = False,
 ) -> tuple[str, bool]:
     """Load the three inputs, check, and render the report; also say whether the schedule passed."""
 
@@ -60,6 +64,9 @@ def run_verify(
     policy = load_policy(spec_path)
     the_fleet = load_fleet(fleet_path)
     the_schedule = load_schedule(schedule)
+    warning = check_tied(the_schedule, policy, the_fleet, str(schedule), force)
+    if warning is not None:
+        typer.echo(f"warning: {warning}; checked anyway (--force)", err=True)
     report = verify(policy, the_fleet, the_schedule)
     if fmt == "json":
         doc = json.loads(report.to_json(max_vms=max_vms))
@@ -73,7 +80,10 @@ def run_verify(
         rules = sorted({v.rule for v in report.violations})
         lines.append(f"{n} violation{'s' if n != 1 else ''} of {len(rules)} rule{'s' if len(rules) != 1 else ''} "
                      f"({', '.join(rules)}) of {policy.name} on {fleet_path.name}")
-        lines.extend(v.render(max_vms) for v in report.violations)
+        lines.extend(v.render(max_vms) for v in report.violations[:DIAGNOSTICS])
+        if n > DIAGNOSTICS:
+            lines.append(f"... and {n - DIAGNOSTICS:,} more violations (the first {DIAGNOSTICS} are shown; "
+                         "--format json lists them all)")
     if report.notes:
         lines.append(f"{len(report.notes)} soft preference miss{'es' if len(report.notes) != 1 else ''} (not violations):")
         lines.extend("  note: " + v.render(max_vms) for v in report.notes)
