@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from dsl.loader import load_policy
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import report_errors
+from engine.cli.outputs import check_outputs, write_output
 
 
 class DiffFormat(StrEnum):
@@ -46,12 +47,13 @@ def register(app: typer.Typer) -> None:
         # deferred: the prover stack (z3) loads only when this command runs
         from engine.prove.policydiff import diff_policies, render_diff_json, render_diff_text
 
+        check_outputs(output)
         old_policy = load_policy(old)
         new_policy = load_policy(new)
         res = diff_policies(old_policy, new_policy, time_limit)
         text = render_diff_json(res) if fmt == DiffFormat.json else render_diff_text(res, str(old), str(new))
         if output is not None:
-            write_atomic(output, text)
+            write_output(output, text)
         else:
             typer.echo(text, nl=False)
         raise typer.Exit(res.exit_code)

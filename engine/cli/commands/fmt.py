@@ -12,7 +12,8 @@ from dsl.diagnostics import Diagnostic
 from dsl.formatter import format_text
 from dsl.parser import decode
 from engine.cli.commands.check import wg_files
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import report_errors
+from engine.cli.outputs import write_output
 from engine.model.errors import InputError
 
 
@@ -82,6 +83,6 @@ def register(app: typer.Typer) -> None:
         if diff:
             raise typer.Exit(0)
         for p, _, new in changed:
-            write_atomic(p, new)
+            write_output(p, new)
             typer.echo(f"reformatted {p}")
         typer.echo(f"{len(changed)} of {len(planned)} file(s) reformatted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,8 @@ from rich.table import Table
 from dsl.diagnostics import Diagnostic
 from dsl.loader import load_policy
 from engine.cli.commands import report as report_cmd
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import report_errors
+from engine.cli.outputs import check_outputs, is_stdout, write_output
 from engine.model.errors import Infeasible, InputError
 from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
@@ -42,6 +44,7 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate plan --spec specs/team-strict.wg --fleet my-fleet.json -o schedule.json
         """
+        check_outputs(output, report)
         if fmt not in ("table", "json"):
 
             raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use table or json")])
@@ -64,23 +67,28 @@ def register(app: typer.Typer) -> None:
             typer.echo(e.explanation, err=True)
             raise typer.Exit(1) from None
         text = result.schedule.to_json()
+        summary = _summary(result, policy.name, fleet_path, output)  # before any output: a failure leaves none
         if output is not None:
-            write_atomic(output, text)
+            write_output(output, text)
         report_cmd.after_plan(report, policy, the_fleet, spec_path, fleet_path, result.schedule)
         if fmt == "json":
-            typer.echo(text, nl=False)
+            if not is_stdout(output):
+                typer.echo(text, nl=False)
             return
-        _summary(result, policy.name, fleet_path, output)
+        # With `-o -` the schedule is on stdout; the summary goes to stderr.
+        typer.echo(summary, nl=False, err=is_stdout(output))
 
 
-def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | None) -> None:
+def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | None) -> str:
 
     # deferred: the planner stack (z3) loads only when this command runs
     from engine.plan.synthesis import PlanResult
 
     assert isinstance(result, PlanResult)
     s = result.schedule
-    console = Console(highlight=False, soft_wrap=False, width=max(100, Console().width))
+    buf = io.StringIO()
+    console = Console(file=buf, highlight=False, markup=False, soft_wrap=False, width=max(100, Console().width),
+                      force_terminal=False, color_system=None)
     table = Table(title=f"{policy_name} on {fleet_path.name}", title_justify="left")
     table.add_column("phase", justify="right")
     table.add_column("regions")
@@ -100,5 +108,6 @@ def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | 
                   f"time: {result.elapsed:.2f}s")
     for note in result.notes:
         console.print(f"note: {note}")
-    if output is not None:
+    if output is not None and not is_stdout(output):
         console.print(f"schedule written to {output}")
+    return buf.getvalue()

@@ -10,7 +10,8 @@ import typer
 
 from dsl.diagnostics import Diagnostic
 from dsl.loader import load_theorems
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import report_errors
+from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
 from engine.model.resources import bundled_proofs_dir
 
@@ -84,10 +85,11 @@ def register(app: typer.Typer) -> None:
         # deferred: the prover stack (z3) loads only when this command runs
         from engine.prove.reports import render
 
+        check_outputs(output)
         results = prove_paths(list(paths or []), time_limit)
         text = render(results, fmt.value, times=not no_times)
         if output is not None:
-            write_atomic(output, text)
+            write_output(output, text)
         else:
             typer.echo(text, nl=False)
         if not all(r.ok for r in results):

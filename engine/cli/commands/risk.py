@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import report_errors
+from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import SAMPLE_FAULT_MODEL, load_fault_model
 from engine.model.resources import bundled_spec, sample_fleet
@@ -81,6 +82,7 @@ def register(app: typer.Typer) -> None:
         from engine.risk.scenarios import nominal_seconds
 
         check_options(scenarios, batch_size)
+        check_outputs(output, results)
         policy = load_policy(spec if spec is not None else bundled_spec())
         fleet_path = fleet if fleet is not None else sample_fleet()
         the_fleet = load_fleet(fleet_path)
@@ -102,9 +104,9 @@ def register(app: typer.Typer) -> None:
         report = build_report(outcomes, ctx)
         text = relative_paths(render_json(report) if fmt == "json" else render_text(report), Path.cwd())
         if results is not None:
-            write_atomic(results, "".join(o.line() + "\n" for o in outcomes))
+            write_output(results, "".join(o.line() + "\n" for o in outcomes))
         if output is not None:
-            write_atomic(output, text)
+            write_output(output, text)
         else:
             typer.echo(text, nl=False)
         if sys.stderr.isatty():

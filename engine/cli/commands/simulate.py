@@ -17,7 +17,8 @@ from rich.table import Table
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import report_errors
+from engine.cli.outputs import EventsOutput, Output, check_outputs, is_stdout, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
@@ -25,7 +26,7 @@ from engine.model.resources import bundled_spec, sample_faults, sample_fleet
 from engine.model.schedule import Schedule, parse_schedule
 from engine.risk.scenarios import build_space, draw_faults
 from engine.run.driver import SimDriver
-from engine.run.events import AtomicJsonlWriter, EventSink, NullSink
+from engine.run.events import EventSink, NullSink
 from engine.run.executor import RunResult, check_schedule, execute, final_fleet
 from engine.run.journal import Journal
 
@@ -40,6 +41,7 @@ class SimOutcome:
     fleet_name: str
     seed: int
     resumed_entries: int
+    summary: str = ""
 
 
 def register(app: typer.Typer) -> None:
@@ -74,11 +76,13 @@ def register(app: typer.Typer) -> None:
           wavegate simulate --fleet my.json --faults faults.json --seed 7 --events run.jsonl --final-state after.json
           wavegate simulate --journal run.db ...   # killed?  the same command with --resume continues it
         """
+        check_outputs(events, final_state, report)
         with report_cmd.events_for_report(events, report) as events_out:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
                                max_retries, time_limit, model)
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
-        typer.echo(render_summary(out), nl=False)
+        # An output on stdout (`--events -`) keeps stdout machine-readable: the summary goes to stderr then.
+        typer.echo(out.summary, nl=False, err=any(is_stdout(p) for p in (events, final_state, report)))
         if out.result.exit_code:
             raise typer.Exit(out.result.exit_code)
 
@@ -161,8 +165,8 @@ def run_simulate(
     if fault_model is not None:
         script = draw_faults(build_space(fault_model, policy, fleet, sched), seed).script
     sink: EventSink
-    writer = AtomicJsonlWriter(events_path) if events_path is not None else None
-    sink = writer if writer is not None else NullSink()
+    writer = Output(events_path) if events_path is not None else None
+    sink = EventsOutput(writer) if writer is not None else NullSink()
     try:
         driver = SimDriver(fleet, script, seed)
         result = execute(policy, fleet, sched, driver, sink, max_retries=max_retries, journal=journal)
@@ -170,14 +174,17 @@ def run_simulate(
         if journal is not None:
             journal.set_meta("finished", result.outcome)
             journal.close()
+        outcome = SimOutcome(result, policy, sched, fpath.name, seed, resumed)
+        summary = render_summary(outcome)  # rendered before any output is committed: a failure leaves none
         if final_state is not None:
-            write_atomic(final_state, final_fleet(fleet, result).to_json())
+            write_output(final_state, final_fleet(fleet, result).to_json())
         if writer is not None:
             writer.commit()
     finally:
         if writer is not None:
             writer.abort()
-    return SimOutcome(result, policy, sched, fpath.name, seed, resumed)
+    outcome.summary = summary
+    return outcome
 
 
 def _duration(seconds: int) -> str:
