@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
+from dsl.bundled import is_bundled
 from dsl.diagnostics import Diagnostic, render_all
 from dsl.loader import Checked, check_file
-from engine.cli.common import report_errors
+from engine.cli.common import report_errors, shown_paths
 
 
 class Format(StrEnum):
@@ -24,7 +25,9 @@ def wg_files(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     files: list[Path] = []
     missing: list[Diagnostic] = []
     for p in paths:
-        if p.is_dir():
+        if is_bundled(str(p)):  # wavegate:NAME, resolved (or refused with the bundled names) by the loader
+            files.append(p)
+        elif p.is_dir():
             found = sorted(x for x in p.rglob("*.wg") if x.is_file())
             if not found:
                 missing.append(Diagnostic("E001", f"no .wg files in folder `{p}`", None))
@@ -108,5 +111,5 @@ def register(app: typer.Typer) -> None:
           wavegate check --strict specs        # warnings fail too
         """
         text, code = run_check(paths, root, fmt, strict)
-        typer.echo(text)
+        typer.echo(shown_paths(text))
         raise typer.Exit(code)

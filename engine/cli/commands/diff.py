@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dsl.loader import load_policy
-from engine.cli.common import report_errors
+from engine.cli.common import RootOption, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, write_output
 
 
@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
             "--time-limit", min=0.1, help="Seconds per rule comparison; past it the comparison is unknown.")] = 10.0,
         output: Annotated[Path | None, typer.Option(
             "--output", "-o", help="Write the result here instead of stdout.")] = None,
+        root: RootOption = None,
     ) -> None:
         """Compare two policies over all fleets: prints equivalent, stricter, looser or incomparable.
 
@@ -48,10 +49,10 @@ def register(app: typer.Typer) -> None:
         from engine.prove.policydiff import diff_policies, render_diff_json, render_diff_text
 
         check_outputs(output)
-        old_policy = load_policy(old)
-        new_policy = load_policy(new)
+        old_policy = load_policy(old, root)
+        new_policy = load_policy(new, root)
         res = diff_policies(old_policy, new_policy, time_limit)
-        text = render_diff_json(res) if fmt == DiffFormat.json else render_diff_text(res, str(old), str(new))
+        text = shown_paths(render_diff_json(res) if fmt == DiffFormat.json else render_diff_text(res, str(old), str(new)))
         if output is not None:
             write_output(output, text)
         else:

@@ -14,7 +14,7 @@ from rich.table import Table
 from dsl.diagnostics import Diagnostic
 from dsl.loader import load_policy
 from engine.cli.commands import report as report_cmd
-from engine.cli.common import report_errors
+from engine.cli.common import RootOption, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, is_stdout, write_output
 from engine.model.errors import Infeasible, InputError
 from engine.model.fleet import load_fleet
@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="table | json (json prints the schedule on stdout)")] = "table",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
+        root: RootOption = None,
     ) -> None:
         """Plan the shortest rollout schedule that satisfies every rule, and prove it optimal when possible.
 
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
 
         spec_path = spec if spec is not None else bundled_spec()
         fleet_path = fleet if fleet is not None else sample_fleet()
-        policy = load_policy(spec_path)
+        policy = load_policy(spec_path, root)
         the_fleet = load_fleet(fleet_path)
         show = not quiet and sys.stderr.isatty()
 
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
         try:
             result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress)
         except Infeasible as e:
-            typer.echo(e.explanation, err=True)
+            typer.echo(shown_paths(e.explanation), err=True)
             raise typer.Exit(1) from None
         text = result.schedule.to_json()
         summary = _summary(result, policy.name, fleet_path, output)  # before any output: a failure leaves none
@@ -110,4 +111,4 @@ def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | 
         console.print(f"note: {note}")
     if output is not None and not is_stdout(output):
         console.print(f"schedule written to {output}")
-    return buf.getvalue()
+    return shown_paths(buf.getvalue())

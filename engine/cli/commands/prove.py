@@ -10,7 +10,7 @@ import typer
 
 from dsl.diagnostics import Diagnostic
 from dsl.loader import load_theorems
-from engine.cli.common import report_errors
+from engine.cli.common import RootOption, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
 from engine.model.resources import bundled_proofs_dir
@@ -45,13 +45,13 @@ def theorem_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def prove_paths(paths: list[Path], time_limit: float) -> list[TheoremResult]:
+def prove_paths(paths: list[Path], time_limit: float, root: Path | None = None) -> list[TheoremResult]:
     # deferred: the prover stack (z3) loads only when this command runs
     from engine.prove.prover import prove_theorems
 
     files = theorem_files(paths)
     results: list[TheoremResult] = []
-    loaded = [load_theorems(p) for p in files]  # every file checked before any proof runs
+    loaded = [load_theorems(p, root) for p in files]  # every file checked before any proof runs
     for tf in loaded:
         results.extend(prove_theorems(tf.spec, tf.theorems, time_limit))
     return results
@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path | None, typer.Option(
             "--output", "-o", help="Write the report here instead of stdout.")] = None,
         no_times: Annotated[bool, typer.Option("--no-times", help="Leave measured times out of the text.")] = False,
+        root: RootOption = None,
     ) -> None:
         """Prove the theorems of proofs/*.wg: proven / refuted / unknown / vacuous, each with its scope.
 
@@ -86,8 +87,10 @@ def register(app: typer.Typer) -> None:
         from engine.prove.reports import render
 
         check_outputs(output)
-        results = prove_paths(list(paths or []), time_limit)
+        results = prove_paths(list(paths or []), time_limit, root)
         text = render(results, fmt.value, times=not no_times)
+        if fmt in (Format.text, Format.json):  # SARIF and JUnit keep file paths a CI can resolve
+            text = shown_paths(text)
         if output is not None:
             write_output(output, text)
         else:

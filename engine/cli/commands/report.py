@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from dsl.policy import Policy
-from engine.cli.common import report_errors
+from engine.cli.common import RootOption, report_errors
 from engine.cli.outputs import check_outputs, is_stdout, write_output
 from engine.model.fleet import Fleet, load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         events: Annotated[Path | None, typer.Option("--events", help="Event log of a run of the schedule (simulate --events).")] = None,
         risk: Annotated[Path | None, typer.Option("--risk", help="Risk document (wavegate risk --format json).")] = None,
         previous: Annotated[Path | None, typer.Option("--previous", help="An earlier schedule: show what changed.")] = None,
+        root: RootOption = None,
     ) -> None:
         """Write one self-contained HTML page: swimlanes per region and wave, halts, progress, the lower bound, risk,
         changes against a previous schedule, and the policy's rules with their source lines.
@@ -48,7 +49,7 @@ def register(app: typer.Typer) -> None:
         """
         check_outputs(output)
         page = report_from_files(spec if spec is not None else bundled_spec(),
-                                 fleet if fleet is not None else sample_fleet(), schedule, events, risk, previous)
+                                 fleet if fleet is not None else sample_fleet(), schedule, events, risk, previous, root)
         write_output(output, page)
         typer.echo(f"report written to {output} ({len(page.encode('utf-8')):,} bytes)")
 

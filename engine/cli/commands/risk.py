@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.cli.common import report_errors
+from engine.cli.common import RootOption, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import SAMPLE_FAULT_MODEL, load_fault_model
@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
         results: Annotated[Path | None, typer.Option("--results", help="Write the per-scenario outcomes (JSON Lines; their sha256 is the digest).")] = None,
+        root: RootOption = None,
     ) -> None:
         """Estimate a rollout's risk before it starts: run the executor on N seeded fault scenarios.
 
@@ -78,12 +79,12 @@ def register(app: typer.Typer) -> None:
 
         # deferred: engine.risk loads dask and distributed (seconds of start-up for the other commands)
         from engine.risk.outcomes import ScenarioOutcome
-        from engine.risk.report import RiskContext, build_report, relative_paths, render_json, render_text
+        from engine.risk.report import RiskContext, build_report, render_json, render_text
         from engine.risk.scenarios import nominal_seconds
 
         check_options(scenarios, batch_size)
         check_outputs(output, results)
-        policy = load_policy(spec if spec is not None else bundled_spec())
+        policy = load_policy(spec if spec is not None else bundled_spec(), root)
         fleet_path = fleet if fleet is not None else sample_fleet()
         the_fleet = load_fleet(fleet_path)
         model_path = model if model is not None else SAMPLE_FAULT_MODEL
@@ -102,7 +103,7 @@ def register(app: typer.Typer) -> None:
         ctx = RiskContext(policy, fleet_path.name, model_path.name, len(sched.waves), sum(len(w.tasks) for w in sched.waves),
                           seed, nominal_seconds(policy, sched), replay)
         report = build_report(outcomes, ctx)
-        text = relative_paths(render_json(report) if fmt == "json" else render_text(report), Path.cwd())
+        text = shown_paths(render_json(report) if fmt == "json" else render_text(report))
         if results is not None:
             write_output(results, "".join(o.line() + "\n" for o in outcomes))
         if output is not None:

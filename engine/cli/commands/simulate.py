@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,7 @@ from rich.table import Table
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
-from engine.cli.common import report_errors
+from engine.cli.common import RootOption, report_errors, shown_paths
 from engine.cli.outputs import EventsOutput, Output, check_outputs, is_stdout, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
@@ -61,6 +60,7 @@ def register(app: typer.Typer) -> None:
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
         model: Annotated[Path | None, typer.Option("--model", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
+        root: RootOption = None,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         check_outputs(events, final_state, report)
         with report_cmd.events_for_report(events, report) as events_out:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit, model)
+                               max_retries, time_limit, model, root)
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         # An output on stdout (`--events -`) keeps stdout machine-readable: the summary goes to stderr then.
         typer.echo(out.summary, nl=False, err=any(is_stdout(p) for p in (events, final_state, report)))
@@ -108,6 +108,7 @@ def run_simulate(
     max_retries: int | None = None,
     time_limit: float = 60.0,
     model_path: Path | None = None,
+    root: Path | None = None,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
@@ -115,7 +116,7 @@ def run_simulate(
 
     if resume and journal_path is None:
         raise _usage("--resume needs --journal", "pass the journal of the run to continue: --journal run.db --resume")
-    policy = load_policy(spec if spec is not None else bundled_spec())
+    policy = load_policy(spec if spec is not None else bundled_spec(), root)
     fpath = fleet_path if fleet_path is not None else sample_fleet()
     fleet = load_fleet(fpath)
     fault_model = load_fault_model(model_path, fleet) if model_path is not None else None
@@ -241,6 +242,6 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
     verdict = ("completed: every scheduled task upgraded (exit 0)" if r.exit_code == 0
                else "halted by a policy gate (exit 3)")
     console.print(f"outcome: {verdict}; {r.events:,} events")
-    # Rule references carry the spec's path; below the working folder a relative path reads better.
-    return buf.getvalue().replace(str(Path.cwd()) + os.sep, "")
+    # Rule references carry the spec's path: bundled ones as wavegate:NAME.wg, others relative to the working folder.
+    return shown_paths(buf.getvalue())
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from dsl.diagnostics import Diagnostic
-from engine.cli.common import report_errors
+from engine.cli.common import RootOption, report_errors, shown_paths
 from engine.model.errors import InputError
 from engine.model.resources import bundled_spec, sample_fleet
 
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
         fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
         max_vms: Annotated[int, typer.Option("--max-vms", help="VM names shown per violation.")] = 8,
+        root: RootOption = None,
     ) -> None:
         """Check SCHEDULE against every rule of a policy on a fleet; exit 1 on any violation.
 
@@ -34,8 +35,8 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate verify --spec specs/team-strict.wg --fleet my.json s.json
         """
-        text, ok = run_verify(schedule, spec, fleet, _format(fmt), max_vms)
-        typer.echo(text, nl=False)
+        text, ok = run_verify(schedule, spec, fleet, _format(fmt), max_vms, root)
+        typer.echo(shown_paths(text), nl=False)
         if not ok:
             raise typer.Exit(1)
 
@@ -48,7 +49,8 @@ def _format(fmt: str) -> Literal["table", "json"]:
 
 
 def run_verify(
-    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Literal["table", "json"] = "table", max_vms: int = 8
+    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Literal["table", "json"] = "table", max_vms: int = 8,
+    root: Path | None = None,
 ) -> tuple[str, bool]:
     """Load the three inputs, check, and render the report; also say whether the schedule passed."""
 
@@ -57,7 +59,7 @@ def run_verify(
 
     spec_path = spec if spec is not None else bundled_spec()
     fleet_path = fleet if fleet is not None else sample_fleet()
-    policy = load_policy(spec_path)
+    policy = load_policy(spec_path, root)
     the_fleet = load_fleet(fleet_path)
     the_schedule = load_schedule(schedule)
     report = verify(policy, the_fleet, the_schedule)
