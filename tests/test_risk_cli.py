@@ -97,7 +97,7 @@ def test_local_workers_from_the_command_line_give_the_same_digest() -> None:
     (["-n", "-5"], "--scenarios must be between 1 and 10,000,000, not -5"),
     (["--workers", "-1"], "--workers must be 0 or more, not -1"),
     (["--batch-size", "0"], "--batch-size must be at least 1, not 0"),
-    (["--format", "yaml"], "unknown --format 'yaml'"),
+    (["--format", "yaml"], "'yaml' is not one of"),
     (["--fleet", str(sample_fleet())], "--model is needed with --fleet"),
     (["--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "1"], "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
 ])

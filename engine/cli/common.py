@@ -3,19 +3,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TextIO, TypeVar
 
 import typer
+from rich.console import Console
+from rich.text import Text
 
 from dsl import bundled
 from dsl.diagnostics import render_all
 from engine.model.errors import InputError, WavegateError
+
+
+class Format(StrEnum):
+    """The one word set of --format on every command that prints a result (prove adds junit and sarif)."""
+
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option(
+    "--format", help="text | json (json: one document on stdout, errors included).")]
 
 RootOption = Annotated[Path | None, typer.Option(
     "--root", help="Project root that a policy's `extends` may not leave (default: the policy's folder; theorem "
@@ -75,3 +90,22 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+@contextlib.contextmanager
+def progress(label: str, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A rich spinner on stderr while ``label`` runs, its line updated by the messages it is given; nothing at all
+    unless stderr is a terminal (pipelines, tests and CI logs stay clean)."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda _msg: None
+        return
+    console = Console(stderr=True, markup=False, highlight=False)
+    # Text objects, not strings: a spinner parses a string as rich markup, and messages carry users' names.
+    with console.status(Text(label)) as status:
+        yield lambda msg: status.update(Text(f"{label}: {msg}"))
+
+
+def plain_console(buf: TextIO, width: int = 110) -> Console:
+    """A console that renders into ``buf`` with no colour and no markup: users' strings are printed as written."""
+    return Console(file=buf, width=width, markup=False, highlight=False, emoji=False, force_terminal=False,
+                   color_system=None, soft_wrap=False)

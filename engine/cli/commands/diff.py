@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dsl.loader import load_policy
-from engine.cli.common import RootOption, report_errors, shown_paths
+from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, write_output
-
-
-class DiffFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def diff(
         old: Annotated[Path, typer.Argument(help="The policy before the change.")],
         new: Annotated[Path, typer.Argument(help="The policy after the change.")],
-        fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="text | json")] = DiffFormat.text,
+        fmt: FormatOption = Format.text,
         time_limit: Annotated[float, typer.Option(
             "--time-limit", min=0.1, help="Seconds per rule comparison; past it the comparison is unknown.")] = 10.0,
         output: Annotated[Path | None, typer.Option(
@@ -52,7 +46,7 @@ def register(app: typer.Typer) -> None:
         old_policy = load_policy(old, root)
         new_policy = load_policy(new, root)
         res = diff_policies(old_policy, new_policy, time_limit)
-        text = shown_paths(render_diff_json(res) if fmt == DiffFormat.json else render_diff_text(res, str(old), str(new)))
+        text = shown_paths(render_diff_json(res) if fmt == Format.json else render_diff_text(res, str(old), str(new)))
         if output is not None:
             write_output(output, text)
         else:

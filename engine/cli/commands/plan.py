@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import io
-import sys
+import json
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from dsl.diagnostics import Diagnostic
 from dsl.loader import load_policy
 from engine.cli.commands import report as report_cmd
-from engine.cli.common import RootOption, report_errors, shown_paths
+from engine.cli.common import Format, RootOption, plain_console, progress, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, is_stdout, write_output
-from engine.model.errors import Infeasible, InputError
+from engine.model.errors import Infeasible
 from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
+from engine.model.schedule import Schedule
+
+if TYPE_CHECKING:
+    from engine.plan.synthesis import PlanResult
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +33,7 @@ def register(app: typer.Typer) -> None:
         fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schedule JSON here.")] = None,
         time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds for the whole solve.", min=0.1)] = 60.0,
-        fmt: Annotated[str, typer.Option("--format", help="table | json (json prints the schedule on stdout)")] = "table",
+        fmt: Annotated[Format, typer.Option("--format", help="text | json (json: the schedule on stdout, or the infeasibility or error as JSON)")] = Format.text,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
         root: RootOption = None,
@@ -46,33 +50,30 @@ def register(app: typer.Typer) -> None:
           wavegate plan --spec specs/team-strict.wg --fleet my-fleet.json -o schedule.json
         """
         check_outputs(output, report)
-        if fmt not in ("table", "json"):
-
-            raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use table or json")])
         # deferred: the planner stack (z3) loads only when this command runs
         from engine.plan.synthesis import plan as synthesise
 
         spec_path = spec if spec is not None else bundled_spec()
         fleet_path = fleet if fleet is not None else sample_fleet()
-        policy = load_policy(spec_path, root)
-        the_fleet = load_fleet(fleet_path)
-        show = not quiet and sys.stderr.isatty()
-
-        def progress(msg: str) -> None:
-            if show:
-                typer.echo(f"  .. {msg}", err=True)
-
+        with progress("loading the policy and the fleet", quiet):
+            policy = load_policy(spec_path, root)
+            the_fleet = load_fleet(fleet_path)
         try:
-            result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress)
+            with progress("planning", quiet) as say:
+                result = synthesise(policy, the_fleet, time_limit=time_limit, progress=say)
         except Infeasible as e:
             typer.echo(shown_paths(e.explanation), err=True)
+            if fmt == Format.json:  # a JSON result on stdout, infeasible or not
+                typer.echo(json.dumps({"ok": False, "feasible": False, "exit_code": 1,
+                                       "explanation": shown_paths(e.explanation).strip(),
+                                       "conflicting_rules": list(e.conflicting_rules)}, indent=2, sort_keys=True))
             raise typer.Exit(1) from None
         text = result.schedule.to_json()
         summary = _summary(result, policy.name, fleet_path, output)  # before any output: a failure leaves none
         if output is not None:
             write_output(output, text)
         report_cmd.after_plan(report, policy, the_fleet, spec_path, fleet_path, result.schedule)
-        if fmt == "json":
+        if fmt == Format.json:
             if not is_stdout(output):
                 typer.echo(text, nl=False)
             return
@@ -80,30 +81,42 @@ def register(app: typer.Typer) -> None:
         typer.echo(summary, nl=False, err=is_stdout(output))
 
 
-def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | None) -> str:
+def _vm_counts(s: Schedule) -> str:
+    """How many VMs the schedule upgrades, and why the others are left out (each reason with its count)."""
+    scheduled = {t.vm for w in s.waves for t in w.tasks}
+    left_out = {k.vm for k in s.skipped} - scheduled
+    reasons = Counter(k.reason for k in s.skipped)
+    line = f"VMs: {len(scheduled):,} scheduled, {len(left_out):,} with nothing to upgrade"
+    if reasons:
+        line += f"; {len(s.skipped):,} extensions skipped: " + ", ".join(
+            f"{reason} {n:,}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    return line
 
-    # deferred: the planner stack (z3) loads only when this command runs
-    from engine.plan.synthesis import PlanResult
 
-    assert isinstance(result, PlanResult)
+def _summary(result: PlanResult, policy_name: str, fleet_path: Path, output: Path | None) -> str:
     s = result.schedule
     buf = io.StringIO()
-    console = Console(file=buf, highlight=False, markup=False, soft_wrap=False, width=max(100, Console().width),
-                      force_terminal=False, color_system=None)
-    table = Table(title=f"{policy_name} on {fleet_path.name}", title_justify="left")
-    table.add_column("phase", justify="right")
-    table.add_column("regions")
-    table.add_column("waves", justify="right")
-    table.add_column("VMs per wave")
-    for ph in s.phases:
-        waves = [w for w in s.waves if w.phase == ph.index]
-        per_wave = [len({t.vm for t in w.tasks}) for w in waves]
-        table.add_row(str(ph.index), ", ".join(ph.regions), f"{waves[0].index}-{waves[-1].index}" if waves else "-",
-                      " ".join(str(n) for n in per_wave))
-    console.print(table)
+    console = plain_console(buf, width=max(100, Console().width))
     n_tasks = sum(len(w.tasks) for w in s.waves)
-    verdict = "proven optimal" if result.optimal else f"not proven optimal (gap {result.waves - result.lower_bound})"
-    console.print(f"waves: {result.waves}   lower bound: {s.lower_bound}   {verdict}")
+    if n_tasks == 0:
+        console.print(f"{policy_name} on {fleet_path.name}: nothing to do — no VM needs an upgrade "
+                      "(every extension is current, opted out or disabled)")
+        console.print(_vm_counts(s))
+    else:
+        table = Table(title=f"{policy_name} on {fleet_path.name}", title_justify="left")
+        table.add_column("phase", justify="right")
+        table.add_column("regions")
+        table.add_column("waves", justify="right")
+        table.add_column("VMs per wave")
+        for ph in s.phases:
+            waves = [w for w in s.waves if w.phase == ph.index]
+            per_wave = [len({t.vm for t in w.tasks}) for w in waves]
+            table.add_row(str(ph.index), ", ".join(ph.regions), f"{waves[0].index}-{waves[-1].index}" if waves else "-",
+                          " ".join(str(n) for n in per_wave))
+        console.print(table)
+        verdict = "proven optimal" if result.optimal else f"not proven optimal (gap {result.waves - result.lower_bound})"
+        console.print(f"waves: {result.waves}   lower bound: {s.lower_bound}   {verdict}")
+        console.print(_vm_counts(s))
     console.print(f"tasks: {n_tasks}   skipped: {len(s.skipped)}   classes: {s.stats.get('classes')}   "
                   f"solver calls: {result.solver_calls}   spread cost: {result.spread_cost}   "
                   f"time: {result.elapsed:.2f}s")

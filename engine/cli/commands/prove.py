@@ -10,7 +10,7 @@ import typer
 
 from dsl.diagnostics import Diagnostic
 from dsl.loader import load_theorems
-from engine.cli.common import RootOption, report_errors, shown_paths
+from engine.cli.common import RootOption, progress, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
 from engine.model.resources import bundled_proofs_dir
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     def prove(
         paths: Annotated[list[Path] | None, typer.Argument(
             help="Theorem files or folders (default: ./proofs, else the bundled proofs).")] = None,
-        fmt: Annotated[Format, typer.Option("--format", "-f", help="text | json | junit | sarif")] = Format.text,
+        fmt: Annotated[Format, typer.Option("--format", help="text | json | junit | sarif")] = Format.text,
         time_limit: Annotated[float, typer.Option(
             "--time-limit", min=0.1, help="Seconds per theorem; past it the theorem is unknown.")] = 20.0,
         output: Annotated[Path | None, typer.Option(
@@ -81,13 +81,14 @@ def register(app: typer.Typer) -> None:
         \b
         Example:
           wavegate prove            # ./proofs, else the bundled proofs
-          wavegate prove proofs/azure-default.wg -f sarif -o prove.sarif
+          wavegate prove proofs/azure-default.wg --format sarif -o prove.sarif
         """
         # deferred: the prover stack (z3) loads only when this command runs
         from engine.prove.reports import render
 
         check_outputs(output)
-        results = prove_paths(list(paths or []), time_limit, root)
+        with progress("proving"):
+            results = prove_paths(list(paths or []), time_limit, root)
         text = render(results, fmt.value, times=not no_times)
         if fmt in (Format.text, Format.json):  # SARIF and JUnit keep file paths a CI can resolve
             text = shown_paths(text)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.cli.common import RootOption, report_errors, shown_paths
+from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import SAMPLE_FAULT_MODEL, load_fault_model
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the scheduler and its first worker.")] = 10.0,
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
-        fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+        fmt: FormatOption = Format.text,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
         results: Annotated[Path | None, typer.Option("--results", help="Write the per-scenario outcomes (JSON Lines; their sha256 is the digest).")] = None,
         root: RootOption = None,
@@ -63,8 +63,6 @@ def register(app: typer.Typer) -> None:
           wavegate risk --fleet f.json --model m.json --scenarios 5000 --seed 7 --format json -o risk.json
           wavegate risk ... --scheduler tcp://10.0.0.5:8786
         """
-        if fmt not in ("text", "json"):
-            raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use text or json")])
         if workers < 0:
             raise InputError([Diagnostic("E-USAGE", f"--workers must be 0 or more, not {workers}",
                                          hint="0 runs the scenarios in this process")])
@@ -103,7 +101,7 @@ def register(app: typer.Typer) -> None:
         ctx = RiskContext(policy, fleet_path.name, model_path.name, len(sched.waves), sum(len(w.tasks) for w in sched.waves),
                           seed, nominal_seconds(policy, sched), replay)
         report = build_report(outcomes, ctx)
-        text = shown_paths(render_json(report) if fmt == "json" else render_text(report))
+        text = shown_paths(render_json(report) if fmt == Format.json else render_text(report))
         if results is not None:
             write_output(results, "".join(o.line() + "\n" for o in outcomes))
         if output is not None:

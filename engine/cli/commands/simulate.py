@@ -5,18 +5,26 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
-from engine.cli.common import RootOption, report_errors, shown_paths
+from engine.cli.common import (
+    Format,
+    FormatOption,
+    RootOption,
+    plain_console,
+    progress,
+    report_errors,
+    shown_paths,
+)
 from engine.cli.outputs import EventsOutput, Output, check_outputs, is_stdout, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
@@ -59,8 +67,10 @@ def register(app: typer.Typer) -> None:
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
-        model: Annotated[Path | None, typer.Option("--model", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
+        model: Annotated[Path | None, typer.Option("--model", "-m", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
         root: RootOption = None,
+        fmt: FormatOption = Format.text,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -77,12 +87,13 @@ def register(app: typer.Typer) -> None:
           wavegate simulate --journal run.db ...   # killed?  the same command with --resume continues it
         """
         check_outputs(events, final_state, report)
-        with report_cmd.events_for_report(events, report) as events_out:
+        with report_cmd.events_for_report(events, report) as events_out, progress("simulate", quiet) as say:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit, model, root)
+                               max_retries, time_limit, model, root, say)
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         # An output on stdout (`--events -`) keeps stdout machine-readable: the summary goes to stderr then.
-        typer.echo(out.summary, nl=False, err=any(is_stdout(p) for p in (events, final_state, report)))
+        text = summary_json(out) if fmt == Format.json else out.summary
+        typer.echo(text, nl=False, err=any(is_stdout(p) for p in (events, final_state, report)))
         if out.result.exit_code:
             raise typer.Exit(out.result.exit_code)
 
@@ -109,6 +120,7 @@ def run_simulate(
     time_limit: float = 60.0,
     model_path: Path | None = None,
     root: Path | None = None,
+    say: Callable[[str], None] = lambda _msg: None,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
@@ -116,6 +128,7 @@ def run_simulate(
 
     if resume and journal_path is None:
         raise _usage("--resume needs --journal", "pass the journal of the run to continue: --journal run.db --resume")
+    say("loading the policy and the fleet")
     policy = load_policy(spec if spec is not None else bundled_spec(), root)
     fpath = fleet_path if fleet_path is not None else sample_fleet()
     fleet = load_fleet(fpath)
@@ -159,6 +172,7 @@ def run_simulate(
             # deferred: the planner and checker stack (z3) loads only when this command runs
             from engine.api import plan
 
+            say("planning")
             sched = plan(policy, fleet, time_limit=time_limit)
         if journal_path is not None:
             journal = Journal.create(journal_path, {**inputs, "schedule": sched.to_json()})
@@ -169,6 +183,7 @@ def run_simulate(
     writer = Output(events_path) if events_path is not None else None
     sink = EventsOutput(writer) if writer is not None else NullSink()
     try:
+        say("running the schedule")
         driver = SimDriver(fleet, script, seed)
         result = execute(policy, fleet, sched, driver, sink, max_retries=max_retries, journal=journal)
         resumed = journal.replayed if journal is not None else 0
@@ -202,7 +217,7 @@ def _duration(seconds: int) -> str:
 def render_summary(out: SimOutcome, width: int = 110) -> str:
     r = out.result
     buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    console = plain_console(buf, width)  # no markup: group, rule and region names are printed as written
     states = r.states
     title = f"wavegate simulate: {out.policy.name} on {out.fleet_name}, seed {out.seed}"
     if out.resumed_entries:
@@ -245,3 +260,19 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
     # Rule references carry the spec's path: bundled ones as wavegate:NAME.wg, others relative to the working folder.
     return shown_paths(buf.getvalue())
 
+
+
+def summary_json(out: SimOutcome) -> str:
+    """The summary as one JSON document (``--format json``): the same counts as the text, durations in seconds."""
+    r = out.result
+    doc = {
+        "ok": r.exit_code == 0, "exit_code": r.exit_code, "outcome": r.outcome,
+        "policy": out.policy.name, "fleet": out.fleet_name, "seed": out.seed, "resumed_entries": out.resumed_entries,
+        "waves": r.waves, "tasks": r.tasks, "states": dict(sorted(r.states.items())),
+        "rolled_back": r.rolled_back, "retried": r.retried, "skipped": dict(sorted(r.skipped.items())),
+        "duration_seconds": r.duration, "ideal_seconds": r.ideal, "events": r.events,
+        "halts": [{"kind": h.kind, "scope": h.scope, "group": h.group, "rule": h.rule, "time_seconds": h.time,
+                   "why": h.why, "unblock": h.unblock} for h in r.halts],
+        "held": r.held,
+    }
+    return shown_paths(json.dumps(doc, indent=2, sort_keys=True, default=str)) + "\n"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
-from dsl.diagnostics import Diagnostic
-from engine.cli.common import RootOption, report_errors, shown_paths
-from engine.model.errors import InputError
+from engine.cli.common import Format, FormatOption, RootOption, progress, report_errors, shown_paths
 from engine.model.resources import bundled_spec, sample_fleet
 
 
@@ -21,7 +19,7 @@ def register(app: typer.Typer) -> None:
         schedule: Annotated[Path, typer.Argument(help="The schedule JSON to check.")],
         spec: Annotated[Path | None, typer.Option("--spec", "-s", help="Policy (.wg); default: bundled Azure default.")] = None,
         fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+        fmt: FormatOption = Format.text,
         max_vms: Annotated[int, typer.Option("--max-vms", help="VM names shown per violation.")] = 8,
         root: RootOption = None,
     ) -> None:
@@ -35,21 +33,15 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate verify --spec specs/team-strict.wg --fleet my.json s.json
         """
-        text, ok = run_verify(schedule, spec, fleet, _format(fmt), max_vms, root)
+        with progress("loading and checking"):
+            text, ok = run_verify(schedule, spec, fleet, fmt, max_vms, root)
         typer.echo(shown_paths(text), nl=False)
         if not ok:
             raise typer.Exit(1)
 
 
-def _format(fmt: str) -> Literal["table", "json"]:
-    if fmt not in ("table", "json"):
-
-        raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use table or json")])
-    return "table" if fmt == "table" else "json"
-
-
 def run_verify(
-    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Literal["table", "json"] = "table", max_vms: int = 8,
+    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Format | str = Format.text, max_vms: int = 8,
     root: Path | None = None,
 ) -> tuple[str, bool]:
     """Load the three inputs, check, and render the report; also say whether the schedule passed."""
@@ -63,7 +55,7 @@ def run_verify(
     the_fleet = load_fleet(fleet_path)
     the_schedule = load_schedule(schedule)
     report = verify(policy, the_fleet, the_schedule)
-    if fmt == "json":
+    if Format(fmt) == Format.json:
         doc = json.loads(report.to_json(max_vms=max_vms))
         doc = {"policy": policy.name, "spec": str(spec_path), "fleet": str(fleet_path), "schedule": str(schedule), **doc}
         return json.dumps(doc, indent=2) + "\n", report.ok
