@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.cli.bounded import SOLVER_SHARE, run_bounded
 from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[int | None, typer.Option("--batch-size", help="Scenarios per Dask task; default: about a second of work each.")] = None,
         connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the scheduler and its first worker.")] = 10.0,
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
-        time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
+        time_limit: Annotated[float, typer.Option("--time-limit", help="Wall-clock seconds for planning when no --schedule.")] = 60.0,
         fmt: FormatOption = Format.text,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
         results: Annotated[Path | None, typer.Option("--results", help="Write the per-scenario outcomes (JSON Lines; their sha256 is the digest).")] = None,
@@ -120,7 +121,8 @@ def _schedule(policy: Policy, fleet: Fleet, schedule_path: Path | None, time_lim
     from engine.run.executor import check_schedule
 
     if schedule_path is None:
-        return plan(policy, fleet, time_limit=time_limit)
+        return run_bounded(lambda _say: plan(policy, fleet, time_limit=time_limit * SOLVER_SHARE), time_limit,
+                           lambda _msg: None, "planning: grouping, solving, assembling and the independent re-check")
     sched = load_schedule(schedule_path)
     check_schedule(sched, fleet, str(schedule_path))
     report = verify(policy, fleet, sched)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
+from engine.cli.bounded import SOLVER_SHARE, run_bounded
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import (
     Format,
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         events: Annotated[Path | None, typer.Option("--events", help="Write the JSONL event log here.")] = None,
         final_state: Annotated[Path | None, typer.Option("--final-state", help="Write the fleet after the run here.")] = None,
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
-        time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
+        time_limit: Annotated[float, typer.Option("--time-limit", help="Wall-clock seconds for planning when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
         model: Annotated[Path | None, typer.Option("--model", "-m", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
         root: RootOption = None,
@@ -173,7 +174,8 @@ def run_simulate(
             from engine.api import plan
 
             say("planning")
-            sched = plan(policy, fleet, time_limit=time_limit)
+            sched = run_bounded(lambda _say: plan(policy, fleet, time_limit=time_limit * SOLVER_SHARE), time_limit,
+                                say, "planning: grouping, solving, assembling and the independent re-check")
         if journal_path is not None:
             journal = Journal.create(journal_path, {**inputs, "schedule": sched.to_json()})
 
