@@ -198,3 +198,45 @@ def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     with progress("planning", quiet=True):
         pass
     assert quiet.getvalue() == ""
+
+
+def test_ideal_never_exceeds_the_actual_time_in_the_summary() -> None:
+    import dataclasses
+
+    from engine.cli.commands.simulate import render_summary, run_simulate, summary_json
+
+    out = run_simulate(fleet_path=FLEET)
+    early = dataclasses.replace(out, result=dataclasses.replace(out.result, duration=out.result.ideal - 60,
+                                                                outcome="halted"))
+    text = render_summary(early)
+    assert "ideal" not in text.split("virtual time", 1)[1].splitlines()[0]
+    assert "halted early; a complete run" in text
+    doc = json.loads(summary_json(early))
+    assert doc["ideal_seconds"] is None and doc["complete_run_at_least_seconds"] == out.result.ideal
+    doc = json.loads(summary_json(out))
+    assert doc["ideal_seconds"] is not None and doc["ideal_seconds"] <= doc["duration_seconds"]
+
+
+def test_diff_prints_durations_one_way(tmp_path: Path) -> None:
+    child = tmp_path / "hw.wg"
+    child.write_text('policy t\nextends "wavegate:azure-default"\nparam health_wait = 600s\n')
+    res = runner.invoke(app, ["diff", "wavegate:azure-default", str(child)])
+    assert res.exit_code == 0, res.output
+    assert "health wait 10m is not matched (the other policy waits 5m)" in res.stdout
+    assert "600s" not in res.stdout and "300s" not in res.stdout
+
+
+def test_an_infeasible_order_rule_keeps_its_conditions(tmp_path: Path) -> None:
+    b = FleetBuilder().region("eastus")
+    for i in range(2):
+        b.vm(f"d{i}", "eastus", tags={"env": "dev"}).vm(f"p{i}", "eastus", tags={"env": "prod"})
+    spec = tmp_path / "ord.wg"
+    spec.write_text('policy ord\nextends "wavegate:azure-default"\n'
+                    'rule dev_first: VMs where vm.tags.env == "dev" and vm.region == "eastus" before VMs where '
+                    'vm.tags.env == "prod" by wave\n'
+                    'rule prod_first: VMs where vm.tags.env == "prod" before VMs where vm.tags.env == "dev" or '
+                    'vm.tags.env == "qa" by wave\n')
+    res = runner.invoke(app, ["plan", "--spec", str(spec), "--fleet", str(write(tmp_path, b))])
+    assert res.exit_code == 1, res.output
+    assert '(vm.tags.env == "dev") and (vm.region == "eastus") go in waves strictly before' in res.stderr
+    assert 'VMs where (vm.tags.env == "dev") or (vm.tags.env == "qa")' in res.stderr

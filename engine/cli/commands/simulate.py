@@ -241,8 +241,12 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
             table.add_row(state.replace("_", " "), f"{states[state]:,}", note)
     skipped = sum(r.skipped.values())
     table.add_row("skipped", f"{skipped:,}", ", ".join(f"{reason} {n:,}" for reason, n in r.skipped.items()))
-    table.add_row("virtual time", _duration(r.duration),
-                  f"ideal {_duration(r.ideal)} ({r.waves} waves; every task upgraded first time, fastest installs)")
+    if r.ideal <= r.duration:
+        table.add_row("virtual time", _duration(r.duration),
+                      f"ideal {_duration(r.ideal)} ({r.waves} waves; every task upgraded first time, fastest installs)")
+    else:  # halted before its last waves: the ideal of a complete run is no yardstick for this one
+        table.add_row("virtual time", _duration(r.duration),
+                      f"halted early; a complete run of the {r.waves} waves takes at least {_duration(r.ideal)}")
     console.print(table)
     if r.halts:
         console.print(f"{len(r.halts)} halted set{'s' if len(r.halts) != 1 else ''}:")
@@ -272,7 +276,9 @@ def summary_json(out: SimOutcome) -> str:
         "policy": out.policy.name, "fleet": out.fleet_name, "seed": out.seed, "resumed_entries": out.resumed_entries,
         "waves": r.waves, "tasks": r.tasks, "states": dict(sorted(r.states.items())),
         "rolled_back": r.rolled_back, "retried": r.retried, "skipped": dict(sorted(r.skipped.items())),
-        "duration_seconds": r.duration, "ideal_seconds": r.ideal, "events": r.events,
+        "duration_seconds": r.duration, "events": r.events,
+        # The ideal is a lower bound of a run that upgrades every task: shown only when this run is such a yardstick.
+        "ideal_seconds": r.ideal if r.ideal <= r.duration else None, "complete_run_at_least_seconds": r.ideal,
         "halts": [{"kind": h.kind, "scope": h.scope, "group": h.group, "rule": h.rule, "time_seconds": h.time,
                    "why": h.why, "unblock": h.unblock} for h in r.halts],
         "held": r.held,
