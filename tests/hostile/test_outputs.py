@@ -216,3 +216,19 @@ def test_fmt_writes_through_a_symlinked_policy(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert link.is_symlink() and real.read_text() == "policy a\nrule w: at most 3 waves\n"
     assert stat.S_IMODE(real.stat().st_mode) == 0o644
+
+
+def test_dash_is_stdout_for_import_report_and_diff(tmp_path: Path) -> None:
+    rest = ROOT / "tests" / "fixtures" / "import" / "rest" / "rest-vms-page.json"
+    res = runner.invoke(app, ["import", "rest", str(rest), "-o", "-"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["vms"] and "-> stdout" in res.stderr
+    sched = tmp_path / "s.json"
+    assert plan("-o", str(sched)).exit_code == 0
+    res = runner.invoke(app, ["report", "--schedule", str(sched), "--fleet", str(FLEET), "-o", "-"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("<!DOCTYPE html>") and "report written to stdout" in res.stderr
+    spec = str(ROOT / "specs" / "azure-default.wg")
+    res = runner.invoke(app, ["diff", spec, spec, "-o", "-", "--format", "json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)
+    assert not Path("-").exists()

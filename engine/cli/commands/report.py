@@ -51,7 +51,9 @@ def register(app: typer.Typer) -> None:
         page = report_from_files(spec if spec is not None else bundled_spec(),
                                  fleet if fleet is not None else sample_fleet(), schedule, events, risk, previous, root)
         write_output(output, page)
-        typer.echo(f"report written to {output} ({len(page.encode('utf-8')):,} bytes)")
+        # With `-o -` the page is on stdout; the note goes to stderr.
+        typer.echo(f"report written to {'stdout' if is_stdout(output) else output} "
+                   f"({len(page.encode('utf-8')):,} bytes)", err=is_stdout(output))
 
 
 def after_plan(output: Path | None, policy: Policy, fleet: Fleet, spec: Path, fleet_path: Path,

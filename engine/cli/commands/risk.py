@@ -17,7 +17,7 @@ import typer
 from dsl.diagnostics import Diagnostic, JsonLocation
 from engine.cli.bounded import SOLVER_SHARE, run_bounded
 from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
-from engine.cli.outputs import check_outputs, write_output
+from engine.cli.outputs import check_outputs, is_stdout, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import SAMPLE_FAULT_MODEL, load_fault_model
 from engine.model.resources import bundled_spec, sample_fleet
@@ -107,8 +107,8 @@ def register(app: typer.Typer) -> None:
             write_output(results, "".join(o.line() + "\n" for o in outcomes))
         if output is not None:
             write_output(output, text)
-        else:
-            typer.echo(text, nl=False)
+        else:  # with `--results -` the outcomes are on stdout; the report goes to stderr
+            typer.echo(text, nl=False, err=is_stdout(results))
         if sys.stderr.isatty():
             typer.echo(f"{scenarios:,} scenarios in {took:.1f} s on {backend.describe()} "
                        f"({scenarios / took * 60:,.0f} per minute)", err=True)
