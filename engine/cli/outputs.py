@@ -1,7 +1,7 @@
 """Every file a command writes goes through here: a whole file or nothing, and only where a file belongs.
 
 * ``-`` is standard output, for every output option (``-o -``, ``--events -``).
-* The target may be a regular file (replaced, keeping its mode) or a new path (created with the umask's mode); a
+* The target may be a regular file (replaced, keeping its mode, and its owner where the process may) or a new path (created with the umask's mode); a
   device node, FIFO, socket or folder, or a path under a regular file, is refused with E-IO (exit 2) — before any
   work when the command checks its outputs first (:func:`check_outputs`), and again when the file is written.
 * A symlink is written through: its target is replaced, the link stays.
@@ -185,8 +185,10 @@ class Output:
         self._stream = self._open_temp(target)
 
     def _open_temp(self, target: Path) -> TextIO:
+        owner: tuple[int, int] | None = None
         try:
-            mode = stat.S_IMODE(target.stat().st_mode)
+            st = target.stat()
+            mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
         except FileNotFoundError:
             mode = 0o666 & ~_umask()
         except OSError as e:
@@ -201,6 +203,9 @@ class Output:
             raise _refuse(self.path, e.strerror or str(e)) from None
         self._tmp = tmp
         try:
+            if owner is not None and owner != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):
+                    os.fchown(fd, *owner)  # the replaced file keeps its owner where we may (root)
             os.fchmod(fd, mode)
         except OSError:
             os.close(fd)

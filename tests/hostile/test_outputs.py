@@ -232,3 +232,13 @@ def test_dash_is_stdout_for_import_report_and_diff(tmp_path: Path) -> None:
     res = runner.invoke(app, ["diff", spec, spec, "-o", "-", "--format", "json"])
     assert res.exit_code == 0 and json.loads(res.stdout)
     assert not Path("-").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_root_keeps_a_replaced_files_owner(tmp_path: Path) -> None:
+    f = tmp_path / "s.json"
+    f.write_text("old")
+    os.chown(f, 12345, 23456)
+    write_output(f, "new")
+    st = f.stat()
+    assert (st.st_uid, st.st_gid) == (12345, 23456) and f.read_text() == "new"
