@@ -17,6 +17,7 @@ import typer
 from dsl.diagnostics import Diagnostic, JsonLocation
 from engine.cli.bounded import SOLVER_SHARE, run_bounded
 from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
+from engine.cli.common import progress as spinner
 from engine.cli.outputs import check_outputs, is_stdout, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import SAMPLE_FAULT_MODEL, load_fault_model
@@ -83,12 +84,14 @@ def register(app: typer.Typer) -> None:
 
         check_options(scenarios, batch_size)
         check_outputs(output, results)
-        policy = load_policy(spec if spec is not None else bundled_spec(), root)
-        fleet_path = fleet if fleet is not None else sample_fleet()
-        the_fleet = load_fleet(fleet_path)
-        model_path = model if model is not None else SAMPLE_FAULT_MODEL
-        fault_model = load_fault_model(model_path, the_fleet)
-        sched = _schedule(policy, the_fleet, schedule, time_limit)
+        with spinner("loading the inputs") as say:
+            policy = load_policy(spec if spec is not None else bundled_spec(), root)
+            fleet_path = fleet if fleet is not None else sample_fleet()
+            the_fleet = load_fleet(fleet_path)
+            model_path = model if model is not None else SAMPLE_FAULT_MODEL
+            fault_model = load_fault_model(model_path, the_fleet)
+            say("planning" if schedule is None else "verifying the schedule")
+            sched = _schedule(policy, the_fleet, schedule, time_limit)
         address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         backend = (Backend("cluster", address=address, connect_timeout=connect_timeout) if address
                    else Backend("local", workers=workers) if workers > 0 else Backend("synchronous"))
