@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from dsl import ast
+from dsl import bundled as bundled_names
 from dsl import checker as ck
 from dsl import policy as ir
 from dsl.diagnostics import Diagnostic, Span, sort_key
@@ -92,6 +93,19 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
+def _target(ref: ast.StringLit, base: Path, root: Path, bundled: Path | None,
+            code: str, out: Checked) -> tuple[Path, Path] | None:
+    """The file a reference names (relative to ``base``, or a bundled name) and the root its own chain keeps to;
+    None (with the diagnostic) when a bundled name is unknown."""
+    if not bundled_names.is_bundled(ref.value):
+        return base / ref.value, root
+    path, problem, hint = bundled_names.resolve(ref.value, bundled)
+    if path is None:
+        out.diagnostics.append(Diagnostic(code, problem, ref.span, hint=hint))
+        return None
+    return path, path.parent
+
+
 def _chain(
     text: str,
     filename: str,
@@ -100,6 +114,7 @@ def _chain(
     seen: tuple[str, ...] = (),
     names: tuple[str, ...] = (),
     tree: ast.File | None = None,
+    bundled: Path | None = None,
 ) -> list[_Unit] | None:
     """Parse a file (unless its tree is given) and everything it extends, child first; None when broken."""
     if tree is None:
@@ -112,7 +127,10 @@ def _chain(
     ext = scan.extends
     if ext is None:
         return units
-    target = Path(filename).parent / ext.path.value
+    found = _target(ext.path, Path(filename).parent, root, bundled, "E213", out)
+    if found is None:
+        return None
+    target, root = found
     name = _display(target)
     if not _inside(target, root):
         out.diagnostics.append(
@@ -138,7 +156,8 @@ def _chain(
     parent_text = _read(target, ext.path.span, "E213", "extended file", out)
     if parent_text is None:
         return None
-    rest = _chain(parent_text, name, root, out, (*seen, str(Path(filename).resolve())), (*names, filename))
+    rest = _chain(parent_text, name, root, out, (*seen, str(Path(filename).resolve())), (*names, filename),
+                  bundled=bundled)
     if rest is None:
         return None
     return units + rest
@@ -206,7 +225,7 @@ def _policy_from_chain(units: list[_Unit], out: Checked) -> ir.Policy | None:
     )
 
 
-def _theorems(units: list[_Unit], spec_root: Path, out: Checked) -> TheoremFile | None:
+def _theorems(units: list[_Unit], spec_root: Path, out: Checked, bundled: Path | None) -> TheoremFile | None:
     unit = units[0]
     header = cast(ast.TheoremsDecl, unit.scan.header)
     diags = out.diagnostics
@@ -223,7 +242,10 @@ def _theorems(units: list[_Unit], spec_root: Path, out: Checked) -> TheoremFile 
                 hint="rules, gates, params and versions belong in the policy the theorems are about",
             )
         )
-    spec_path = Path(unit.filename).parent / header.spec.value
+    found = _target(header.spec, Path(unit.filename).parent, spec_root, bundled, "E216", out)
+    if found is None:
+        return None
+    spec_path, spec_root = found
     spec_name = _display(spec_path)
     if not _inside(spec_path, spec_root):
         diags.append(
@@ -238,7 +260,7 @@ def _theorems(units: list[_Unit], spec_root: Path, out: Checked) -> TheoremFile 
     spec_text = _read(spec_path, header.spec.span, "E216", "spec", out)
     spec: ir.Policy | None = None
     if spec_text is not None:
-        chain = _chain(spec_text, spec_name, spec_root, out)
+        chain = _chain(spec_text, spec_name, spec_root, out, bundled=bundled)
         if chain is not None:
             spec = _policy_from_chain(chain, out)
     theorems: list[ir.Theorem] = []
@@ -267,13 +289,16 @@ def _default_root(filename: str, theorems: bool) -> Path:
 
 
 def check_source(
-    text: str, filename: str, project_root: str | Path | None = None, *, only: str | None = None
+    text: str, filename: str, project_root: str | Path | None = None, *, only: str | None = None,
+    bundled: Path | None = None,
 ) -> Checked:
-    """Check policy or theorem text; never raises on bad input."""
+    """Check policy or theorem text; never raises on bad input.  ``bundled`` is the folder ``wavegate:NAME``
+    names resolve in (default: the installed bundled specs, :mod:`dsl.bundled`)."""
     out = Checked("unknown")
     out.sources[filename] = text
     try:
-        _check_into(text, filename, project_root, out, only)
+        _check_into(text, filename, project_root, out, only,
+                    bundled if bundled is not None else bundled_names.default_folder())
     except RecursionError:
         out.diagnostics.append(
             Diagnostic("E006", "input nests too deep to check", Span(filename, 1, 1, 1, 2))
@@ -285,7 +310,8 @@ def check_source(
     return out
 
 
-def _check_into(text: str, filename: str, project_root: str | Path | None, out: Checked, only: str | None) -> None:
+def _check_into(text: str, filename: str, project_root: str | Path | None, out: Checked, only: str | None,
+                bundled: Path | None) -> None:
     tree, diags = parse_text(text, filename)
     if tree is None:
         out.diagnostics.extend(diags)
@@ -316,24 +342,33 @@ def _check_into(text: str, filename: str, project_root: str | Path | None, out: 
     if is_theorems:
         out.kind = "theorems"
         scan = ck.scan_file(filename, tree, out.diagnostics)
-        out.theorems = _theorems([_Unit(filename, tree, scan)], root, out)
+        out.theorems = _theorems([_Unit(filename, tree, scan)], root, out, bundled)
         if out.theorems is not None:
             out.policy = out.theorems.spec
         return
     out.kind = "policy"
-    chain = _chain(text, filename, root, out, tree=tree)
+    chain = _chain(text, filename, root, out, tree=tree, bundled=bundled)
     if chain is not None:
         out.policy = _policy_from_chain(chain, out)
 
 
-def check_file(path: str | Path, project_root: str | Path | None = None, *, only: str | None = None) -> Checked:
-    """Read and check one file; a missing or unreadable file is a diagnostic (E001)."""
+def check_file(path: str | Path, project_root: str | Path | None = None, *, only: str | None = None,
+               bundled: Path | None = None) -> Checked:
+    """Read and check one file (or a bundled one by name, ``wavegate:NAME``); a missing or unreadable file is a
+    diagnostic (E001)."""
     p = Path(path)
     out = Checked("unknown")
+    if bundled_names.is_bundled(str(path)):
+        folder = bundled if bundled is not None else bundled_names.default_folder()
+        found, problem, hint = bundled_names.resolve(str(path), folder)
+        if found is None:
+            out.diagnostics.append(Diagnostic("E001", problem, None, hint=hint))
+            return out
+        p = found
     text = _read(p, None, "E001", "file", out)
     if text is None:
         return out
-    return check_source(text, _display(p), project_root, only=only)
+    return check_source(text, _display(p), project_root, only=only, bundled=bundled)
 
 
 def check_text(
@@ -350,17 +385,19 @@ def _raise(res: Checked) -> None:
         raise InputError(res.diagnostics, res.sources)
 
 
-def load_policy(path: str | Path, project_root: str | Path | None = None) -> ir.Policy:
+def load_policy(path: str | Path, project_root: str | Path | None = None, *,
+                bundled: Path | None = None) -> ir.Policy:
     """The checked policy in ``path``; raises InputError with every diagnostic on any problem."""
-    res = check_file(path, project_root, only="policy")
+    res = check_file(path, project_root, only="policy", bundled=bundled)
     _raise(res)
     assert res.policy is not None
     return res.policy
 
 
-def load_theorems(path: str | Path, project_root: str | Path | None = None) -> TheoremFile:
+def load_theorems(path: str | Path, project_root: str | Path | None = None, *,
+                  bundled: Path | None = None) -> TheoremFile:
     """The checked theorem file in ``path`` with its spec; raises InputError on any problem."""
-    res = check_file(path, project_root, only="theorems")
+    res = check_file(path, project_root, only="theorems", bundled=bundled)
     _raise(res)
     assert res.theorems is not None
     return res.theorems

@@ -48,9 +48,10 @@ __all__ = [
 ]
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Parse and check a policy file (``.wg``), following ``extends``; the checked IR of ``dsl.policy``."""
-    return _load_policy(path)
+def load_policy(path: str | Path, project_root: str | Path | None = None) -> Policy:
+    """Parse and check a policy file (``.wg``, or a bundled one by name: ``wavegate:azure-default``), following
+    ``extends`` (inside ``project_root``, default the file's folder); the checked IR of ``dsl.policy``."""
+    return _load_policy(path, project_root)
 
 
 def load_fleet(path: str | Path) -> Fleet:

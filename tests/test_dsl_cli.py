@@ -90,7 +90,7 @@ def test_fmt_rewrites_check_and_diff(tmp_path: Path) -> None:
     code, out = run("fmt", "--check", str(tmp_path))
     assert code == 1 and "would reformat" in out
     code, out = run("fmt", "--diff", str(f))
-    assert code == 0 and "-param wait = PT5M" in out and "+param wait = 5m" in out
+    assert code == 1 and "-param wait = PT5M" in out and "+param wait = 5m" in out
     assert f.read_text() == before  # --check and --diff change nothing
     code, out = run("fmt", str(f))
     assert code == 0 and "reformatted" in out

@@ -40,7 +40,7 @@ def test_the_sample_report_fits_one_screen(tmp_path: Path) -> None:
     assert len(lines) <= 40 and max(map(len, lines)) <= 110, out
     assert lines[0].startswith("wavegate risk: azure_default on sample-fleet.json (36 waves")
     assert "P(halt) 100.0%" in out and "(Wilson)" in out and "finish time   P50" in out
-    assert "precheck" in out and "specs/azure-default.wg:38:1" in out  # a rule with its span
+    assert "precheck" in out and "wavegate:azure-default.wg:38:1" in out  # a rule with its span (bundled: by name)
     assert "replay one: wavegate simulate --model " in out
     digest = hashlib.sha256((tmp_path / "r.jsonl").read_bytes()).hexdigest()
     assert f"results digest {digest[:16]}" in out
@@ -53,7 +53,7 @@ def test_json_and_text_agree_and_the_run_is_reproducible(tmp_path: Path) -> None
     assert report["inputs"]["scenarios"] == 24 and report["inputs"]["seed"] == 3
     assert 0 <= report["p_halt_95"][0] <= report["p_halt"] <= report["p_halt_95"][1] <= 1
     assert {c["rule"] for c in report["causes"]} >= {"precheck", "phases"}
-    assert all(c["span"] is None or c["span"].startswith("specs/azure-default.wg:") for c in report["causes"])
+    assert all(c["span"] is None or c["span"].startswith("wavegate:azure-default.wg:") for c in report["causes"])
     code, text, _ = cli("risk", "-n", N, "--workers", "0", "--seed", "3", "-o", str(tmp_path / "r.txt"))
     assert code == 0 and text == ""
     assert f"results digest {report['digest'][:16]}" in (tmp_path / "r.txt").read_text()
@@ -97,7 +97,7 @@ def test_local_workers_from_the_command_line_give_the_same_digest() -> None:
     (["-n", "-5"], "--scenarios must be between 1 and 10,000,000, not -5"),
     (["--workers", "-1"], "--workers must be 0 or more, not -1"),
     (["--batch-size", "0"], "--batch-size must be at least 1, not 0"),
-    (["--format", "yaml"], "unknown --format 'yaml'"),
+    (["--format", "yaml"], "'yaml' is not one of"),
     (["--fleet", str(sample_fleet())], "--model is needed with --fleet"),
     (["--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "1"], "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
 ])

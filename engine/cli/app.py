@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
+import engine
 from engine.cli.commands import check, diff, explain, fmt, import_cmd, plan, prove, schema, simulate, verify
 from engine.cli.commands import report as report_cmd
 from engine.cli.commands import risk as risk_command
@@ -33,10 +35,24 @@ app = typer.Typer(
     name="wavegate",
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wavegate {engine.__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """wavegate: verified rolling-upgrade schedules for cloud VM fleets."""
 
 for module in (check, fmt, plan, verify, explain, schema, simulate, risk_command, prove, diff, import_cmd, report_cmd):
     module.register(app)

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.cli.common import write_atomic
+from engine.cli.outputs import write_output
 from engine.model.generator import generate
 
 
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args(argv)
-    write_atomic(args.output, json.dumps(generate(args.vms, args.seed), indent=1) + "\n")
+    write_output(args.output, json.dumps(generate(args.vms, args.seed), indent=1) + "\n")
 
 
 if __name__ == "__main__":

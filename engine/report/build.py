@@ -35,11 +35,11 @@ class Names:
 
 
 def report_from_files(spec: Path, fleet: Path, schedule: Path, events: Path | None = None, risk: Path | None = None,
-                      previous: Path | None = None) -> str:
+                      previous: Path | None = None, root: Path | None = None) -> str:
     """The page for these files (``wavegate report``); bad input raises InputError naming the file."""
     names = Names(shown_name(spec), fleet.name, schedule.name, events.name if events else None, risk.name if risk else None,
                   previous.name if previous else None)
-    return report_html(load_policy(spec), load_fleet(fleet), load_schedule(schedule), names, events,
+    return report_html(load_policy(spec, root), load_fleet(fleet), load_schedule(schedule), names, events,
                        load_risk(risk) if risk else None, load_schedule(previous) if previous else None,
                        schedule_file=str(schedule))
 

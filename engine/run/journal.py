@@ -365,7 +365,7 @@ class Journal:
             os.close(self._lock)
 
 
-def check_outputs(journal: Path | None, outputs: Mapping[str, Path | None]) -> None:
+def check_not_journal(journal: Path | None, outputs: Mapping[str, Path | None]) -> None:
     """Refuse an output (``--events``, ``--final-state``, ``--report``) that names the journal or its WAL files."""
     if journal is None:
         return

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dsl.bundled import is_bundled
 from dsl.diagnostics import Diagnostic, render_all
 from dsl.loader import Checked, check_file
-from engine.cli.common import report_errors
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
+from engine.cli.common import Format, FormatOption, report_errors, shown_paths
 
 
 def wg_files(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
@@ -24,7 +19,9 @@ def wg_files(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     files: list[Path] = []
     missing: list[Diagnostic] = []
     for p in paths:
-        if p.is_dir():
+        if is_bundled(str(p)):  # wavegate:NAME, resolved (or refused with the bundled names) by the loader
+            files.append(p)
+        elif p.is_dir():
             found = sorted(x for x in p.rglob("*.wg") if x.is_file())
             if not found:
                 missing.append(Diagnostic("E001", f"no .wg files in folder `{p}`", None))
@@ -36,10 +33,11 @@ def wg_files(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     return files, missing
 
 
-def _summary(n_files: int, diags: list[Diagnostic]) -> str:
+def _summary(n_files: int, diags: list[Diagnostic], strict: bool = False) -> str:
     errors = sum(1 for d in diags if d.is_error)
     warnings = sum(1 for d in diags if d.severity == "warning")
-    verdict = "ok" if errors == 0 else "failed"  # the exit code, not this word, is what --strict changes
+    # The word agrees with the exit code: under --strict a warning fails the check.
+    verdict = "failed" if errors else ("failed (--strict: warnings count)" if strict and warnings else "ok")
     return (
         f"checked {n_files} file{'s' if n_files != 1 else ''}: {errors} error{'s' if errors != 1 else ''}, "
         f"{warnings} warning{'s' if warnings != 1 else ''} — {verdict}"
@@ -75,7 +73,7 @@ def run_check(paths: list[Path], root: Path | None, fmt: Format, strict: bool = 
         }
         return json.dumps(doc, indent=2, sort_keys=True), code
     body = render_all(diags, sources)
-    summary = _summary(len(files), diags)
+    summary = _summary(len(files), diags, strict)
     return (body + "\n\n" + summary) if body else summary, code
 
 
@@ -84,7 +82,7 @@ def register(app: typer.Typer) -> None:
     @report_errors
     def check(
         paths: Annotated[list[Path], typer.Argument(help="Policy or theorem files (.wg), or folders of them.")],
-        fmt: Annotated[Format, typer.Option("--format", "-f", help="text | json")] = Format.text,
+        fmt: FormatOption = Format.text,
         root: Annotated[
             Path | None,
             typer.Option(
@@ -108,5 +106,5 @@ def register(app: typer.Typer) -> None:
           wavegate check --strict specs        # warnings fail too
         """
         text, code = run_check(paths, root, fmt, strict)
-        typer.echo(text)
+        typer.echo(shown_paths(text))
         raise typer.Exit(code)

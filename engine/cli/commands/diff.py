@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dsl.loader import load_policy
-from engine.cli.common import report_errors, write_atomic
-
-
-class DiffFormat(StrEnum):
-    text = "text"
-    json = "json"
+from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
+from engine.cli.outputs import check_outputs, write_output
 
 
 def register(app: typer.Typer) -> None:
@@ -23,11 +18,12 @@ def register(app: typer.Typer) -> None:
     def diff(
         old: Annotated[Path, typer.Argument(help="The policy before the change.")],
         new: Annotated[Path, typer.Argument(help="The policy after the change.")],
-        fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="text | json")] = DiffFormat.text,
+        fmt: FormatOption = Format.text,
         time_limit: Annotated[float, typer.Option(
             "--time-limit", min=0.1, help="Seconds per rule comparison; past it the comparison is unknown.")] = 10.0,
         output: Annotated[Path | None, typer.Option(
             "--output", "-o", help="Write the result here instead of stdout.")] = None,
+        root: RootOption = None,
     ) -> None:
         """Compare two policies over all fleets: prints equivalent, stricter, looser or incomparable.
 
@@ -46,12 +42,13 @@ def register(app: typer.Typer) -> None:
         # deferred: the prover stack (z3) loads only when this command runs
         from engine.prove.policydiff import diff_policies, render_diff_json, render_diff_text
 
-        old_policy = load_policy(old)
-        new_policy = load_policy(new)
+        check_outputs(output)
+        old_policy = load_policy(old, root)
+        new_policy = load_policy(new, root)
         res = diff_policies(old_policy, new_policy, time_limit)
-        text = render_diff_json(res) if fmt == DiffFormat.json else render_diff_text(res, str(old), str(new))
+        text = shown_paths(render_diff_json(res) if fmt == Format.json else render_diff_text(res, str(old), str(new)))
         if output is not None:
-            write_atomic(output, text)
+            write_output(output, text)
         else:
             typer.echo(text, nl=False)
         raise typer.Exit(res.exit_code)

@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from dsl.diagnostics import Diagnostic
-from engine.cli.common import report_errors
+from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
 from engine.model.digest import check_tied
-from engine.model.errors import InputError
 from engine.model.resources import bundled_spec, sample_fleet
 
 
@@ -22,8 +20,9 @@ def register(app: typer.Typer) -> None:
         vm: Annotated[str, typer.Option("--vm", help="The VM to explain.")],
         spec: Annotated[Path | None, typer.Option("--spec", "-s", help="Policy (.wg); default: bundled Azure default.")] = None,
         fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
         force: Annotated[bool, typer.Option("--force", help="Explain a schedule planned for another fleet or policy anyway.")] = False,
+        fmt: FormatOption = Format.text,
+        root: RootOption = None,
     ) -> None:
         """Say which rules bind a VM's wave: for every earlier wave, the rules that moving it there would break.
 
@@ -39,13 +38,11 @@ def register(app: typer.Typer) -> None:
         from engine.api import load_fleet, load_policy, load_schedule
         from engine.check.explain import explain_vm
 
-        if fmt not in ("text", "json"):
-            raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use text or json")])
-        policy = load_policy(spec if spec is not None else bundled_spec())
+        policy = load_policy(spec if spec is not None else bundled_spec(), root)
         the_fleet = load_fleet(fleet if fleet is not None else sample_fleet())
         the_schedule = load_schedule(schedule)
         warning = check_tied(the_schedule, policy, the_fleet, str(schedule), force)
         if warning is not None:
             typer.echo(f"warning: {warning}; explained anyway (--force)", err=True)
         result = explain_vm(policy, the_fleet, the_schedule, vm)
-        typer.echo(result.to_json() if fmt == "json" else result.render(), nl=False)
+        typer.echo(shown_paths(result.to_json() if fmt == Format.json else result.render()), nl=False)

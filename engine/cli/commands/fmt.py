@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,8 @@ from dsl.diagnostics import Diagnostic
 from dsl.formatter import format_text
 from dsl.parser import decode
 from engine.cli.commands.check import wg_files
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import Format, FormatOption, report_errors
+from engine.cli.outputs import write_output
 from engine.model.errors import InputError
 
 
@@ -48,13 +50,15 @@ def register(app: typer.Typer) -> None:
     def fmt(
         paths: Annotated[list[Path], typer.Argument(help="Policy or theorem files (.wg), or folders of them.")],
         check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file is not formatted.")] = False,
-        diff: Annotated[bool, typer.Option("--diff", help="Change nothing; print the changes as a unified diff.")] = False,
+        diff: Annotated[bool, typer.Option("--diff", help="Change nothing; print the changes as a unified diff "
+                                                   "(exit 1 if a file would change).")] = False,
+        fmt: FormatOption = Format.text,
     ) -> None:
         """Format .wg files in the canonical layout; comments are kept.
 
         \b
-        Rewrites files in place (atomically, and only when every file parses). --check exits 1 when a file would
-        change; --diff prints the change instead of writing it. Exit 2 when a file does not parse.
+        Rewrites files in place (atomically, and only when every file parses). --check and --diff change nothing
+        and exit 1 when a file would change (--diff prints the change). Exit 2 when a file does not parse.
 
         \b
         Example:
@@ -64,6 +68,16 @@ def register(app: typer.Typer) -> None:
         """
         planned = plan_format(paths)
         changed = [(p, old, new) for p, old, new in planned if old != new]
+        dry = check or diff
+        if not dry:
+            for p, _, new in changed:
+                write_output(p, new)
+        if fmt == Format.json:
+            code = 1 if dry and changed else 0
+            typer.echo(json.dumps({"ok": code == 0, "exit_code": code, "files": [str(p) for p, _, _ in planned],
+                                   "changed": [str(p) for p, _, _ in changed], "written": not dry},
+                                  indent=2, sort_keys=True))
+            raise typer.Exit(code)
         if diff:
             for p, old, new in changed:
                 typer.echo(
@@ -80,8 +94,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{len(changed)} of {len(planned)} file(s) would be reformatted")
             raise typer.Exit(1 if changed else 0)
         if diff:
-            raise typer.Exit(0)
-        for p, _, new in changed:
-            write_atomic(p, new)
+            raise typer.Exit(1 if changed else 0)
+        for p, _, _ in changed:
             typer.echo(f"reformatted {p}")
         typer.echo(f"{len(changed)} of {len(planned)} file(s) reformatted")

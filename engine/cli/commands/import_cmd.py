@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from dsl.diagnostics import Diagnostic
-from engine.cli.common import report_errors, write_atomic
-from engine.model.errors import InputError
+from engine.cli.common import report_errors
+from engine.cli.outputs import check_outputs, is_stdout, write_output
 
 LOCATION_HELP = "The resource group's location: resourceGroup().location, and resources without one."
 CATALOG_HELP = "Catalog JSON: a list of {publisher, type, versions}; default: empty."
@@ -17,18 +16,12 @@ SUBSCRIPTION_HELP = "Subscription of every VM; default: from resource ids, else 
 OUTPUT_HELP = "Write the fleet JSON here (nothing is written on error); default: print it."
 
 
-def _check_output(output: Path | None) -> None:
-    if output is not None and output.is_dir():
-
-        raise InputError([Diagnostic("E-USAGE", f"-o {output}: is a folder", hint="name the fleet file to write")])
-
-
 def _emit(fleet_json: str, notes: tuple[str, ...], summary: str, output: Path | None) -> None:
     for note in notes:
         typer.echo(f"# note: {note}", err=True)
     if output is not None:
-        write_atomic(output, fleet_json)
-        typer.echo(f"{summary} -> {output}", err=True)
+        write_output(output, fleet_json)
+        typer.echo(f"{summary} -> {'stdout' if is_stdout(output) else output}", err=True)
     else:
         typer.echo(fleet_json, nl=False)
 
@@ -75,7 +68,7 @@ def register(app: typer.Typer) -> None:
         # deferred: the ARM template importer loads only when this command runs
         from engine.importers.arm import ArmOptions, import_arm, parse_param_assignments
 
-        _check_output(output)
+        check_outputs(output)
         opts = ArmOptions(location=location, subscription=subscription, params=parse_param_assignments(param or []),
                           parameters_file=parameters, update_domains=update_domains, catalog=catalog)
         result = import_arm(list(templates), opts)
@@ -108,7 +101,7 @@ def register(app: typer.Typer) -> None:
         # deferred: the REST importer loads only when this command runs
         from engine.importers.rest import RestOptions, import_rest
 
-        _check_output(output)
+        check_outputs(output)
         result = import_rest(list(files), RestOptions(location=location, subscription=subscription, catalog=catalog))
         f = result.fleet
         _emit(f.to_json(), result.notes,

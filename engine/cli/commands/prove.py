@@ -10,7 +10,8 @@ import typer
 
 from dsl.diagnostics import Diagnostic
 from dsl.loader import load_theorems
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import RootOption, progress, report_errors, shown_paths
+from engine.cli.outputs import check_outputs, write_output
 from engine.model.errors import InputError
 from engine.model.resources import bundled_proofs_dir
 
@@ -44,13 +45,13 @@ def theorem_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def prove_paths(paths: list[Path], time_limit: float) -> list[TheoremResult]:
+def prove_paths(paths: list[Path], time_limit: float, root: Path | None = None) -> list[TheoremResult]:
     # deferred: the prover stack (z3) loads only when this command runs
     from engine.prove.prover import prove_theorems
 
     files = theorem_files(paths)
     results: list[TheoremResult] = []
-    loaded = [load_theorems(p) for p in files]  # every file checked before any proof runs
+    loaded = [load_theorems(p, root) for p in files]  # every file checked before any proof runs
     for tf in loaded:
         results.extend(prove_theorems(tf.spec, tf.theorems, time_limit))
     return results
@@ -62,12 +63,13 @@ def register(app: typer.Typer) -> None:
     def prove(
         paths: Annotated[list[Path] | None, typer.Argument(
             help="Theorem files or folders (default: ./proofs, else the bundled proofs).")] = None,
-        fmt: Annotated[Format, typer.Option("--format", "-f", help="text | json | junit | sarif")] = Format.text,
+        fmt: Annotated[Format, typer.Option("--format", help="text | json | junit | sarif")] = Format.text,
         time_limit: Annotated[float, typer.Option(
             "--time-limit", min=0.1, help="Seconds per theorem; past it the theorem is unknown.")] = 20.0,
         output: Annotated[Path | None, typer.Option(
             "--output", "-o", help="Write the report here instead of stdout.")] = None,
         no_times: Annotated[bool, typer.Option("--no-times", help="Leave measured times out of the text.")] = False,
+        root: RootOption = None,
     ) -> None:
         """Prove the theorems of proofs/*.wg: proven / refuted / unknown / vacuous, each with its scope.
 
@@ -79,15 +81,19 @@ def register(app: typer.Typer) -> None:
         \b
         Example:
           wavegate prove            # ./proofs, else the bundled proofs
-          wavegate prove proofs/azure-default.wg -f sarif -o prove.sarif
+          wavegate prove proofs/azure-default.wg --format sarif -o prove.sarif
         """
         # deferred: the prover stack (z3) loads only when this command runs
         from engine.prove.reports import render
 
-        results = prove_paths(list(paths or []), time_limit)
+        check_outputs(output)
+        with progress("proving"):
+            results = prove_paths(list(paths or []), time_limit, root)
         text = render(results, fmt.value, times=not no_times)
+        if fmt in (Format.text, Format.json):  # SARIF and JUnit keep file paths a CI can resolve
+            text = shown_paths(text)
         if output is not None:
-            write_atomic(output, text)
+            write_output(output, text)
         else:
             typer.echo(text, nl=False)
         if not all(r.ok for r in results):

@@ -4,6 +4,8 @@ shortcut of plan and simulate (``after_plan``, ``after_simulate``: one call each
 from __future__ import annotations
 
 import contextlib
+import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,8 @@ from typing import Annotated
 import typer
 
 from dsl.policy import Policy
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import RootOption, report_errors
+from engine.cli.outputs import check_outputs, is_stdout, write_output
 from engine.model.fleet import Fleet, load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 from engine.model.schedule import Schedule
@@ -30,6 +33,7 @@ def register(app: typer.Typer) -> None:
         events: Annotated[Path | None, typer.Option("--events", help="Event log of a run of the schedule (simulate --events).")] = None,
         risk: Annotated[Path | None, typer.Option("--risk", help="Risk document (wavegate risk --format json).")] = None,
         previous: Annotated[Path | None, typer.Option("--previous", help="An earlier schedule: show what changed.")] = None,
+        root: RootOption = None,
     ) -> None:
         """Write one self-contained HTML page: swimlanes per region and wave, halts, progress, the lower bound, risk,
         changes against a previous schedule, and the policy's rules with their source lines.
@@ -43,10 +47,13 @@ def register(app: typer.Typer) -> None:
           wavegate plan -o s.json && wavegate simulate --schedule s.json --events run.jsonl
           wavegate report --schedule s.json --events run.jsonl -o report.html
         """
+        check_outputs(output)
         page = report_from_files(spec if spec is not None else bundled_spec(),
-                                 fleet if fleet is not None else sample_fleet(), schedule, events, risk, previous)
-        write_atomic(output, page)
-        typer.echo(f"report written to {output} ({len(page.encode('utf-8')):,} bytes)")
+                                 fleet if fleet is not None else sample_fleet(), schedule, events, risk, previous, root)
+        write_output(output, page)
+        # With `-o -` the page is on stdout; the note goes to stderr.
+        typer.echo(f"report written to {'stdout' if is_stdout(output) else output} "
+                   f"({len(page.encode('utf-8')):,} bytes)", err=is_stdout(output))
 
 
 def after_plan(output: Path | None, policy: Policy, fleet: Fleet, spec: Path, fleet_path: Path,
@@ -55,17 +62,22 @@ def after_plan(output: Path | None, policy: Policy, fleet: Fleet, spec: Path, fl
     if output is None:
         return
     names = Names(shown_name(spec), fleet_path.name, "(planned now)")
-    write_atomic(output, report_html(policy, fleet, schedule, names))
+    write_output(output, report_html(policy, fleet, schedule, names))
 
 
 @contextlib.contextmanager
 def events_for_report(events: Path | None, output: Path | None) -> Iterator[Path | None]:
-    """The event log simulate writes: the one asked for, else a scratch file when only ``--report`` needs it."""
-    if output is None or events is not None:
+    """The event log simulate writes: the one asked for, else a scratch file when only ``--report`` needs it (or
+    the log goes to stdout)."""
+    if output is None or (events is not None and not is_stdout(events)):
         yield events
         return
     with tempfile.TemporaryDirectory(prefix="wavegate-report-") as scratch:
-        yield Path(scratch) / "events.jsonl"
+        path = Path(scratch) / "events.jsonl"
+        yield path
+        if events is not None and path.exists():  # `--events -` with --report: the log goes to stdout too
+            with path.open(encoding="utf-8") as f:
+                shutil.copyfileobj(f, sys.stdout)
 
 
 def after_simulate(output: Path | None, policy: Policy, schedule: Schedule, spec: Path | None,
@@ -77,4 +89,4 @@ def after_simulate(output: Path | None, policy: Policy, schedule: Schedule, spec
     names = Names(shown_name(spec if spec is not None else bundled_spec()), fpath.name, "(of the run)",
                   given_events.name if given_events is not None else "(of the run)")
     # The fleet is read again: run_simulate does not hand out the one it loaded (a second read at 1M VMs: ~30 s).
-    write_atomic(output, report_html(policy, load_fleet(fpath), schedule, names, events))
+    write_output(output, report_html(policy, load_fleet(fpath), schedule, names, events))

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.bounded import SOLVER_SHARE, run_bounded
+from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
+from engine.cli.common import progress as spinner
+from engine.cli.outputs import check_outputs, is_stdout, write_output
 from engine.model.errors import InputError
 from engine.model.fault_model import SAMPLE_FAULT_MODEL, load_fault_model
 from engine.model.resources import bundled_spec, sample_fleet
@@ -41,10 +44,11 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[int | None, typer.Option("--batch-size", help="Scenarios per Dask task; default: about a second of work each.")] = None,
         connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the scheduler and its first worker.")] = 10.0,
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
-        time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
-        fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+        time_limit: Annotated[float, typer.Option("--time-limit", help="Wall-clock seconds for planning when no --schedule.")] = 60.0,
+        fmt: FormatOption = Format.text,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
         results: Annotated[Path | None, typer.Option("--results", help="Write the per-scenario outcomes (JSON Lines; their sha256 is the digest).")] = None,
+        root: RootOption = None,
     ) -> None:
         """Estimate a rollout's risk before it starts: run the executor on N seeded fault scenarios.
 
@@ -61,8 +65,6 @@ def register(app: typer.Typer) -> None:
           wavegate risk --fleet f.json --model m.json --scenarios 5000 --seed 7 --format json -o risk.json
           wavegate risk ... --scheduler tcp://10.0.0.5:8786
         """
-        if fmt not in ("text", "json"):
-            raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use text or json")])
         if workers < 0:
             raise InputError([Diagnostic("E-USAGE", f"--workers must be 0 or more, not {workers}",
                                          hint="0 runs the scenarios in this process")])
@@ -77,16 +79,19 @@ def register(app: typer.Typer) -> None:
 
         # deferred: engine.risk loads dask and distributed (seconds of start-up for the other commands)
         from engine.risk.outcomes import ScenarioOutcome
-        from engine.risk.report import RiskContext, build_report, relative_paths, render_json, render_text
+        from engine.risk.report import RiskContext, build_report, render_json, render_text
         from engine.risk.scenarios import nominal_seconds
 
         check_options(scenarios, batch_size)
-        policy = load_policy(spec if spec is not None else bundled_spec())
-        fleet_path = fleet if fleet is not None else sample_fleet()
-        the_fleet = load_fleet(fleet_path)
-        model_path = model if model is not None else SAMPLE_FAULT_MODEL
-        fault_model = load_fault_model(model_path, the_fleet)
-        sched = _schedule(policy, the_fleet, schedule, time_limit)
+        check_outputs(output, results)
+        with spinner("loading the inputs") as say:
+            policy = load_policy(spec if spec is not None else bundled_spec(), root)
+            fleet_path = fleet if fleet is not None else sample_fleet()
+            the_fleet = load_fleet(fleet_path)
+            model_path = model if model is not None else SAMPLE_FAULT_MODEL
+            fault_model = load_fault_model(model_path, the_fleet)
+            say("planning" if schedule is None else "verifying the schedule")
+            sched = _schedule(policy, the_fleet, schedule, time_limit)
         address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         backend = (Backend("cluster", address=address, connect_timeout=connect_timeout) if address
                    else Backend("local", workers=workers) if workers > 0 else Backend("synchronous"))
@@ -100,13 +105,13 @@ def register(app: typer.Typer) -> None:
         ctx = RiskContext(policy, fleet_path.name, model_path.name, len(sched.waves), sum(len(w.tasks) for w in sched.waves),
                           seed, nominal_seconds(policy, sched), replay)
         report = build_report(outcomes, ctx)
-        text = relative_paths(render_json(report) if fmt == "json" else render_text(report), Path.cwd())
+        text = shown_paths(render_json(report) if fmt == Format.json else render_text(report))
         if results is not None:
-            write_atomic(results, "".join(o.line() + "\n" for o in outcomes))
+            write_output(results, "".join(o.line() + "\n" for o in outcomes))
         if output is not None:
-            write_atomic(output, text)
-        else:
-            typer.echo(text, nl=False)
+            write_output(output, text)
+        else:  # with `--results -` the outcomes are on stdout; the report goes to stderr
+            typer.echo(text, nl=False, err=is_stdout(results))
         if sys.stderr.isatty():
             typer.echo(f"{scenarios:,} scenarios in {took:.1f} s on {backend.describe()} "
                        f"({scenarios / took * 60:,.0f} per minute)", err=True)
@@ -119,7 +124,8 @@ def _schedule(policy: Policy, fleet: Fleet, schedule_path: Path | None, time_lim
     from engine.run.executor import check_schedule
 
     if schedule_path is None:
-        return plan(policy, fleet, time_limit=time_limit)
+        return run_bounded(lambda _say: plan(policy, fleet, time_limit=time_limit * SOLVER_SHARE), time_limit,
+                           lambda _msg: None, "planning: grouping, solving, assembling and the independent re-check")
     sched = load_schedule(schedule_path)
     check_schedule(sched, fleet, str(schedule_path))
     report = verify(policy, fleet, sched)

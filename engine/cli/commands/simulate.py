@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
+from engine.cli.bounded import SOLVER_SHARE, run_bounded
 from engine.cli.commands import report as report_cmd
-from engine.cli.common import report_errors, write_atomic
+from engine.cli.common import (
+    Format,
+    FormatOption,
+    RootOption,
+    plain_console,
+    progress,
+    report_errors,
+    shown_paths,
+)
+from engine.cli.outputs import EventsOutput, Output, check_outputs, is_stdout, write_output
 from engine.model.bounds import capped, loads_bounded
 from engine.model.digest import check_tied, fleet_sha256
 from engine.model.errors import InputError
@@ -27,9 +37,9 @@ from engine.model.resources import bundled_spec, sample_faults, sample_fleet
 from engine.model.schedule import Schedule, parse_schedule
 from engine.risk.scenarios import build_space, draw_faults
 from engine.run.driver import SimDriver
-from engine.run.events import AtomicJsonlWriter, EventSink, NullSink
+from engine.run.events import EventSink, NullSink
 from engine.run.executor import RunResult, check_max_retries, check_schedule, execute, final_fleet
-from engine.run.journal import Journal, check_outputs
+from engine.run.journal import Journal, check_not_journal
 
 SHOWN_HALTS = 6
 
@@ -42,6 +52,7 @@ class SimOutcome:
     fleet_name: str
     seed: int
     resumed_entries: int
+    summary: str = ""
 
 
 def register(app: typer.Typer) -> None:
@@ -58,10 +69,13 @@ def register(app: typer.Typer) -> None:
         events: Annotated[Path | None, typer.Option("--events", help="Write the JSONL event log here.")] = None,
         final_state: Annotated[Path | None, typer.Option("--final-state", help="Write the fleet after the run here.")] = None,
         max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries per failed task; default: the policy's retry gate.")] = None,
-        time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
+        time_limit: Annotated[float, typer.Option("--time-limit", help="Wall-clock seconds for planning when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
-        model: Annotated[Path | None, typer.Option("--model", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
+        model: Annotated[Path | None, typer.Option("--model", "-m", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
         force: Annotated[bool, typer.Option("--force", help="Run a schedule planned for another fleet or policy anyway (it is still verified).")] = False,
+        root: RootOption = None,
+        fmt: FormatOption = Format.text,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -77,12 +91,15 @@ def register(app: typer.Typer) -> None:
           wavegate simulate --fleet my.json --faults faults.json --seed 7 --events run.jsonl --final-state after.json
           wavegate simulate --journal run.db ...   # killed?  the same command with --resume continues it
         """
-        check_outputs(journal, {"--events": events, "--final-state": final_state, "--report": report})
-        with report_cmd.events_for_report(events, report) as events_out:
+        check_not_journal(journal, {"--events": events, "--final-state": final_state, "--report": report})
+        check_outputs(events, final_state, report)
+        with report_cmd.events_for_report(events, report) as events_out, progress("simulate", quiet) as say:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit, model, force)
+                               max_retries, time_limit, model, force, root, say)
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
-        typer.echo(render_summary(out), nl=False)
+        # An output on stdout (`--events -`) keeps stdout machine-readable: the summary goes to stderr then.
+        text = summary_json(out) if fmt == Format.json else out.summary
+        typer.echo(text, nl=False, err=any(is_stdout(p) for p in (events, final_state, report)))
         if out.result.exit_code:
             raise typer.Exit(out.result.exit_code)
 
@@ -109,6 +126,8 @@ def run_simulate(
     time_limit: float = 60.0,
     model_path: Path | None = None,
     force: bool = False,
+    root: Path | None = None,
+    say: Callable[[str], None] = lambda _msg: None,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
@@ -117,7 +136,8 @@ def run_simulate(
     check_max_retries(max_retries)
     if resume and journal_path is None:
         raise _usage("--resume needs --journal", "pass the journal of the run to continue: --journal run.db --resume")
-    policy = load_policy(spec if spec is not None else bundled_spec())
+    say("loading the policy and the fleet")
+    policy = load_policy(spec if spec is not None else bundled_spec(), root)
     fpath = fleet_path if fleet_path is not None else sample_fleet()
     fleet = load_fleet(fpath)
     fault_model = load_fault_model(model_path, fleet) if model_path is not None else None
@@ -145,30 +165,36 @@ def run_simulate(
             # deferred: the planner and checker stack (z3) loads only when this command runs
             from engine.api import plan
 
-            sched = plan(policy, fleet, time_limit=time_limit)
+            say("planning")
+            sched = run_bounded(lambda _say: plan(policy, fleet, time_limit=time_limit * SOLVER_SHARE), time_limit,
+                                say, "planning: grouping, solving, assembling and the independent re-check")
         if journal_path is not None:
             journal = Journal.create(journal_path, {**inputs, "schedule": sched.to_json()})
 
     if fault_model is not None:
         script = draw_faults(build_space(fault_model, policy, fleet, sched), seed).script
     sink: EventSink
-    writer = AtomicJsonlWriter(events_path) if events_path is not None else None
-    sink = writer if writer is not None else NullSink()
+    writer = Output(events_path) if events_path is not None else None
+    sink = EventsOutput(writer) if writer is not None else NullSink()
     try:
+        say("running the schedule")
         driver = SimDriver(fleet, script, seed)
         result = execute(policy, fleet, sched, driver, sink, max_retries=max_retries, journal=journal)
         resumed = journal.replayed if journal is not None else 0
         if journal is not None:
             journal.set_meta("finished", result.outcome)
             journal.close()
+        outcome = SimOutcome(result, policy, sched, fpath.name, seed, resumed)
+        summary = render_summary(outcome)  # rendered before any output is committed: a failure leaves none
         if final_state is not None:
-            write_atomic(final_state, final_fleet(fleet, result).to_json())
+            write_output(final_state, final_fleet(fleet, result).to_json())
         if writer is not None:
             writer.commit()
     finally:
         if writer is not None:
             writer.abort()
-    return SimOutcome(result, policy, sched, fpath.name, seed, resumed)
+    outcome.summary = summary
+    return outcome
 
 
 def _checked_schedule(path: Path, policy: Policy, fleet: Fleet, force: bool) -> Schedule:
@@ -237,7 +263,7 @@ def _duration(seconds: int) -> str:
 def render_summary(out: SimOutcome, width: int = 110) -> str:
     r = out.result
     buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    console = plain_console(buf, width)  # no markup: group, rule and region names are printed as written
     states = r.states
     title = f"wavegate simulate: {out.policy.name} on {out.fleet_name}, seed {out.seed}"
     if out.resumed_entries:
@@ -259,8 +285,12 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
             table.add_row(state.replace("_", " "), f"{states[state]:,}", note)
     skipped = sum(r.skipped.values())
     table.add_row("skipped", f"{skipped:,}", ", ".join(f"{reason} {n:,}" for reason, n in r.skipped.items()))
-    table.add_row("virtual time", _duration(r.duration),
-                  f"ideal {_duration(r.ideal)} ({r.waves} waves; every task upgraded first time, fastest installs)")
+    if r.ideal <= r.duration:
+        table.add_row("virtual time", _duration(r.duration),
+                      f"ideal {_duration(r.ideal)} ({r.waves} waves; every task upgraded first time, fastest installs)")
+    else:  # halted before its last waves: the ideal of a complete run is no yardstick for this one
+        table.add_row("virtual time", _duration(r.duration),
+                      f"halted early; a complete run of the {r.waves} waves takes at least {_duration(r.ideal)}")
     console.print(table)
     if r.halts:
         console.print(f"{len(r.halts)} halted set{'s' if len(r.halts) != 1 else ''}:")
@@ -277,6 +307,24 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
     verdict = ("completed: every scheduled task upgraded (exit 0)" if r.exit_code == 0
                else "halted by a policy gate (exit 3)")
     console.print(f"outcome: {verdict}; {r.events:,} events")
-    # Rule references carry the spec's path; below the working folder a relative path reads better.
-    return buf.getvalue().replace(str(Path.cwd()) + os.sep, "")
+    # Rule references carry the spec's path: bundled ones as wavegate:NAME.wg, others relative to the working folder.
+    return shown_paths(buf.getvalue())
 
+
+
+def summary_json(out: SimOutcome) -> str:
+    """The summary as one JSON document (``--format json``): the same counts as the text, durations in seconds."""
+    r = out.result
+    doc = {
+        "ok": r.exit_code == 0, "exit_code": r.exit_code, "outcome": r.outcome,
+        "policy": out.policy.name, "fleet": out.fleet_name, "seed": out.seed, "resumed_entries": out.resumed_entries,
+        "waves": r.waves, "tasks": r.tasks, "states": dict(sorted(r.states.items())),
+        "rolled_back": r.rolled_back, "retried": r.retried, "skipped": dict(sorted(r.skipped.items())),
+        "duration_seconds": r.duration, "events": r.events,
+        # The ideal is a lower bound of a run that upgrades every task: shown only when this run is such a yardstick.
+        "ideal_seconds": r.ideal if r.ideal <= r.duration else None, "complete_run_at_least_seconds": r.ideal,
+        "halts": [{"kind": h.kind, "scope": h.scope, "group": h.group, "rule": h.rule, "time_seconds": h.time,
+                   "why": h.why, "unblock": h.unblock} for h in r.halts],
+        "held": r.held,
+    }
+    return shown_paths(json.dumps(doc, indent=2, sort_keys=True, default=str)) + "\n"

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
-from dsl.diagnostics import Diagnostic
 from dsl.limits import DIAGNOSTICS
-from engine.cli.common import report_errors
+from engine.cli.common import Format, FormatOption, RootOption, progress, report_errors, shown_paths
 from engine.model.digest import check_tied
-from engine.model.errors import InputError
 from engine.model.resources import bundled_spec, sample_fleet
 
 
@@ -23,8 +21,9 @@ def register(app: typer.Typer) -> None:
         schedule: Annotated[Path, typer.Argument(help="The schedule JSON to check.")],
         spec: Annotated[Path | None, typer.Option("--spec", "-s", help="Policy (.wg); default: bundled Azure default.")] = None,
         fleet: Annotated[Path | None, typer.Option("--fleet", "-f", help="Fleet JSON; default: bundled sample fleet.")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+        fmt: FormatOption = Format.text,
         max_vms: Annotated[int, typer.Option("--max-vms", help="VM names shown per violation.")] = 8,
+        root: RootOption = None,
         force: Annotated[bool, typer.Option("--force", help="Check a schedule planned for another fleet or policy anyway.")] = False,
     ) -> None:
         """Check SCHEDULE against every rule of a policy on a fleet; exit 1 on any violation.
@@ -37,22 +36,16 @@ def register(app: typer.Typer) -> None:
         Example:
           wavegate verify --spec specs/team-strict.wg --fleet my.json s.json
         """
-        text, ok = run_verify(schedule, spec, fleet, _format(fmt), max_vms, force)
-        typer.echo(text, nl=False)
+        with progress("loading and checking"):
+            text, ok = run_verify(schedule, spec, fleet, fmt, max_vms, root, force)
+        typer.echo(shown_paths(text), nl=False)
         if not ok:
             raise typer.Exit(1)
 
 
-def _format(fmt: str) -> Literal["table", "json"]:
-    if fmt not in ("table", "json"):
-
-        raise InputError([Diagnostic("E-USAGE", f"unknown --format '{fmt}'", hint="use table or json")])
-    return "table" if fmt == "table" else "json"
-
-
 def run_verify(
-    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Literal["table", "json"] = "table", max_vms: int = 8,
-    force: bool = False,
+    schedule: Path, spec: Path | None, fleet: Path | None, fmt: Format | str = Format.text, max_vms: int = 8,
+    root: Path | None = None, force: bool = False,
 ) -> tuple[str, bool]:
     """Load the three inputs, check, and render the report; also say whether the schedule passed."""
 
@@ -61,14 +54,14 @@ def run_verify(
 
     spec_path = spec if spec is not None else bundled_spec()
     fleet_path = fleet if fleet is not None else sample_fleet()
-    policy = load_policy(spec_path)
+    policy = load_policy(spec_path, root)
     the_fleet = load_fleet(fleet_path)
     the_schedule = load_schedule(schedule)
     warning = check_tied(the_schedule, policy, the_fleet, str(schedule), force)
     if warning is not None:
         typer.echo(f"warning: {warning}; checked anyway (--force)", err=True)
     report = verify(policy, the_fleet, the_schedule)
-    if fmt == "json":
+    if Format(fmt) == Format.json:
         doc = json.loads(report.to_json(max_vms=max_vms))
         doc = {"policy": policy.name, "spec": str(spec_path), "fleet": str(fleet_path), "schedule": str(schedule), **doc}
         return json.dumps(doc, indent=2) + "\n", report.ok
