@@ -24,6 +24,7 @@ from engine.plan.kinds import TIME_PLANNERS
 from engine.plan.kinds.timing import TimeKind, WaveFacts
 from engine.plan.reading import FleetFacts
 
+PREVIOUS = "the previous wave ends"
 MAX_STEPS = 100_000  # fixpoint steps per wave: far beyond any real calendar, a guard against a rule that loops
 
 
@@ -60,7 +61,7 @@ def wave_facts(fleet: Fleet, schedule: Schedule) -> list[WaveFacts]:
 
 def _place_wave(kinds: Sequence[TimeKind[object]], w: WaveFacts, t: int, length: int, ends: list[int],
                 prev: int | None) -> Placed:
-    reason, after = ("the previous wave ends" if prev is not None else "the rollout starts"), prev
+    reason, after = (PREVIOUS if prev is not None else "the rollout starts"), prev
     stop = t + HORIZON_DAYS * 86400
     for _ in range(MAX_STEPS):
         moved = False
@@ -72,7 +73,7 @@ def _place_wave(kinds: Sequence[TimeKind[object]], w: WaveFacts, t: int, length:
             if s > t:
                 t, moved = s, True
                 blocker = k.blocker(w.index, ends)
-                reason, after = k.label(), blocker
+                reason, after = k.reason(blocker), blocker
         if not moved:
             return Placed(t, t + length, reason, after)
     raise Infeasible(f"the calendar found no start for wave {w.index}")  # pragma: no cover - MAX_STEPS guard
@@ -107,16 +108,18 @@ def place(policy: Policy, fleet: Fleet, schedule: Schedule, start: int,
 
 
 def critical_path(placed: Sequence[Placed]) -> list[str]:
-    """From the last wave back: each wave with what set its start, following the waves waited for."""
-    out: list[str] = []
+    """From the last wave back, the chain of what set each start (waves run back to back are one step)."""
+    steps: list[str] = []
     i: int | None = len(placed) - 1 if placed else None
-    while i is not None and i >= 0:
-        p = placed[i]
-        out.append(f"wave {i} {format_instant(p.start)} to {format_instant(p.end)}: starts when {p.reason}"
-                   if p.after is None or p.reason != "the previous wave ends" else
-                   f"wave {i} {format_instant(p.start)} to {format_instant(p.end)}: starts when wave {p.after} ends")
-        i = p.after
-    return out[::-1]
+    while i is not None:
+        last = i
+        while i > 0 and placed[i].reason == PREVIOUS:
+            i -= 1
+        p, q = placed[i], placed[last]
+        waves = f"wave {i}" if i == last else f"waves {i}-{last} (back to back)"
+        steps.append(f"{waves} {format_instant(p.start)} to {format_instant(q.end)}: starts when {p.reason}")
+        i = p.after if p.after is not None and p.after < i else None
+    return steps[::-1]
 
 
 def forced_phases(policy: Policy, fleet: Fleet, schedule: Schedule) -> int:

@@ -14,7 +14,9 @@ from dsl.diagnostics import Diagnostic
 from dsl.loader import load_policy
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
+from engine.model.calendar import CalendarError, parse_instant
 from engine.model.errors import Infeasible, InputError
+from engine.model.schedule import Schedule
 from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 
@@ -30,6 +32,8 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="table | json (json prints the schedule on stdout)")] = "table",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
+        start: Annotated[str | None, typer.Option("--start", help="With time rules: when the rollout may start (UTC, "
+                                                  "2026-12-02T00:00Z); default: now, to the minute.")] = None,
     ) -> None:
         """Plan the shortest rollout schedule that satisfies every rule, and prove it optimal when possible.
 
@@ -48,6 +52,7 @@ def register(app: typer.Typer) -> None:
         # deferred: the planner stack (z3) loads only when this command runs
         from engine.plan.synthesis import plan as synthesise
 
+        begin = _start(start)
         spec_path = spec if spec is not None else bundled_spec()
         fleet_path = fleet if fleet is not None else sample_fleet()
         policy = load_policy(spec_path)
@@ -59,7 +64,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  .. {msg}", err=True)
 
         try:
-            result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress)
+            result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress, start=begin)
         except Infeasible as e:
             typer.echo(e.explanation, err=True)
             raise typer.Exit(1) from None
@@ -71,6 +76,28 @@ def register(app: typer.Typer) -> None:
             typer.echo(text, nl=False)
             return
         _summary(result, policy.name, fleet_path, output)
+
+
+def _start(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except CalendarError as e:
+        raise InputError([Diagnostic("E-USAGE", f"--start: {e}", hint="e.g. --start 2026-12-02T00:00Z")]) from None
+
+
+def _calendar(console: Console, s: Schedule) -> None:
+    if s.finish is None:
+        return
+    f = s.finish
+    verdict = "optimal for time" if f.planned == f.lower_bound else f"lower bound {f.lower_bound}"
+    console.print(f"start: {s.start}   finish: {f.planned}   {verdict}")
+    console.print(f"finish set by: {f.set_by}")
+    if f.critical_path:
+        console.print("critical path:")
+        for step in f.critical_path:
+            console.print(f"  {step}")
 
 
 def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | None) -> None:
@@ -98,6 +125,7 @@ def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | 
     console.print(f"tasks: {n_tasks}   skipped: {len(s.skipped)}   classes: {s.stats.get('classes')}   "
                   f"solver calls: {result.solver_calls}   spread cost: {result.spread_cost}   "
                   f"time: {result.elapsed:.2f}s")
+    _calendar(console, s)
     for note in result.notes:
         console.print(f"note: {note}")
     if output is not None:

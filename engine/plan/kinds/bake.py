@@ -60,3 +60,6 @@ class BakePlan(TimeKind[Bake]):
     def blocker(self, wave: int, ends: Sequence[int]) -> int | None:
         waited = self.waits.get(wave)
         return max(waited, key=lambda v: (ends[v], v)) if waited else None
+
+    def reason(self, blocker: int | None) -> str:
+        return f"wave {blocker} has baked {self.rule.duration} (bake {self.rule.name})"

@@ -44,3 +44,6 @@ class FreezePlan(TimeKind[Freeze]):
 
     def vm_key(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension]) -> object:
         return zone_key(facts, self.rule, vm, exts)
+
+    def reason(self, blocker: int | None) -> str:
+        return f"freeze {self.rule.name} ends"

@@ -66,6 +66,10 @@ class TimeKind(ABC, Generic[R]):
         """What :meth:`vm_earliest` reads of a VM: VMs with equal keys get equal answers."""
         return None
 
+    def reason(self, blocker: int | None) -> str:
+        """Why a wave the rule delayed starts when it does (the critical path's words)."""
+        return self.label()
+
     def label(self) -> str:
         return f"{type(self.rule).__name__.lower()} {getattr(self.rule, 'name', '?')}"
 

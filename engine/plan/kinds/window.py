@@ -49,3 +49,6 @@ class WindowPlan(TimeKind[Window]):
 
     def vm_key(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension]) -> object:
         return zone_key(facts, self.rule, vm, exts)
+
+    def reason(self, blocker: int | None) -> str:
+        return f"window {self.rule.name} opens"

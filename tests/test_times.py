@@ -1,0 +1,215 @@
+"""Time rules end to end: the calendar (time zones, daylight saving, windows across midnight, month-end recurrences),
+the normative check of each time kind, the planner's calendar, and the unchanged schedules of policies without
+time rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from dsl.diagnostics import Span
+from dsl.loader import check_source, load_policy
+from dsl.policy import Bake, DaySpec, Freeze, InstallTime, Policy, Window
+from engine.check.verify import verify_schedule
+from engine.model.calendar import (
+    format_instant,
+    freeze_interval,
+    inside,
+    next_fit,
+    openings,
+    parse_instant,
+    zone,
+)
+from engine.model.fleet import Fleet, load_fleet
+from engine.model.resources import bundled_spec, sample_fleet
+from engine.model.schedule import Schedule
+from engine.plan.synthesis import plan
+
+ROOT = Path(__file__).resolve().parent.parent
+SPAN = Span("t.wg", 1, 1, 1, 10)
+BERLIN = zone("Europe/Berlin")
+
+
+def at(text: str) -> int:
+    return parse_instant(text)
+
+
+def win(days: tuple[DaySpec, ...], start: str, end: str, tz: str = "Europe/Berlin") -> Window:
+    h = lambda s: int(s[:2]) * 60 + int(s[3:])  # noqa: E731
+    return Window("w", SPAN, days=days, start=h(start), end=h(end), zone=tz)
+
+
+SAT, SUN = DaySpec(weekday=5), DaySpec(weekday=6)
+
+# -- the calendar ----------------------------------------------------------------------------------------------
+
+
+def test_weekend_night_window_crosses_midnight_in_local_time() -> None:
+    w = win((SAT, SUN), "22:00", "06:00")
+    # Saturday 2026-12-05 22:00 CET is 21:00 UTC; the opening ends Sunday 06:00 CET (05:00 UTC).
+    got = [(format_instant(s), format_instant(e)) for s, e in openings(w, BERLIN, at("2026-12-02T00:00Z"),
+                                                                     at("2026-12-08T00:00Z"))]
+    assert got == [("2026-12-05T21:00:00Z", "2026-12-06T05:00:00Z"), ("2026-12-06T21:00:00Z", "2026-12-07T05:00:00Z")]
+    assert inside(w, BERLIN, at("2026-12-06T04:00Z"), at("2026-12-06T05:00Z"))
+    assert not inside(w, BERLIN, at("2026-12-06T04:30Z"), at("2026-12-06T05:01Z"))
+    assert next_fit(w, BERLIN, at("2026-12-06T04:59Z"), 120) == at("2026-12-06T21:00Z")
+
+
+def test_dst_spring_forward_shortens_the_night_in_utc() -> None:
+    # Berlin moves to CEST on the last Sunday of March (2027-03-28, 02:00 -> 03:00): the Saturday night opening
+    # 22:00 CET -> 06:00 CEST lasts 7 hours.
+    w = win((SAT,), "22:00", "06:00")
+    (s, e), = openings(w, BERLIN, at("2027-03-27T12:00Z"), at("2027-03-28T12:00Z"))
+    assert (format_instant(s), format_instant(e)) == ("2027-03-27T21:00:00Z", "2027-03-28T04:00:00Z")
+    assert e - s == 7 * 3600
+
+
+def test_dst_fall_back_lengthens_the_night_and_a_skipped_wall_time_is_read_before_the_change() -> None:
+    # Back to CET on the last Sunday of October (2026-10-25, 03:00 CEST -> 02:00 CET): 9 hours.
+    w = win((SAT,), "22:00", "06:00")
+    (s, e), = openings(w, BERLIN, at("2026-10-24T12:00Z"), at("2026-10-25T12:00Z"))
+    assert e - s == 9 * 3600
+    # 02:30 does not exist on 2027-03-28 in Berlin: fold=0 reads it with the CET offset (= 03:30 CEST = 01:30 UTC).
+    spring = win((SUN,), "02:30", "04:00")
+    (s, _), = openings(spring, BERLIN, at("2027-03-28T00:00Z"), at("2027-03-28T06:00Z"))
+    assert format_instant(s) == "2027-03-28T01:30:00Z"
+
+
+@pytest.mark.parametrize(("day", "month", "want"), [
+    (DaySpec(weekday=4, nth=-1), "2027-04", "2027-04-30"),  # Last Friday of April 2027
+    (DaySpec(weekday=1, nth=2), "2026-12", "2026-12-08"),  # Second Tuesday of December 2026
+    (DaySpec(month_day=-1), "2027-02", "2027-02-28"),  # Last day of February
+    (DaySpec(month_day=31), "2027-01", "2027-01-31"),
+])
+def test_monthly_recurrences(day: DaySpec, month: str, want: str) -> None:
+    w = win((day,), "01:00", "05:00", "UTC")
+    lo = at(f"{month}-01T00:00Z")
+    (s, _), = openings(w, zone("UTC"), lo, lo + 27 * 86400 + 86400 * 4 - 1 if month != "2027-02" else lo + 28 * 86400)
+    assert format_instant(s) == f"{want}T01:00:00Z"
+
+
+def test_the_31st_skips_months_without_one() -> None:
+    w = win((DaySpec(month_day=31),), "01:00", "05:00", "UTC")
+    got = [format_instant(s)[:10] for s, _ in openings(w, zone("UTC"), at("2027-02-01T00:00Z"), at("2027-06-01T00:00Z"))]
+    assert got == ["2027-03-31", "2027-05-31"]
+
+
+def test_touching_openings_merge_so_a_wave_may_cross_midnight_of_two_open_days() -> None:
+    w = win((SAT, SUN), "00:00", "24:00", "UTC")
+    assert inside(w, zone("UTC"), at("2026-12-05T23:00Z"), at("2026-12-06T01:00Z"))
+    assert not inside(w, zone("UTC"), at("2026-12-06T23:00Z"), at("2026-12-07T01:00Z"))
+
+
+def test_freeze_dates_cover_whole_days_in_their_zone() -> None:
+    f = Freeze("f", SPAN, start="2026-12-20T00:00", end="2027-01-05T00:00", zone="Europe/Berlin")
+    s, e = freeze_interval(f, BERLIN)
+    assert (format_instant(s), format_instant(e)) == ("2026-12-19T23:00:00Z", "2027-01-04T23:00:00Z")
+
+
+# -- language --------------------------------------------------------------------------------------------------
+
+
+def test_language_reads_windows_freezes_bakes() -> None:
+    text = ('policy p\nrule w: upgrade only Saturday,Sunday 22:00-06:00 in "Europe/Berlin" where vm.tags.env == "prod"\n'
+            'rule f: never from 2026-12-20 to 2027-01-04\ngate b: bake 24h after each phase\n'
+            'gate r: bake 4h after the first wave of each region\nrule i: install takes 3m\n')
+    res = check_source(text, "p.wg")
+    assert res.ok and res.policy is not None
+    kinds = {type(t) for t in res.policy.times}
+    assert kinds == {Window, Freeze, Bake, InstallTime}
+    assert res.policy.rules == () and res.policy.gates == ()
+    f = next(t for t in res.policy.times if isinstance(t, Freeze))
+    assert (f.start, f.end) == ("2026-12-20T00:00", "2027-01-05T00:00")
+    assert f.span.line == 3
+
+
+def test_a_second_install_time_is_an_error() -> None:
+    res = check_source("policy p\nrule a: install takes 2m\nrule b: install takes 3m\n", "p.wg")
+    assert [d.code for d in res.diagnostics] == ["E214"]
+
+
+# -- checker and planner ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def team() -> tuple[Policy, Fleet, Schedule]:
+    policy = load_policy(ROOT / "specs" / "team-windows.wg")
+    fleet = load_fleet(sample_fleet())
+    result = plan(policy, fleet, start=at("2026-12-02T00:00Z"))
+    return policy, fleet, result.schedule
+
+
+def test_team_policy_plans_the_sample_with_a_calendar(team: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = team
+    assert s.start == "2026-12-02T00:00:00Z" and s.finish is not None
+    assert all(w.start is not None and w.end is not None for w in s.waves)
+    assert verify_schedule(policy, fleet, s).ok
+    assert s.finish.lower_bound <= s.finish.planned
+    assert s.finish.set_by and s.finish.critical_path
+    # Prod VMs run only on weekend nights in Berlin.
+    prod = {v.name for v in fleet.vms if v.tags.get("env") == "prod"}
+    for w in s.waves:
+        if any(t.vm in prod for t in w.tasks):
+            local = dt.datetime.fromtimestamp(at(w.start or ""), BERLIN)
+            assert local.weekday() in (5, 6, 0) and (local.hour >= 22 or local.hour < 6)
+
+
+def test_a_task_moved_outside_its_window_is_refused_with_the_rules_span(team: tuple[Policy, Fleet,
+                                                                                      Schedule]) -> None:
+    policy, fleet, s = team
+    prod = {v.name for v in fleet.vms if v.tags.get("env") == "prod"}
+    data = json.loads(s.to_json())
+    # Move the schedule's first wave to a Wednesday noon (Berlin): outside the weekend nights.
+    w0 = data["waves"][0]
+    assert any(t["vm"] in prod for t in w0["tasks"])
+    w0["start"], w0["end"] = "2026-12-02T11:00:00Z", "2026-12-02T11:06:00Z"
+    report = verify_schedule(policy, fleet, Schedule.model_validate(data))
+    broken = [v for v in report.violations if v.rule == "prod_nights"]
+    assert broken and broken[0].wave == 0
+    window = policy.rule("prod_nights")
+    assert window is not None and broken[0].span == window.span
+    assert "outside the window Saturday,Sunday 22:00-06:00 Europe/Berlin" in broken[0].message
+
+
+def test_a_wave_in_the_freeze_and_a_short_bake_are_refused(team: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = team
+    data = json.loads(s.to_json())
+    last = data["waves"][-1]
+    last["start"], last["end"] = "2026-12-26T22:00:00Z", "2026-12-26T22:10:00Z"  # a Saturday night, frozen
+    rules = {v.rule for v in verify_schedule(policy, fleet, Schedule.model_validate(data)).violations}
+    assert "year_end" in rules
+    data = json.loads(s.to_json())
+    first_of_phase_1 = next(w for w in data["waves"] if w["phase"] == 1)
+    prev = data["waves"][first_of_phase_1["index"] - 1]
+    first_of_phase_1["start"] = prev["end"]
+    rules = {v.rule for v in verify_schedule(policy, fleet, Schedule.model_validate(data)).violations}
+    assert "bake" in rules
+
+
+def test_a_timed_policy_refuses_a_schedule_without_times(team: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, _ = team
+    plain = plan(load_policy(bundled_spec()), fleet).schedule
+    report = verify_schedule(policy, fleet, plain)
+    assert any(v.rule == "calendar" and "no start" in v.message for v in report.violations)
+
+
+def test_policies_without_time_rules_keep_their_schedule_bytes() -> None:
+    fleet = load_fleet(sample_fleet())
+    s = plan(load_policy(bundled_spec()), fleet).schedule
+    text = s.to_json()
+    assert '"start"' not in text and '"finish"' not in text and '"end"' not in text
+    assert Schedule.model_validate(json.loads(text)).to_json() == text
+
+
+def test_the_wave_lengths_follow_the_install_time(team: tuple[Policy, Fleet, Schedule]) -> None:
+    _, fleet, _ = team
+    text = (ROOT / "specs" / "team-windows.wg").read_text() + "\nrule install: install takes 10m\n"
+    res = check_source(text, str(ROOT / "specs" / "team-windows-10m.wg"), ROOT)
+    assert res.policy is not None, res.diagnostics
+    s = plan(res.policy, fleet, start=at("2026-12-02T00:00Z")).schedule
+    for w in s.waves:
+        chain = max(sum(1 for t in w.tasks if t.vm == vm) for vm in {t.vm for t in w.tasks})
+        assert at(w.end or "") - at(w.start or "") == 600 * chain
