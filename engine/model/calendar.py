@@ -123,7 +123,7 @@ def next_fit(w: Window, tz: dt.tzinfo, t: int, length: int, horizon_days: int = 
     while lo < stop:
         for s, e in openings(w, tz, lo - 8 * 86400, lo + chunk):
             begin = max(s, t)
-            if begin + length <= e:
+            if begin + length <= e and begin < e:
                 return begin
         lo += chunk
     return None

@@ -18,6 +18,7 @@ from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
+from engine.model.calendar import format_instant, parse_instant
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
@@ -191,6 +192,20 @@ def _duration(seconds: int) -> str:
     return " ".join(parts)
 
 
+def _calendar_line(console: Console, out: SimOutcome) -> None:
+    """With a calendar: the planned finish next to the simulated one."""
+    s = out.schedule
+    if s.start is None or s.finish is None:
+        return
+    simulated = parse_instant(s.start) + out.result.duration
+    planned = parse_instant(s.finish.planned)
+    late = simulated - planned
+    how = "as planned" if late == 0 else (f"{_duration(late)} later than planned" if late > 0
+                                          else f"{_duration(-late)} earlier than planned")
+    console.print(f"calendar: planned finish {s.finish.planned}, simulated finish {format_instant(simulated)} ({how})",
+                  highlight=False)
+
+
 def render_summary(out: SimOutcome, width: int = 110) -> str:
     r = out.result
     buf = io.StringIO()
@@ -219,6 +234,7 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
     table.add_row("virtual time", _duration(r.duration),
                   f"ideal {_duration(r.ideal)} ({r.waves} waves; every task upgraded first time, fastest installs)")
     console.print(table)
+    _calendar_line(console, out)
     if r.halts:
         console.print(f"{len(r.halts)} halted set{'s' if len(r.halts) != 1 else ''}:")
         for h in r.halts[:SHOWN_HALTS]:
