@@ -141,8 +141,8 @@ class RunCalendar:
             if regions[region] & self.first_zones[region]:
                 self.first_zone_end[region] = max(self.first_zone_end[region], end)
             for b in self.region_bakes:
-                if b.after == "first_wave" and first or b.after == "first_zone" and regions[region] & \
-                        self.first_zones[region]:
+                if (b.after == "first_wave" and first) or (b.after == "first_zone" and regions[region] & \
+                        self.first_zones[region]):
                     until = end + b.duration.seconds
                     if until > self.ready.get((region, b.name), -1):
                         self.ready[(region, b.name)] = until

@@ -37,11 +37,11 @@ from dsl.policy import (
     StopUpgradedGate,
 )
 from dsl.versions import is_version, parse_version
+from engine.model.calendar import format_instant
 from engine.model.errors import InputError
 from engine.model.fleet import VM, Extension, Fleet
 from engine.model.schedule import Schedule
 from engine.model.scopes import group_label
-from engine.model.calendar import format_instant
 from engine.run.calendar import RunCalendar, Wait
 from engine.run.driver import FOREVER, Driver, InstallResult, TaskRef
 from engine.run.events import EventSink, event_line, minutes

@@ -16,9 +16,9 @@ from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
 from engine.model.calendar import CalendarError, parse_instant
 from engine.model.errors import Infeasible, InputError
-from engine.model.schedule import Schedule
 from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
+from engine.model.schedule import Schedule
 
 
 def register(app: typer.Typer) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 from dsl.policy import (
     Canary,
-    InstallTime,
     HealthWaitGate,
+    InstallTime,
     NotWhole,
     Order,
     OrderBy,
