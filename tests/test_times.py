@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dsl.diagnostics import Span
-from dsl.loader import check_source, load_policy
+from dsl.loader import check_source, load_policy, load_theorems
 from dsl.policy import Bake, DaySpec, Freeze, InstallTime, Policy, Window
 from engine.check.verify import verify_schedule
 from engine.model.calendar import (
@@ -23,10 +24,16 @@ from engine.model.calendar import (
     parse_instant,
     zone,
 )
-from engine.model.fleet import Fleet, load_fleet
+from engine.model.errors import InputError, MonitorBreach
+from engine.model.fleet import Fleet, load_fleet, parse_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 from engine.model.schedule import Schedule
 from engine.plan.synthesis import plan
+from engine.prove.prover import prove_claim, prove_theorem
+from engine.run.calendar import RunCalendar
+from engine.run.driver import SimDriver
+from engine.run.events import MemorySink
+from engine.run.executor import RunResult, execute
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAN = Span("t.wg", 1, 1, 1, 10)
@@ -213,3 +220,118 @@ def test_the_wave_lengths_follow_the_install_time(team: tuple[Policy, Fleet, Sch
     for w in s.waves:
         chain = max(sum(1 for t in w.tasks if t.vm == vm) for vm in {t.vm for t in w.tasks})
         assert at(w.end or "") - at(w.start or "") == 600 * chain
+
+
+# -- executor ----------------------------------------------------------------------------------------------------
+
+
+def _healthy(fleet: Fleet) -> Fleet:
+    data = json.loads(fleet.to_json())
+    for vm in data["vms"]:
+        vm["healthy"] = True
+    return parse_fleet(data, "<healthy sample>")
+
+
+@pytest.fixture(scope="module")
+def healthy_run(team: tuple[Policy, Fleet, Schedule]) -> tuple[Policy, Fleet, Schedule, list[dict[str, object]],
+                                                                 RunResult]:
+    policy, fleet, _ = team
+    healthy = _healthy(fleet)
+    s = plan(policy, healthy, start=at("2026-12-02T00:00Z")).schedule
+    sink = MemorySink()
+    result = execute(policy, healthy, s, SimDriver(healthy), sink)
+    return policy, healthy, s, [json.loads(line) for line in sink.lines], result
+
+
+def test_the_executor_waits_for_windows_and_bakes_and_completes(healthy_run: tuple[Any, ...]) -> None:
+    policy, fleet, s, events, result = healthy_run
+    assert result.outcome == "completed"
+    kinds = {e["event"] for e in events}
+    assert {"window_wait", "bake_started", "bake_finished"} <= kinds
+    base = at(s.start or "")
+    prod = {v.name for v in fleet.vms if v.tags.get("env") == "prod"}
+    window = policy.rule("prod_nights")
+    for e in events:
+        if e["event"] == "install_started" and e["vm"] in prod:
+            assert inside(window, BERLIN, base + round(e["time"] * 60), base + round(e["time"] * 60))
+    # The simulated finish is not before the planned one (installs take at least the planned time).
+    assert s.finish is not None and base + result.duration >= at(s.finish.planned)
+
+
+def test_phase_bake_is_waited_out_between_phases(healthy_run: tuple[Any, ...]) -> None:
+    _, _, _, events, _ = healthy_run
+    finished = next(e for e in events if e["event"] == "phase_finished")
+    started = [e for e in events if e["event"] == "phase_started"][1]
+    assert started["time"] - finished["time"] >= 24 * 60
+    bake = next(e for e in events if e["event"] == "bake_started" and e["detail"].get("after") == "phase")
+    assert bake["rule"] == "bake"
+
+
+def test_a_freeze_mid_rollout_lets_running_batches_finish_and_resumes_after_it() -> None:
+    fleet = _healthy(load_fleet(sample_fleet()))
+    text = ('policy p\nextends "azure-default.wg"\nrule freeze: never from 2026-12-02T00:10 to 2026-12-03T00:00\n')
+    res = check_source(text, str(ROOT / "specs" / "freeze-test.wg"), ROOT)
+    assert res.policy is not None, res.diagnostics
+    plain = plan(load_policy(bundled_spec()), fleet).schedule
+    data = json.loads(plain.to_json())
+    data["start"] = "2026-12-02T00:00:00Z"  # no wave times: the executor follows the policy, not the plan
+    sink = MemorySink()
+    result = execute(res.policy, fleet, Schedule.model_validate(data), SimDriver(fleet), sink)
+    events = [json.loads(line) for line in sink.lines]
+    waits = [e for e in events if e["event"] == "window_wait"]
+    assert waits and all(e["rule"] == "freeze" and e["detail"]["until"] == "2026-12-03T00:00:00Z" for e in waits)
+    starts = [e["time"] for e in events if e["event"] == "batch_started"]
+    assert all(t < 10 or t >= 24 * 60 for t in starts)  # none starts inside the freeze (minutes from the start)
+    ends = [e["time"] for e in events if e["event"] == "batch_finished"]
+    assert any(10 < t < 24 * 60 for t in ends)  # a batch running at 00:10 finished inside the freeze
+    assert result.outcome == "completed"
+
+
+def test_a_policy_with_windows_refuses_a_schedule_without_a_start(team: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, _ = team
+    plain = plan(load_policy(bundled_spec()), fleet).schedule
+    with pytest.raises(InputError, match="no start"):
+        execute(policy, fleet, plain, SimDriver(fleet), MemorySink())
+
+
+def test_the_window_monitor_catches_a_batch_started_outside_its_window(team: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = team
+    healthy = _healthy(fleet)
+    no_wait = RunCalendar.wait
+    try:
+        RunCalendar.wait = lambda self, vms, t: None  # type: ignore[method-assign]  # an executor that ignores windows
+        with pytest.raises(MonitorBreach, match="outside window prod_nights"):
+            execute(policy, healthy, s, SimDriver(healthy), MemorySink())
+    finally:
+        RunCalendar.wait = no_wait  # type: ignore[method-assign]
+
+
+# -- prover ------------------------------------------------------------------------------------------------------
+
+
+def test_the_team_theorems_are_proven() -> None:
+    tf = load_theorems(ROOT / "proofs" / "team-windows.wg")
+    results = [prove_theorem(tf.spec, th) for th in tf.theorems]
+    assert [r.status for r in results] == ["proven"] * len(results), [r.message for r in results]
+
+
+@pytest.mark.parametrize(("claim", "status"), [
+    ('upgrade only Saturday 22:00-06:00 in "Europe/Berlin" where vm.tags.env == "prod"', "refuted"),
+    ('upgrade only Saturday,Sunday 22:00-06:00 in "Europe/Berlin"', "refuted"),
+    ('upgrade only Friday,Saturday,Sunday 20:00-07:00 in "Europe/Berlin" where vm.tags.env == "prod"', "proven"),
+    ("bake 48h after each phase", "refuted"),
+    ("bake 12h after each phase", "proven"),
+    ("never from 2027-02-01 to 2027-02-10", "refuted"),
+    ("never from 2026-12-24 to 2026-12-26", "proven"),
+    ("install takes 5m", "refuted"),
+])
+def test_time_claims_are_proven_or_refuted_with_a_replayed_counterexample(claim: str, status: str) -> None:
+    spec = load_policy(ROOT / "specs" / "team-windows.wg")
+    word = "gate" if claim.startswith("bake") else "rule"
+    res = check_source(f"policy c\n{word} c: {claim}\n", "c.wg")
+    assert res.policy is not None, res.diagnostics
+    out = prove_claim(spec, res.policy.times[0])
+    assert out.status == status, out.message
+    if status == "refuted":
+        assert out.counterexample is not None and out.counterexample.schedule is not None
+        assert out.counterexample.schedule.get("start")

@@ -266,6 +266,9 @@ class Executor:
         self.retry_gate: RetryGate | None = retries[0] if retries else None
         self.phase_gate = next((g for g in policy.gates if isinstance(g, PhaseGate)), None)
         self.allow_major = policy.versions.allow_major
+        # The calendar (time rules); None without them, so a run without time rules is what it was.
+        self.calendar = RunCalendar(policy, fleet, schedule) if policy.times else None
+        self.never: set[int] = set()  # tasks whose batch no window admits within the horizon
 
         with gc_paused():  # building indexes over the fleet allocates as much as the run itself
             # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
@@ -360,9 +363,6 @@ class Executor:
             self._start_gates = [(gate.of, gate.name, _string(str(gate.cap))) for gate in start_gates]
             self._check_prefixes: dict[tuple[int, Group], tuple[str, str]] = {}
             self._finish_prefixes: dict[Group, str] = {}
-            # The calendar (time rules); None without them, so a run without time rules is what it was.
-            self.calendar = RunCalendar(policy, fleet, schedule) if policy.times else None
-            self.never: set[int] = set()  # tasks whose batch no window admits within the horizon
 
     # -- health --------------------------------------------------------------------------------------------------
 
