@@ -18,7 +18,7 @@ from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.policy import Policy
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import report_errors, write_atomic
-from engine.model.calendar import format_instant, parse_instant
+from engine.model.calendar import CalendarError, format_instant, parse_instant
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
 from engine.model.faults import NO_FAULTS, FaultScript, load_faults
@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
         time_limit: Annotated[float, typer.Option("--time-limit", help="Planner time limit in seconds when no --schedule.")] = 60.0,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
         model: Annotated[Path | None, typer.Option("--model", help="Fault model JSON: replay the risk scenario whose seed is --seed (instead of --faults).")] = None,
+        start: Annotated[str | None, typer.Option("--start", help="With time rules and no --schedule: when the planned rollout starts (UTC, 2026-12-02T00:00Z); default: now.")] = None,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -77,7 +78,7 @@ def register(app: typer.Typer) -> None:
         """
         with report_cmd.events_for_report(events, report) as events_out:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit, model)
+                               max_retries, time_limit, model, start=_start(start))
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         typer.echo(render_summary(out), nl=False)
         if out.result.exit_code:
@@ -86,6 +87,15 @@ def register(app: typer.Typer) -> None:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _start(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except CalendarError as e:
+        raise _usage(f"--start: {e}", "e.g. --start 2026-12-02T00:00Z") from None
 
 
 def _usage(msg: str, hint: str | None = None) -> InputError:
@@ -105,6 +115,8 @@ def run_simulate(
     max_retries: int | None = None,
     time_limit: float = 60.0,
     model_path: Path | None = None,
+    *,
+    start: int | None = None,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
@@ -155,7 +167,7 @@ def run_simulate(
             # deferred: the planner and checker stack (z3) loads only when this command runs
             from engine.api import plan
 
-            sched = plan(policy, fleet, time_limit=time_limit)
+            sched = plan(policy, fleet, time_limit=time_limit, start=start)
         if journal_path is not None:
             journal = Journal.create(journal_path, {**inputs, "schedule": sched.to_json()})
 
