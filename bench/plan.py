@@ -38,8 +38,8 @@ def run_case(size: int, spec: str, seed: int, time_limit: float) -> dict[str, An
     from engine.model.errors import Infeasible, SolverTimeout
     from engine.model.generator import generate_fleet
     from engine.model.resources import bundled_spec
-    from engine.plan.greedy import greedy_plan
     from engine.plan.calendar import place
+    from engine.plan.greedy import greedy_plan
     from engine.plan.synthesis import plan
 
     t0 = time.monotonic()
