@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from dsl.diagnostics import Span
 from dsl.loader import check_source, load_policy, load_theorems
 from dsl.policy import Bake, DaySpec, Freeze, InstallTime, Policy, Window
 from engine.check.verify import verify_schedule
+from engine.cli import app
 from engine.model.calendar import (
     format_instant,
     freeze_interval,
@@ -335,3 +337,48 @@ def test_time_claims_are_proven_or_refuted_with_a_replayed_counterexample(claim:
     if status == "refuted":
         assert out.counterexample is not None and out.counterexample.schedule is not None
         assert out.counterexample.schedule.get("start")
+
+
+# -- the command line --------------------------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(app, list(args))
+    return r.exit_code, r.stdout + r.stderr
+
+
+def test_plan_verify_simulate_agree_on_the_team_calendar(tmp_path: Path) -> None:
+    spec = str(ROOT / "specs" / "team-windows.wg")
+    healthy = tmp_path / "fleet.json"
+    healthy.write_text(_healthy(load_fleet(sample_fleet())).to_json())
+    out = tmp_path / "s.json"
+    code, text = _cli("plan", "-s", spec, "-f", str(healthy), "--start", "2026-12-02T00:00Z", "-o", str(out), "-q")
+    assert code == 0, text
+    assert "start: 2026-12-02T00:00:00Z" in text and "finish: " in text and "finish set by:" in text
+    assert "critical path:" in text
+    code, text = _cli("verify", "-s", spec, "-f", str(healthy), str(out))
+    assert code == 0, text
+    faults = tmp_path / "none.json"
+    faults.write_text('{"bad_versions": [], "vm_failures": [], "slow_installs": [], "maintenance": []}')
+    code, text = _cli("simulate", "-s", spec, "-f", str(healthy), "--schedule", str(out), "--faults", str(faults))
+    assert code == 0, text
+    planned = json.loads(out.read_text())["finish"]["planned"]
+    assert f"calendar: planned finish {planned}, simulated finish " in text
+
+
+def test_verify_refuses_a_task_moved_outside_its_window_with_the_rules_span(tmp_path: Path) -> None:
+    spec = ROOT / "specs" / "team-windows.wg"
+    out = tmp_path / "s.json"
+    assert _cli("plan", "-s", str(spec), "--start", "2026-12-02T00:00Z", "-o", str(out), "-q")[0] == 0
+    data = json.loads(out.read_text())
+    data["waves"][0]["start"], data["waves"][0]["end"] = "2026-12-02T11:00:00Z", "2026-12-02T11:06:00Z"
+    out.write_text(json.dumps(data))
+    code, text = _cli("verify", "-s", str(spec), str(out))
+    assert code == 1
+    line = next(n for n, t in enumerate(spec.read_text().splitlines(), 1) if t.startswith("rule prod_nights"))
+    assert f"prod_nights (" in text and f"team-windows.wg:{line}:1" in text and "outside the window" in text
+
+
+def test_plan_refuses_a_bad_start() -> None:
+    code, text = _cli("plan", "-s", str(ROOT / "specs" / "team-windows.wg"), "--start", "tomorrow")
+    assert code == 2 and "--start" in text
