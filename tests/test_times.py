@@ -376,7 +376,7 @@ def test_verify_refuses_a_task_moved_outside_its_window_with_the_rules_span(tmp_
     code, text = _cli("verify", "-s", str(spec), str(out))
     assert code == 1
     line = next(n for n, t in enumerate(spec.read_text().splitlines(), 1) if t.startswith("rule prod_nights"))
-    assert f"prod_nights (" in text and f"team-windows.wg:{line}:1" in text and "outside the window" in text
+    assert "prod_nights (" in text and f"team-windows.wg:{line}:1" in text and "outside the window" in text
 
 
 def test_plan_refuses_a_bad_start() -> None:
