@@ -382,3 +382,20 @@ def test_verify_refuses_a_task_moved_outside_its_window_with_the_rules_span(tmp_
 def test_plan_refuses_a_bad_start() -> None:
     code, text = _cli("plan", "-s", str(ROOT / "specs" / "team-windows.wg"), "--start", "tomorrow")
     assert code == 2 and "--start" in text
+
+
+def test_an_always_open_window_does_not_prove_a_narrower_claim() -> None:
+    every = ",".join(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))
+    spec = check_source(f"policy s\nrule open: upgrade only {every} 00:00-24:00\n", "s.wg").policy
+    claim = check_source("policy c\nrule c: upgrade only Saturday 22:00-06:00\n", "c.wg").policy
+    assert spec is not None and claim is not None
+    assert prove_claim(spec, claim.times[0]).status == "refuted"
+    wider = check_source(f"policy c\nrule c: upgrade only {every} 00:00-24:00 in \"UTC\"\n", "c.wg").policy
+    assert wider is not None and prove_claim(spec, wider.times[0]).status == "proven"
+
+
+def test_time_claims_on_a_spec_without_time_rules_are_unknown() -> None:
+    claim = check_source("policy c\nrule c: install takes 1m\n", "c.wg").policy
+    assert claim is not None
+    out = prove_claim(load_policy(bundled_spec()), claim.times[0])
+    assert out.status == "unknown" and "no time rules" in out.message

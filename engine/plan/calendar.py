@@ -11,7 +11,6 @@ windows and freezes admit.  When the planned finish meets the bound, the calenda
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -50,11 +49,18 @@ def wave_facts(fleet: Fleet, schedule: Schedule) -> list[WaveFacts]:
     for w in schedule.waves:
         per_vm: dict[str, list[str]] = {}
         for t in w.tasks:
-            per_vm.setdefault(t.vm, []).append(t.extension)
-        facts = WaveFacts(w.index, w.phase, chain=max(Counter(t.vm for t in w.tasks).values(), default=1))
+            names = per_vm.get(t.vm)
+            if names is None:
+                per_vm[t.vm] = [t.extension]
+            else:
+                names.append(t.extension)
+        facts = WaveFacts(w.index, w.phase, chain=max(map(len, per_vm.values()), default=1))
         for name, names in per_vm.items():
             vm = vms[name]
-            facts.vms.append((vm, [e for e in vm.extensions if e.name in names]))
+            exts = vm.extensions
+            # Most VMs have one extension, due: no filtering then.
+            due = list(exts) if len(exts) == 1 and len(names) == 1 else [e for e in exts if e.name in names]
+            facts.vms.append((vm, due))
         out.append(facts)
     return out
 

@@ -29,7 +29,9 @@ class FreezeCheck(RuleCheck[Freeze]):
             except CalendarError as e:
                 no_zone.setdefault(vm.name, str(e))
                 continue
-            fs, fe = spans.setdefault(tz, freeze_interval(rule, tz))
+            if tz not in spans:
+                spans[tz] = freeze_interval(rule, tz)
+            fs, fe = spans[tz]
             ws, we = times[w]
             if ws < fe and fs < we:
                 frozen[w].append(vm.name)

@@ -3,12 +3,13 @@ would overlap the freeze starts when the freeze ends."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from dsl.policy import Freeze
 from engine.model.calendar import freeze_interval
 from engine.model.fleet import VM, Extension
-from engine.plan.kinds.timing import TimeKind, WaveFacts, selected, vm_zone, zone_key
+from engine.plan.kinds.timing import TimeKind, WaveFacts, ZoneKeys
 from engine.plan.reading import FleetFacts
 
 Interval = tuple[int, int]
@@ -27,23 +28,30 @@ class FreezePlan(TimeKind[Freeze]):
     def __init__(self, rule: Freeze) -> None:
         super().__init__(rule)
         self.spans: dict[int, list[Interval]] = {}  # wave -> the freeze in each zone of the VMs it selects
+        self.keys = ZoneKeys(rule)
+        self._in_zone: dict[str, Interval] = {}
+
+    def _span(self, tz: dt.tzinfo) -> Interval:
+        key = str(tz)
+        if key not in self._in_zone:
+            self._in_zone[key] = freeze_interval(self.rule, tz)
+        return self._in_zone[key]
 
     def prepare(self, waves: Sequence[WaveFacts], facts: FleetFacts) -> None:
         for w in waves:
-            found = {freeze_interval(self.rule, vm_zone(self.rule, vm)) for vm, exts in w.vms
-                     if selected(facts, self.rule.where, vm, exts)}
-            self.spans[w.index] = sorted(found)
+            zones = {str(tz): tz for vm, exts in w.vms if (tz := self.keys.zone(facts, vm, exts)) is not None}
+            self.spans[w.index] = sorted({self._span(tz) for tz in zones.values()})
 
     def earliest(self, wave: int, t: int, length: int, ends: Sequence[int]) -> int | None:
         return _after(self.spans.get(wave, ()), t, length)
 
     def vm_earliest(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension], t: int, length: int) -> int | None:
-        if not selected(facts, self.rule.where, vm, exts):
-            return t
-        return _after([freeze_interval(self.rule, vm_zone(self.rule, vm))], t, length)
+        tz = self.keys.zone(facts, vm, exts)
+        return t if tz is None else _after([self._span(tz)], t, length)
 
     def vm_key(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension]) -> object:
-        return zone_key(facts, self.rule, vm, exts)
+        tz = self.keys.zone(facts, vm, exts)
+        return None if tz is None else str(tz)
 
     def reason(self, blocker: int | None) -> str:
         return f"freeze {self.rule.name} ends"

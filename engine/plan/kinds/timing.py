@@ -87,8 +87,18 @@ def selected(facts: FleetFacts, where: Predicate, vm: VM, exts: Sequence[Extensi
     return facts.matches_scheduled(where, vm, exts)
 
 
-def zone_key(facts: FleetFacts, rule: Window | Freeze, vm: VM, exts: Sequence[Extension]) -> object:
-    """Whether a window or freeze selects the VM, and the zone it reads it in."""
-    if not selected(facts, rule.where, vm, exts):
-        return None
-    return str(vm_zone(rule, vm))
+class ZoneKeys:
+    """Whether a window or freeze selects a VM (with the extensions being upgraded), and the zone it reads it in,
+    computed once per VM and extensions: the calendar asks per wave and again for the bound."""
+
+    def __init__(self, rule: Window | Freeze) -> None:
+        self.rule = rule
+        self._keys: dict[tuple[str, tuple[str, ...]], dt.tzinfo | None] = {}
+
+    def zone(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension]) -> dt.tzinfo | None:
+        """The VM's zone for the rule; None when the rule does not select it."""
+        key = (vm.name, tuple(e.name for e in exts))
+        found = self._keys.get(key, self)
+        if found is self:
+            found = self._keys[key] = vm_zone(self.rule, vm) if selected(facts, self.rule.where, vm, exts) else None
+        return found  # type: ignore[return-value]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dsl.policy import Window
 from engine.model.calendar import next_fit
 from engine.model.fleet import VM, Extension
-from engine.plan.kinds.timing import TimeKind, WaveFacts, selected, vm_zone, zone_key
+from engine.plan.kinds.timing import TimeKind, WaveFacts, ZoneKeys
 from engine.plan.reading import FleetFacts
 
 
@@ -19,13 +19,14 @@ class WindowPlan(TimeKind[Window]):
     def __init__(self, rule: Window) -> None:
         super().__init__(rule)
         self.zones: dict[int, list[dt.tzinfo]] = {}  # wave -> the zones of the VMs the rule selects in it
+        self.keys = ZoneKeys(rule)
 
     def prepare(self, waves: Sequence[WaveFacts], facts: FleetFacts) -> None:
         for w in waves:
             found: dict[str, dt.tzinfo] = {}
             for vm, exts in w.vms:
-                if selected(facts, self.rule.where, vm, exts):
-                    tz = vm_zone(self.rule, vm)
+                tz = self.keys.zone(facts, vm, exts)
+                if tz is not None:
                     found.setdefault(str(tz), tz)
             self.zones[w.index] = [found[k] for k in sorted(found)]
 
@@ -43,12 +44,12 @@ class WindowPlan(TimeKind[Window]):
         return self._fit(self.zones.get(wave, ()), t, length)
 
     def vm_earliest(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension], t: int, length: int) -> int | None:
-        if not selected(facts, self.rule.where, vm, exts):
-            return t
-        return self._fit([vm_zone(self.rule, vm)], t, length)
+        tz = self.keys.zone(facts, vm, exts)
+        return t if tz is None else self._fit([tz], t, length)
 
     def vm_key(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension]) -> object:
-        return zone_key(facts, self.rule, vm, exts)
+        tz = self.keys.zone(facts, vm, exts)
+        return None if tz is None else str(tz)
 
     def reason(self, blocker: int | None) -> str:
         return f"window {self.rule.name} opens"

@@ -58,6 +58,11 @@ SEARCH_STEP = 1800
 SEARCH_STEPS = 24 * 2 * 400
 
 
+# A spec without time rules plans schedules without a calendar: a claim about times has nothing to hold on.
+NO_CALENDAR = Outcome("unknown", "none", "the spec has no time rules, so its schedules carry no times: a claim about "
+                      "the calendar cannot be proven or refuted on them")
+
+
 def time_claim_policy(spec: Policy, claim: TimeRule) -> Policy:
     """The policy whose only obligation is the claim (versions as in the spec)."""
     return replace(spec, name=f"{spec.name} (claim)", rules=(), preferences=(), gates=(), times=(claim,))
@@ -85,6 +90,8 @@ class TimeClaim(ClaimKind[T], Generic[T]):
         """Does ``rule`` alone imply the claim (None: undecided), and over what scope?"""
 
     def prove(self, spec: Policy, claim: T, deadline: float) -> Outcome:
+        if not spec.times:
+            return NO_CALENDAR
         undecided = ""
         for rule in self.rules(spec):
             ok, scope = self.implied_by(spec, rule, claim, deadline)
@@ -236,8 +243,10 @@ class WindowClaim(TimeClaim[Window]):
                 (claim.days, claim.start, claim.end)
             return (True, "for every fleet and rollout") if same else (None, "")
         lo, hi = _years()
-        margin = 8 * 86400  # intervals merged across the edges of the period are cut there: compare inside it
-        inner = [x for x in openings(rule, zone(rule.zone), lo, hi) if lo + margin <= x[0] and x[1] <= hi - margin]
+        # Openings merged across the period's edges are cut there: compare the rule's, clipped, well inside it.
+        first, last = lo + 8 * 86400, hi - 8 * 86400
+        inner = [(max(s, first), min(e, last)) for s, e in openings(rule, zone(rule.zone), lo, hi)
+                 if max(s, first) < min(e, last)]
         outer = openings(claim, zone(claim.zone), lo, hi)
         return contained(inner, outer), f"for every fleet, for rollouts from {YEARS[0]} to {YEARS[1]}"
 
@@ -252,7 +261,7 @@ class FreezeClaim(TimeClaim[Freeze]):
     kind = Freeze
 
     def prove(self, spec: Policy, claim: Freeze, deadline: float) -> Outcome:
-        if claim.zone_tag is None:
+        if spec.times and claim.zone_tag is None:
             cs, ce = freeze_interval(claim, zone(claim.zone))
             covering = [r for r in self.rules(spec) if r.zone_tag is None
                         and implies(spec, claim, claim.where, r.where, deadline)]
@@ -325,7 +334,7 @@ class InstallTimeClaim(TimeClaim[InstallTime]):
     def prove(self, spec: Policy, claim: InstallTime, deadline: float) -> Outcome:
         have = spec_install(spec)
         rule = next((r.name for r in spec.times if isinstance(r, InstallTime)), None)
-        if have >= claim.duration.seconds:
+        if spec.times and have >= claim.duration.seconds:
             basis = f"from {rule}" if rule else "from the executor's nominal install time"
             return Outcome("proven", "for every fleet", f"holds for every fleet, {basis}",
                            involved=(rule,) if rule else ())
