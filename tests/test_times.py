@@ -399,3 +399,50 @@ def test_time_claims_on_a_spec_without_time_rules_are_unknown() -> None:
     assert claim is not None
     out = prove_claim(load_policy(bundled_spec()), claim.times[0])
     assert out.status == "unknown" and "no time rules" in out.message
+
+
+# -- zones from a VM tag -----------------------------------------------------------------------------------------
+
+
+def _tagged_fleet(tags: list[dict[str, str]]) -> Fleet:
+    return parse_fleet({
+        "regions": [{"name": "r", "pair": None, "zones": 0}],
+        "catalog": [{"publisher": "P", "type": "MON", "versions": ["1.0", "1.1"]}],
+        "scale_sets": [], "availability_sets": [],
+        "vms": [{"name": f"vm-{i}", "region": "r", "subscription": "s", "tags": t,
+                 "extensions": [{"name": "mon", "publisher": "P", "type": "MON", "version": "1.0",
+                                 "enable_automatic_upgrade": True}]} for i, t in enumerate(tags)],
+    }, "<tagged>")
+
+
+TAGGED = 'policy p\nrule nights: upgrade only Saturday 01:00-03:00 in tag "tz" where has tag "tz"\n'
+
+
+def test_a_window_in_each_vms_tag_zone() -> None:
+    policy = check_source(TAGGED, "p.wg").policy
+    assert policy is not None
+    fleet = _tagged_fleet([{"tz": "Asia/Tokyo"}, {"tz": "America/New_York"}, {}])
+    s = plan(policy, fleet, start=at("2026-12-02T00:00Z")).schedule
+    assert verify_schedule(policy, fleet, s).ok
+    wave_of = {t.vm: w for w in s.waves for t in w.tasks}
+    tokyo, ny = wave_of["vm-0"], wave_of["vm-1"]
+    assert tokyo.index != ny.index or tokyo.start == ny.start  # one wave cannot fit both 2h windows 14h apart
+    # Saturday 01:00 Tokyo is Friday 16:00 UTC; Saturday 01:00 New York (EST) is 06:00 UTC.
+    assert tokyo.start == "2026-12-04T16:00:00Z"
+    assert at(ny.start or "") >= at("2026-12-05T06:00Z")
+    # vm-2 has no tag: the window does not select it.
+    assert not any(v.rule == "nights" for v in verify_schedule(policy, fleet, s).violations)
+
+
+def test_a_selected_vm_without_a_valid_zone_tag_is_bad_input_and_a_violation() -> None:
+    policy = check_source('policy p\nrule nights: upgrade only Saturday 01:00-03:00 in tag "tz"\n', "p.wg").policy
+    assert policy is not None
+    fleet = _tagged_fleet([{"tz": "Mars/Olympus"}])
+    with pytest.raises(InputError, match="is not a time zone"):
+        plan(policy, fleet, start=at("2026-12-02T00:00Z"))
+    s = plan(load_policy(bundled_spec()), fleet).schedule
+    data = json.loads(s.to_json())
+    data["start"] = "2026-12-02T00:00:00Z"
+    data["waves"][0]["start"], data["waves"][0]["end"] = "2026-12-05T01:00:00Z", "2026-12-05T01:02:00Z"
+    report = verify_schedule(policy, fleet, Schedule.model_validate(data))
+    assert any(v.rule == "nights" and "is not a time zone" in v.message for v in report.violations)

@@ -1,7 +1,11 @@
 """The rollout's calendar: after the wave solve, each wave of the sequence is placed, in order, at the earliest
 start that every time rule admits (a greedy placement: for a fixed sequence of waves it gives the earliest finish,
-since an earlier end never delays a later wave; the order and make-up of the waves come from the wave solve and are
-not changed for time).  The lower bound on the finish holds for every schedule, and names what sets it.
+since an earlier end never delays a later wave).  The order of the waves comes from the wave solve; one change is
+made for time: a wave whose VMs' windows do not meet (prod VMs in Berlin nights, others in Tokyo nights) is split
+into consecutive waves of the same phase, one per calendar of its VMs, soonest first, when that ends it sooner (or
+only then fits at all) and the split schedule still passes the checker on every other rule (``stats.calendar_splits``
+counts the splits).  Waves are not reordered across the solve's sequence: the finish is the earliest for that
+sequence, not over every schedule; the lower bound on the finish holds for every schedule, and names what sets it.
 
 The bound is the latest of: the start plus the wave lower bound times the install time (a chain of waves, each at
 least one install long) plus the bakes that any schedule must wait (between phases when two phases are forced, after
@@ -11,20 +15,22 @@ windows and freezes admit.  When the planned finish meets the bound, the calenda
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from dsl.policy import Bake, Canary, Policy, SeparatePairs, SeparateRegions
+from engine.check.verify import verify_schedule
 from engine.model.calendar import DEFAULT_INSTALL_SECONDS, HORIZON_DAYS, format_instant
 from engine.model.errors import Infeasible
-from engine.model.fleet import Fleet
-from engine.model.schedule import Finish, Schedule
+from engine.model.fleet import VM, Extension, Fleet
+from engine.model.schedule import Finish, Schedule, Wave
 from engine.plan.kinds import TIME_PLANNERS
 from engine.plan.kinds.timing import TimeKind, WaveFacts
 from engine.plan.reading import FleetFacts
 
 PREVIOUS = "the previous wave ends"
-MAX_STEPS = 100_000  # fixpoint steps per wave: far beyond any real calendar, a guard against a rule that loops
+MAX_STEPS = 100_000
+MAX_SPLITS = 200  # waves the calendar may split, a guard  # fixpoint steps per wave: far beyond any real calendar, a guard against a rule that loops
 
 
 @dataclass(frozen=True)
@@ -65,45 +71,153 @@ def wave_facts(fleet: Fleet, schedule: Schedule) -> list[WaveFacts]:
     return out
 
 
-def _place_wave(kinds: Sequence[TimeKind[object]], w: WaveFacts, t: int, length: int, ends: list[int],
-                prev: int | None) -> Placed:
+Earliest = Callable[[TimeKind[object], int], "int | None"]  # (kind, t) -> the earliest start it admits
+
+
+def _fixpoint(kinds: Sequence[TimeKind[object]], earliest: Earliest, t: int, length: int, w: int,
+              ends: Sequence[int], prev: int | None) -> Placed | None:
+    """The earliest start every kind admits (iterated until none moves it); None: none within the horizon."""
     reason, after = (PREVIOUS if prev is not None else "the rollout starts"), prev
     stop = t + HORIZON_DAYS * 86400
     for _ in range(MAX_STEPS):
         moved = False
         for k in kinds:
-            s = k.earliest(w.index, t, length, ends)
+            s = earliest(k, t)
             if s is None or s > stop:
-                raise Infeasible(f"no time within {HORIZON_DAYS} days of {format_instant(t)} fits wave {w.index} "
-                                 f"({length // 60}m) under {k.label()}", [str(getattr(k.rule, 'name', '?'))])
+                return None
             if s > t:
                 t, moved = s, True
-                blocker = k.blocker(w.index, ends)
+                blocker = k.blocker(w, ends)
                 reason, after = k.reason(blocker), blocker
         if not moved:
             return Placed(t, t + length, reason, after)
-    raise Infeasible(f"the calendar found no start for wave {w.index}")  # pragma: no cover - MAX_STEPS guard
+    return None
 
 
-def place(policy: Policy, fleet: Fleet, schedule: Schedule, start: int,
-          region_lower: Mapping[str, int] | None = None) -> Schedule:
-    """The schedule with its calendar: a start and end per wave, the finish and its lower bound."""
-    facts = FleetFacts(fleet)
-    kinds = time_kinds(policy)
-    install = install_seconds(kinds)
-    waves = wave_facts(fleet, schedule)
-    for k in kinds:
-        k.prepare(waves, facts)
+@dataclass(frozen=True)
+class Split:
+    """Wave ``wave`` goes better in parts (VM names per part, in order): its VMs' windows do not meet soon."""
+
+    wave: int
+    parts: list[list[str]]
+
+
+def _parts(kinds: Sequence[TimeKind[object]], facts: FleetFacts, w: WaveFacts) -> list[list[tuple[VM, list[Extension]]]]:
+    """The wave's VMs by what the windows and freezes read of them (one part each), in a fixed order."""
+    calendar = [k for k in kinds if type(k).vm_key is not TimeKind.vm_key]
+    groups: dict[str, list[tuple[VM, list[Extension]]]] = {}
+    for vm, exts in w.vms:
+        groups.setdefault(repr(tuple(k.vm_key(facts, vm, exts) for k in calendar)), []).append((vm, exts))
+    return [groups[k] for k in sorted(groups)]
+
+
+def _attempt(kinds: Sequence[TimeKind[object]], facts: FleetFacts, waves: Sequence[WaveFacts], start: int,
+             install: int) -> list[Placed] | Split:
+    """Every wave at its earliest start; or the first wave that its VMs' windows place sooner in parts (or only
+    in parts), to be split before trying again."""
     placed: list[Placed] = []
     ends: list[int] = []
     t = start
     for w in waves:
-        p = _place_wave(kinds, w, t, install * w.chain, ends, len(placed) - 1 if placed else None)
-        placed.append(p)
-        ends.append(p.end)
-        t = p.end
+        prev = len(placed) - 1 if placed else None
+        whole = _fixpoint(kinds, _whole(w, install * w.chain, ends), t, install * w.chain, w.index, ends, prev)
+        parts = _parts(kinds, facts, w)
+        if len(parts) > 1:
+            parts = _soonest_first(kinds, facts, parts, w.index, t, install, ends, prev)
+            end = t
+            for part in parts:
+                length = install * _chain(part)
+                p = _fixpoint(kinds, _part(facts, part, w.index, length, ends), end, length, w.index, ends, prev)
+                end = p.end if p is not None else -1
+                if p is None:
+                    break
+            if end >= 0 and (whole is None or end < whole.end):
+                return Split(w.index, [[vm.name for vm, _ in part] for part in parts])
+        if whole is None:
+            raise Infeasible(f"no time within {HORIZON_DAYS} days of {format_instant(t)} fits wave {w.index} "
+                             f"({install * w.chain // 60}m) under the policy's windows, freezes and bakes",
+                             [str(getattr(k.rule, "name", "?")) for k in kinds])
+        placed.append(whole)
+        ends.append(whole.end)
+        t = whole.end
+    return placed
+
+
+def _soonest_first(kinds: Sequence[TimeKind[object]], facts: FleetFacts,
+                   parts: list[list[tuple[VM, list[Extension]]]], wave: int, t: int, install: int,
+                   ends: Sequence[int], prev: int | None) -> list[list[tuple[VM, list[Extension]]]]:
+    """The parts in the order of their own earliest starts from ``t`` (a part that never fits last)."""
+    def soonest(i: int) -> tuple[int, int]:
+        length = install * _chain(parts[i])
+        p = _fixpoint(kinds, _part(facts, parts[i], wave, length, ends), t, length, wave, ends, prev)
+        return (p.start if p is not None else 1 << 62, i)
+    return [parts[i] for i in sorted(range(len(parts)), key=soonest)]
+
+
+def _whole(w: WaveFacts, length: int, ends: Sequence[int]) -> Earliest:
+    def earliest(k: TimeKind[object], at: int) -> int | None:
+        return k.earliest(w.index, at, length, ends)
+    return earliest
+
+
+def _part(facts: FleetFacts, part: Sequence[tuple[VM, list[Extension]]], wave: int, length: int,
+          ends: Sequence[int]) -> Earliest:
+    def earliest(k: TimeKind[object], at: int) -> int | None:
+        return k.part_earliest(facts, part, wave, at, length, ends)
+    return earliest
+
+
+def _chain(part: Sequence[tuple[VM, list[Extension]]]) -> int:
+    return max((len(exts) for _, exts in part), default=1)
+
+
+def split_wave(schedule: Schedule, split: Split) -> Schedule:
+    """The schedule with one wave split into consecutive waves (same phase), waves renumbered."""
+    waves: list[Wave] = []
+    for w in schedule.waves:
+        if w.index != split.wave:
+            waves.append(w.model_copy(update={"index": len(waves)}))
+            continue
+        for names in split.parts:
+            keep = set(names)
+            waves.append(w.model_copy(update={"index": len(waves), "tasks": [t for t in w.tasks if t.vm in keep]}))
+    stats = dict(schedule.stats)
+    stats["phase_waves"] = [sum(1 for w in waves if w.phase == p.index) for p in schedule.phases]
+    stats["vms_per_wave"] = [len({t.vm for t in w.tasks}) for w in waves]
+    stats["calendar_splits"] = stats.get("calendar_splits", 0) + 1
+    return schedule.model_copy(update={"waves": waves, "stats": stats,
+                                       "optimal": schedule.optimal and len(waves) <= schedule.lower_bound})
+
+
+def place(policy: Policy, fleet: Fleet, schedule: Schedule, start: int,
+          region_lower: Mapping[str, int] | None = None) -> Schedule:
+    """The schedule with its calendar: a start and end per wave, the finish and its lower bound.  A wave whose VMs'
+    windows place it sooner in parts is split (each part a wave of the same phase), when the split schedule still
+    passes the checker on every other rule; the objective is the earliest finish, then the fewest waves."""
+    facts = FleetFacts(fleet)
+    untimed = replace(policy, times=())
+    for _ in range(MAX_SPLITS):
+        kinds = time_kinds(policy)
+        install = install_seconds(kinds)
+        waves = wave_facts(fleet, schedule)
+        for k in kinds:
+            k.prepare(waves, facts)
+        attempt = _attempt(kinds, facts, waves, start, install)
+        if isinstance(attempt, list):
+            return _timed(policy, fleet, schedule, attempt, kinds, facts, start, install, region_lower or {})
+        candidate = split_wave(schedule, attempt)
+        if not verify_schedule(untimed, fleet, candidate).ok:
+            raise Infeasible(f"wave {attempt.wave} holds VMs whose windows do not meet soon, and splitting it breaks "
+                             "another rule", [str(getattr(k.rule, "name", "?")) for k in kinds])
+        schedule = candidate
+    raise Infeasible(f"the calendar split more than {MAX_SPLITS} waves")
+
+
+def _timed(policy: Policy, fleet: Fleet, schedule: Schedule, placed: list[Placed], kinds: Sequence[TimeKind[object]],
+           facts: FleetFacts, start: int, install: int, region_lower: Mapping[str, int]) -> Schedule:
+    ends = [p.end for p in placed]
     finish = ends[-1] if ends else start
-    bound, set_by = lower_bound(policy, fleet, schedule, kinds, facts, start, install, region_lower or {})
+    bound, set_by = lower_bound(policy, fleet, schedule, kinds, facts, start, install, region_lower)
     bound = min(bound, finish)
     new_waves = [w.model_copy(update={"start": format_instant(p.start), "end": format_instant(p.end)})
                  for w, p in zip(schedule.waves, placed, strict=True)]

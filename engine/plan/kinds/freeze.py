@@ -45,6 +45,11 @@ class FreezePlan(TimeKind[Freeze]):
     def earliest(self, wave: int, t: int, length: int, ends: Sequence[int]) -> int | None:
         return _after(self.spans.get(wave, ()), t, length)
 
+    def part_earliest(self, facts: FleetFacts, vms: Sequence[tuple[VM, list[Extension]]], wave: int, t: int,
+                      length: int, ends: Sequence[int]) -> int | None:
+        zones = {str(tz): tz for vm, exts in vms if (tz := self.keys.zone(facts, vm, exts)) is not None}
+        return _after(sorted({self._span(tz) for tz in zones.values()}), t, length)
+
     def vm_earliest(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension], t: int, length: int) -> int | None:
         tz = self.keys.zone(facts, vm, exts)
         return t if tz is None else _after([self._span(tz)], t, length)

@@ -50,6 +50,11 @@ class TimeKind(ABC, Generic[R]):
         """The earliest start ``>= t`` the rule admits for the wave; ``ends``: the earlier waves' planned ends."""
         return t
 
+    def part_earliest(self, facts: FleetFacts, vms: Sequence[tuple[VM, list[Extension]]], wave: int, t: int,
+                      length: int, ends: Sequence[int]) -> int | None:
+        """Like :meth:`earliest`, for a part of the wave holding only ``vms`` (weighing a split of the wave)."""
+        return self.earliest(wave, t, length, ends)
+
     def blocker(self, wave: int, ends: Sequence[int]) -> int | None:
         """The earlier wave whose end the rule makes this wave wait for, if any (the critical path)."""
         return None

@@ -43,6 +43,11 @@ class WindowPlan(TimeKind[Window]):
     def earliest(self, wave: int, t: int, length: int, ends: Sequence[int]) -> int | None:
         return self._fit(self.zones.get(wave, ()), t, length)
 
+    def part_earliest(self, facts: FleetFacts, vms: Sequence[tuple[VM, list[Extension]]], wave: int, t: int,
+                      length: int, ends: Sequence[int]) -> int | None:
+        zones = {str(tz): tz for vm, exts in vms if (tz := self.keys.zone(facts, vm, exts)) is not None}
+        return self._fit([zones[k] for k in sorted(zones)], t, length)
+
     def vm_earliest(self, facts: FleetFacts, vm: VM, exts: Sequence[Extension], t: int, length: int) -> int | None:
         tz = self.keys.zone(facts, vm, exts)
         return t if tz is None else self._fit([tz], t, length)
