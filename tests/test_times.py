@@ -31,6 +31,7 @@ from engine.model.fleet import Fleet, load_fleet, parse_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 from engine.model.schedule import Schedule
 from engine.plan.synthesis import plan
+from engine.prove.policydiff import diff_policies
 from engine.prove.prover import prove_claim, prove_theorem
 from engine.run.calendar import RunCalendar
 from engine.run.driver import SimDriver
@@ -394,11 +395,19 @@ def test_an_always_open_window_does_not_prove_a_narrower_claim() -> None:
     assert wider is not None and prove_claim(spec, wider.times[0]).status == "proven"
 
 
-def test_time_claims_on_a_spec_without_time_rules_are_unknown() -> None:
+def test_time_claims_on_a_spec_without_time_rules_are_refuted_by_an_untimed_schedule() -> None:
     claim = check_source("policy c\nrule c: install takes 1m\n", "c.wg").policy
     assert claim is not None
     out = prove_claim(load_policy(bundled_spec()), claim.times[0])
-    assert out.status == "unknown" and "no time rules" in out.message
+    assert out.status == "refuted" and "no time rules" in out.message
+    assert out.counterexample is not None and out.counterexample.schedule is not None
+    assert "start" not in out.counterexample.schedule
+
+
+def test_diff_sees_the_time_rules() -> None:
+    old, new = load_policy(bundled_spec()), load_policy(ROOT / "specs" / "team-windows.wg")
+    assert diff_policies(old, new).verdict == "stricter"
+    assert diff_policies(new, new).verdict == "equivalent"
 
 
 # -- zones from a VM tag -----------------------------------------------------------------------------------------

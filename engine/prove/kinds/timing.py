@@ -58,9 +58,7 @@ SEARCH_STEP = 1800
 SEARCH_STEPS = 24 * 2 * 400
 
 
-# A spec without time rules plans schedules without a calendar: a claim about times has nothing to hold on.
-NO_CALENDAR = Outcome("unknown", "none", "the spec has no time rules, so its schedules carry no times: a claim about "
-                      "the calendar cannot be proven or refuted on them")
+NO_CALENDAR = "the spec has no time rules, so it permits schedules without times, which the claim refuses"
 
 
 def time_claim_policy(spec: Policy, claim: TimeRule) -> Policy:
@@ -91,7 +89,7 @@ class TimeClaim(ClaimKind[T], Generic[T]):
 
     def prove(self, spec: Policy, claim: T, deadline: float) -> Outcome:
         if not spec.times:
-            return NO_CALENDAR
+            return untimed_counterexample(spec, claim)
         undecided = ""
         for rule in self.rules(spec):
             ok, scope = self.implied_by(spec, rule, claim, deadline)
@@ -111,6 +109,20 @@ class TimeClaim(ClaimKind[T], Generic[T]):
 
     def witnesses(self, spec: Policy, claim: T, deadline: float) -> list[Witness]:
         return []
+
+
+def untimed_counterexample(spec: Policy, claim: TimeRule) -> Outcome:
+    """A spec without time rules accepts a schedule without times; a time claim does not (replayed)."""
+    vm = plain_vm("vm-a", "region-a", True)
+    tag = getattr(claim, "zone_tag", None)
+    if tag is not None:
+        vm["tags"] = {tag: "UTC"}
+    fleet, schedule = assemble([region_entry("region-a")], [], [], [vm], [["region-a"]], [(0, ["vm-a"])])
+    good, why = replay(spec, time_claim_policy(spec, claim), fleet, schedule)
+    if not good:
+        return Outcome("unknown", "none", f"{NO_CALENDAR}, but the witness did not replay: {why}")
+    cex = Counterexample(fleet, complete_schedule(spec, fleet, schedule), explanation=why)
+    return Outcome("refuted", "by a replayed witness", f"counterexample: {NO_CALENDAR} ({why})", counterexample=cex)
 
 
 # -- building witnesses ----------------------------------------------------------------------------------------
