@@ -300,10 +300,12 @@ class RecItem(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class TimeZoneNode(Node):
-    """``in "Europe/Berlin"`` or ``in tag "tz"`` (``tag``: the string names a VM tag holding the zone)."""
+    """``in "Europe/Berlin"``, ``in tag "tz"`` (``tag``: the string names a VM tag holding the zone) or ``in the
+    region zone`` (``region``: the VM's region's time_zone in the fleet; ``name`` is then empty)."""
 
     name: StringLit
     tag: bool = False
+    region: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -194,6 +194,8 @@ def rule_body(b: ast.RuleBody) -> str:
 def _zone(z: ast.TimeZoneNode | None) -> str:
     if z is None:
         return ""
+    if z.region:
+        return " in the region zone"
     return f" in {'tag ' if z.tag else ''}{string(z.name.value)}"
 
 

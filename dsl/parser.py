@@ -766,9 +766,12 @@ class _Builder:
         return ast.InstallTimeBody(span=self.span(t), duration=self.value(t.children[0]))
 
     def _zone(self, t: Tree) -> ast.TimeZoneNode | None:
-        z = next((c for c in t.children if isinstance(c, Tree) and c.data in ("tz_literal", "tz_tag")), None)
+        z = next((c for c in t.children if isinstance(c, Tree) and c.data in ("tz_literal", "tz_tag", "tz_region")),
+                 None)
         if z is None:
             return None
+        if z.data == "tz_region":
+            return ast.TimeZoneNode(span=self.span(z), name=ast.StringLit(span=self.span(z), value=""), region=True)
         return ast.TimeZoneNode(span=self.span(z), name=self.string(z.children[0]), tag=z.data == "tz_tag")
 
     def _rec_item(self, t: Tree) -> ast.RecItem:

@@ -495,7 +495,8 @@ class Window(RuleBase):
     """A maintenance window: a task of a VM matching ``where`` lies in a wave that runs, start to end, inside one
     opening of the window.  An opening starts on each listed day at ``start`` (minutes after local midnight) and
     ends at ``end`` the same day, or the next day when ``end <= start`` (``22:00-06:00``); local times are read in
-    ``zone`` (an IANA name), or in the zone a VM's tag ``zone_tag`` names.  Several windows on one VM all hold."""
+    ``zone`` (an IANA name), in the zone a VM's tag ``zone_tag`` names, or (``zone_region``) in the ``time_zone`` of
+    the VM's region in the fleet.  Several windows on one VM all hold."""
 
     days: tuple[DaySpec, ...] = ()
     start: int = 0
@@ -503,6 +504,7 @@ class Window(RuleBase):
     zone: str = "UTC"
     zone_tag: str | None = None
     where: Predicate = ALWAYS
+    zone_region: bool = False
 
 
 @dataclass(frozen=True)
@@ -516,6 +518,7 @@ class Freeze(RuleBase):
     zone: str = "UTC"
     zone_tag: str | None = None
     where: Predicate = ALWAYS
+    zone_region: bool = False  # read in the time_zone of the VM's region in the fleet
 
 
 TimeRule = InstallTime | Bake | Window | Freeze

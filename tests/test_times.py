@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dsl.diagnostics import Span
+from dsl.formatter import format_text
 from dsl.loader import check_source, load_policy, load_theorems
 from dsl.policy import Bake, DaySpec, Freeze, InstallTime, Policy, Window
 from engine.check.verify import verify_schedule
@@ -455,3 +456,19 @@ def test_a_selected_vm_without_a_valid_zone_tag_is_bad_input_and_a_violation() -
     data["waves"][0]["start"], data["waves"][0]["end"] = "2026-12-05T01:00:00Z", "2026-12-05T01:02:00Z"
     report = verify_schedule(policy, fleet, Schedule.model_validate(data))
     assert any(v.rule == "nights" and "is not a time zone" in v.message for v in report.violations)
+
+
+def test_a_window_in_each_regions_zone_from_the_fleet() -> None:
+    text = "policy p\nrule nights: upgrade only Saturday 01:00-03:00 in the region zone\n"
+    policy = check_source(text, "p.wg").policy
+    assert policy is not None and policy.times[0].zone_region  # type: ignore[union-attr]
+    assert format_text(text, "p.wg")[0] == text
+    data = json.loads(_tagged_fleet([{}, {}]).to_json())
+    data["regions"] = [{"name": "r", "pair": None, "zones": 0, "time_zone": "Asia/Tokyo"}]
+    fleet = parse_fleet(data, "<tokyo>")
+    assert '"time_zone": "Asia/Tokyo"' in fleet.to_json()
+    s = plan(policy, fleet, start=at("2026-12-02T00:00Z")).schedule
+    assert s.waves[0].start == "2026-12-04T16:00:00Z" and verify_schedule(policy, fleet, s).ok
+    data["regions"][0]["time_zone"] = "Asia/Tokio"
+    with pytest.raises(InputError, match="unknown time zone"):
+        parse_fleet(data, "<typo>")

@@ -46,17 +46,20 @@ def bake(ctx: Context, name: str, span: Span, b: ast.BakeBody) -> ir.Bake | None
     return ir.Bake(name, span, duration=d, after=after)
 
 
-def zone(ctx: Context, z: ast.TimeZoneNode | None) -> tuple[str, str | None] | None:
-    """(zone, zone tag): a literal zone must be an IANA name zoneinfo knows (E223); a tag is read per VM."""
+def zone(ctx: Context, z: ast.TimeZoneNode | None) -> tuple[str, str | None, bool] | None:
+    """(zone, zone tag, by region): a literal zone must be an IANA name zoneinfo knows (E223); a tag or the
+    region's zone is read per VM."""
     if z is None:
-        return "UTC", None
+        return "UTC", None, False
+    if z.region:
+        return "UTC", None, True
     if z.tag:
-        return "UTC", z.name.value
+        return "UTC", z.name.value, False
     if z.name.value not in known_zones():
         hint = did_you_mean(z.name.value, sorted(known_zones())) or "an IANA name, e.g. \"Europe/Berlin\""
         ctx.err("E223", f"unknown time zone \"{z.name.value}\"", z.name.span, hint=hint)
         return None
-    return z.name.value, None
+    return z.name.value, None, False
 
 
 def _day(ctx: Context, item: ast.RecItem) -> ir.DaySpec | None:
@@ -113,7 +116,7 @@ def window(ctx: Context, name: str, span: Span, b: ast.WindowBody) -> ir.Window 
         seen.append(d)  # type: ignore[arg-type]
     assert start is not None and end is not None
     return ir.Window(name, span, days=tuple(dict.fromkeys(seen)), start=start, end=end, zone=z[0], zone_tag=z[1],
-                     where=pred)
+                     where=pred, zone_region=z[2])
 
 
 def _moment(ctx: Context, node: ast.Name, is_end: bool) -> dt.datetime | None:
@@ -138,4 +141,4 @@ def freeze(ctx: Context, name: str, span: Span, b: ast.FreezeBody) -> ir.Freeze 
     if start is None or end is None or z is None or pred is None:
         return None
     return ir.Freeze(name, span, start=start.isoformat(timespec="minutes"), end=end.isoformat(timespec="minutes"),
-                     zone=z[0], zone_tag=z[1], where=pred)
+                     zone=z[0], zone_tag=z[1], where=pred, zone_region=z[2])

@@ -16,7 +16,7 @@ from engine.model.calendar import (
     parse_instant,
     zone_of,
 )
-from engine.model.fleet import VM
+from engine.model.fleet import VM, Fleet
 
 Interval = tuple[int, int]
 RULE = "calendar"
@@ -80,9 +80,14 @@ def check_lengths(at: Placement, times: dict[int, Interval], install: int, rule:
                    f"{longest_chain(at, w)} on one VM at {install // 60}m each)", wave=w)
 
 
-def rule_zone(rule: Window | Freeze, vm: VM) -> dt.tzinfo:
+def region_zone(fleet: Fleet, vm: VM) -> str | None:
+    region = fleet.region_by_name.get(vm.region)
+    return None if region is None else region.time_zone
+
+
+def rule_zone(rule: Window | Freeze, vm: VM, fleet: Fleet) -> dt.tzinfo:
     """The zone the rule reads this VM's times in (CalendarError: the VM's tag names none)."""
-    return zone_of(rule.zone, rule.zone_tag, vm.tags)
+    return zone_of(rule.zone, rule.zone_tag, vm.tags, rule.zone_region, region_zone(fleet, vm))
 
 
 def zone_text(rule: Window | Freeze) -> str:

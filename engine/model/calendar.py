@@ -31,6 +31,12 @@ class CalendarError(ValueError):
     """A time zone or instant that cannot be read."""
 
 
+@functools.lru_cache(maxsize=1)
+def available_zones() -> frozenset[str]:
+    """Every IANA zone name zoneinfo knows (from tzdata), and UTC."""
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
 @functools.lru_cache(maxsize=256)
 def zone(name: str) -> dt.tzinfo:
     """The zone of an IANA name (``UTC`` included); CalendarError for a name zoneinfo does not know."""
@@ -135,9 +141,15 @@ def freeze_interval(f: Freeze, tz: dt.tzinfo) -> Interval:
             local_to_epoch(dt.datetime.fromisoformat(f.end), tz))
 
 
-def zone_of(zone_name: str, zone_tag: str | None, tags: dict[str, str] | None) -> dt.tzinfo:
-    """The zone a rule reads a VM's times in: its literal zone, or the zone its tag names (CalendarError if the
-    VM lacks the tag or the tag names no zone)."""
+def zone_of(zone_name: str, zone_tag: str | None, tags: dict[str, str] | None, by_region: bool = False,
+            region_zone: str | None = None) -> dt.tzinfo:
+    """The zone a rule reads a VM's times in: its literal zone, the zone its tag names, or its region's
+    ``time_zone`` in the fleet (CalendarError if the VM lacks the tag, the tag names no zone, or the region has
+    none)."""
+    if by_region:
+        if region_zone is None:
+            raise CalendarError("is in a region without a time_zone in the fleet")
+        return zone(region_zone)
     if zone_tag is None:
         return zone(zone_name)
     value = (tags or {}).get(zone_tag)

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
 )
 
@@ -25,6 +26,7 @@ from dsl.azure import azure_regions
 from dsl.diagnostics import Diagnostic, JsonLocation, Span
 from dsl.suggest import closest
 from dsl.versions import is_version
+from engine.model.calendar import available_zones
 from engine.model.errors import InputError
 
 FLEET_FORMAT_VERSION = 1
@@ -41,13 +43,23 @@ class Region(_Model):
     zones: int = Field(default=0, ge=0, le=16, description="Number of availability zones; 0 means none.")
     geography: str | None = Field(default=None, min_length=1, description=(
         "Geography (e.g. \"United States\"); default: the bundled Azure region table's, for a known region."))
+    time_zone: str | None = Field(default=None, min_length=1, description=(
+        "IANA time zone of the region (e.g. \"Europe/Amsterdam\"), read by time rules `in the region zone`."))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is not None and v not in available_zones():
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as \"Europe/Amsterdam\")")
+        return v
 
     @model_serializer(mode="wrap")
     def _omit_unset_geography(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Fleets written before the field existed read and write back byte for byte.
+        # Fleets written before the fields existed read and write back byte for byte.
         out: dict[str, Any] = handler(self)
-        if out.get("geography", 0) is None:
-            del out["geography"]
+        for key in ("geography", "time_zone"):
+            if out.get(key, 0) is None:
+                del out[key]
         return out
 
 

@@ -58,6 +58,7 @@ class RunCalendar:
         bakes = [r for r in policy.times if isinstance(r, Bake)]
         self.base = _base(schedule, bool(self.windows or self.freezes))
         self.reading = RunReading(fleet)
+        self.regions = fleet.region_by_name
         self.phase_bake = max((b for b in bakes if b.after == "phase"), key=lambda b: b.duration.seconds, default=None)
         self.wave_bake = max((b for b in bakes if b.after == "wave"), key=lambda b: b.duration.seconds, default=None)
         self.region_bakes = [b for b in bakes if b.after in ("first_wave", "first_zone")]
@@ -78,7 +79,9 @@ class RunCalendar:
         key = (n, vm.name)
         if key not in self._zones:
             try:
-                self._zones[key] = zone_of(rule.zone, rule.zone_tag, vm.tags)
+                region = self.regions.get(vm.region)
+                self._zones[key] = zone_of(rule.zone, rule.zone_tag, vm.tags, rule.zone_region,
+                                           region.time_zone if region else None)
             except CalendarError as e:
                 raise InputError([Diagnostic("E-FLEET", f"VM {vm.name} {e}, which rule {rule.name} reads its times "
                                              "in", JsonLocation("<fleet>", "$.vms"))]) from None

@@ -30,7 +30,7 @@ class WindowCheck(RuleCheck[Window]):
             if vm is None or w not in times or not at.sem.matches_task(rule.where, vm, ext):
                 continue
             try:
-                tz = rule_zone(rule, vm)
+                tz = rule_zone(rule, vm, at.fleet)
             except CalendarError as e:
                 no_zone.setdefault(vm.name, str(e))
                 continue

@@ -79,10 +79,11 @@ class TimeKind(ABC, Generic[R]):
         return f"{type(self.rule).__name__.lower()} {getattr(self.rule, 'name', '?')}"
 
 
-def vm_zone(rule: Window | Freeze, vm: VM) -> dt.tzinfo:
+def vm_zone(rule: Window | Freeze, vm: VM, facts: FleetFacts) -> dt.tzinfo:
     """The zone a window or freeze reads this VM's times in; a VM without a valid zone tag is bad input."""
     try:
-        return zone_of(rule.zone, rule.zone_tag, vm.tags)
+        region = facts.regions.get(vm.region)
+        return zone_of(rule.zone, rule.zone_tag, vm.tags, rule.zone_region, region.time_zone if region else None)
     except CalendarError as e:
         raise InputError([Diagnostic("E-FLEET", f"VM {vm.name} {e}, which rule {rule.name} reads its times in",
                                      JsonLocation("<fleet>", "$.vms"))]) from None
@@ -105,5 +106,5 @@ class ZoneKeys:
         key = (vm.name, tuple(e.name for e in exts))
         found = self._keys.get(key, self)
         if found is self:
-            found = self._keys[key] = vm_zone(self.rule, vm) if selected(facts, self.rule.where, vm, exts) else None
+            found = self._keys[key] = vm_zone(self.rule, vm, facts) if selected(facts, self.rule.where, vm, exts) else None
         return found  # type: ignore[return-value]

@@ -117,7 +117,8 @@ def untimed_counterexample(spec: Policy, claim: TimeRule) -> Outcome:
     tag = getattr(claim, "zone_tag", None)
     if tag is not None:
         vm["tags"] = {tag: "UTC"}
-    fleet, schedule = assemble([region_entry("region-a")], [], [], [vm], [["region-a"]], [(0, ["vm-a"])])
+    fleet, schedule = assemble([{**region_entry("region-a"), "time_zone": "UTC"}], [], [], [vm], [["region-a"]],
+                               [(0, ["vm-a"])])
     good, why = replay(spec, time_claim_policy(spec, claim), fleet, schedule)
     if not good:
         return Outcome("unknown", "none", f"{NO_CALENDAR}, but the witness did not replay: {why}")
@@ -162,7 +163,8 @@ def _witness(vms: list[dict[str, Any]], phases: list[list[str]], waves: list[tup
     regions = sorted({v["region"] for v in vms})
     sets = sorted({(k, v[k], v["region"]) for v in vms for k in ("scale_set", "availability_set") if v.get(k)})
     zones = {r: max([int(v["zone"]) for v in vms if v["region"] == r and v.get("zone")] or [0]) for r in regions}
-    fleet, schedule = assemble([region_entry(r, zones[r]) for r in regions],
+    # Witness regions read their times in UTC (for rules `in the region zone`).
+    fleet, schedule = assemble([{**region_entry(r, zones[r]), "time_zone": "UTC"} for r in regions],
                                [{"name": n, "region": r} for k, n, r in sets if k == "scale_set"],
                                [{"name": n, "region": r} for k, n, r in sets if k == "availability_set"],
                                vms, phases, waves)
@@ -178,7 +180,7 @@ def spec_install(spec: Policy) -> int:
 
 def _zone_for(rule: Window | Freeze, vm: dict[str, Any]) -> dt.tzinfo | None:
     try:
-        return zone_of(rule.zone, rule.zone_tag, vm.get("tags", {}))
+        return zone_of(rule.zone, rule.zone_tag, vm.get("tags", {}), rule.zone_region, "UTC")
     except CalendarError:
         return None
 
@@ -232,6 +234,13 @@ def _years() -> tuple[int, int]:
     return parse_instant(f"{YEARS[0]}-01-01T00:00Z"), parse_instant(f"{YEARS[1]}-01-01T00:00Z")
 
 
+def dynamic(rule: Window | Freeze) -> tuple[str, ...] | None:
+    """Where a rule reads a VM's zone when not from a literal: its tag, or its region (None: a literal zone)."""
+    if rule.zone_region:
+        return ("region",)
+    return None if rule.zone_tag is None else ("tag", rule.zone_tag)
+
+
 def contained(inner: Sequence[tuple[int, int]], outer: Sequence[tuple[int, int]]) -> bool:
     """Does every interval of ``inner`` lie inside one interval of ``outer`` (both sorted and disjoint)?"""
     j = 0
@@ -250,8 +259,8 @@ class WindowClaim(TimeClaim[Window]):
         covers = implies(spec, claim, claim.where, rule.where, deadline)
         if not covers:
             return covers, ""
-        if rule.zone_tag is not None or claim.zone_tag is not None:
-            same = rule.zone_tag == claim.zone_tag and (rule.days, rule.start, rule.end) == \
+        if dynamic(rule) is not None or dynamic(claim) is not None:
+            same = dynamic(rule) == dynamic(claim) and (rule.days, rule.start, rule.end) == \
                 (claim.days, claim.start, claim.end)
             return (True, "for every fleet and rollout") if same else (None, "")
         lo, hi = _years()
@@ -273,9 +282,9 @@ class FreezeClaim(TimeClaim[Freeze]):
     kind = Freeze
 
     def prove(self, spec: Policy, claim: Freeze, deadline: float) -> Outcome:
-        if spec.times and claim.zone_tag is None:
+        if spec.times and dynamic(claim) is None:
             cs, ce = freeze_interval(claim, zone(claim.zone))
-            covering = [r for r in self.rules(spec) if r.zone_tag is None
+            covering = [r for r in self.rules(spec) if dynamic(r) is None
                         and implies(spec, claim, claim.where, r.where, deadline)]
             spans = sorted(freeze_interval(r, zone(r.zone)) for r in covering)
             reach = cs
@@ -289,7 +298,7 @@ class FreezeClaim(TimeClaim[Freeze]):
         return super().prove(spec, claim, deadline)
 
     def implied_by(self, spec: Policy, rule: Freeze, claim: Freeze, deadline: float) -> tuple[bool | None, str]:
-        if rule.zone_tag is None or rule.zone_tag != claim.zone_tag or (rule.start, rule.end) != (claim.start,
+        if dynamic(rule) is None or dynamic(rule) != dynamic(claim) or (rule.start, rule.end) != (claim.start,
                                                                                                    claim.end):
             return False, ""
         return implies(spec, claim, claim.where, rule.where, deadline), "for every fleet"

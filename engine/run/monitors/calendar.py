@@ -7,7 +7,7 @@ import datetime as dt
 
 from dsl.policy import Freeze, Window
 from engine.model.calendar import CalendarError, parse_instant, zone_of
-from engine.model.fleet import VM
+from engine.model.fleet import VM, Fleet
 from engine.run.monitors.base import RunContext, breach
 
 
@@ -18,8 +18,9 @@ def run_start(run: RunContext) -> int:
     return parse_instant(start)
 
 
-def vm_zone(rule: Window | Freeze, vm: VM) -> dt.tzinfo:
+def vm_zone(rule: Window | Freeze, vm: VM, fleet: Fleet) -> dt.tzinfo:
     try:
-        return zone_of(rule.zone, rule.zone_tag, vm.tags)
+        region = fleet.region_by_name.get(vm.region)
+        return zone_of(rule.zone, rule.zone_tag, vm.tags, rule.zone_region, region.time_zone if region else None)
     except CalendarError as e:
         raise breach(f"VM {vm.name} {e} (rule {rule.name})") from None

@@ -24,7 +24,7 @@ class FreezeMonitor(KindMonitor[Freeze]):
         every = self.index.vms
         for f in self.items:
             chosen = vms if isinstance(f.where, TrueP) else self.index.matching(f.where, vms, scheduled)
-            for fs, fe in {freeze_interval(f, vm_zone(f, every[v])) for v in chosen}:
+            for fs, fe in {freeze_interval(f, vm_zone(f, every[v], self.index.fleet)) for v in chosen}:
                 if fs <= at < fe:
                     raise breach(f"batch {label} started at {format_instant(at)}, during freeze {f.name}"
                                  f"{where_text(f)}")

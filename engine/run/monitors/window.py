@@ -25,7 +25,7 @@ class WindowMonitor(KindMonitor[Window]):
         every = self.index.vms
         for w in self.items:
             chosen = vms if isinstance(w.where, TrueP) else self.index.matching(w.where, vms, scheduled)
-            for tz in {str(z): z for z in (vm_zone(w, every[v]) for v in chosen)}.values():
+            for tz in {str(z): z for z in (vm_zone(w, every[v], self.index.fleet) for v in chosen)}.values():
                 if not inside(w, tz, at, at):
                     raise breach(f"batch {label} started at {format_instant(at)}, outside window {w.name}"
                                  f"{where_text(w)}")
