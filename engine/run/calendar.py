@@ -67,7 +67,6 @@ class RunCalendar:
         self.first_wave: dict[str, int] = {}
         self.first_zones: dict[str, set[str | None]] = {}
         self.ready: dict[tuple[str, str], int] = {}  # (region, rule) -> not before (virtual seconds)
-        self.first_zone_end: dict[str, int] = defaultdict(int)
 
     @property
     def gates_starts(self) -> bool:
@@ -141,11 +140,9 @@ class RunCalendar:
             if first:
                 self.first_wave[region] = end
                 self.first_zones[region] = regions[region]
-            if regions[region] & self.first_zones[region]:
-                self.first_zone_end[region] = max(self.first_zone_end[region], end)
+            in_first_zone = bool(regions[region] & self.first_zones[region])
             for b in self.region_bakes:
-                if (b.after == "first_wave" and first) or (b.after == "first_zone" and regions[region] & \
-                        self.first_zones[region]):
+                if (b.after == "first_wave" and first) or (b.after == "first_zone" and in_first_zone):
                     until = end + b.duration.seconds
                     if until > self.ready.get((region, b.name), -1):
                         self.ready[(region, b.name)] = until

@@ -268,7 +268,6 @@ class Executor:
         self.allow_major = policy.versions.allow_major
         # The calendar (time rules); None without them, so a run without time rules is what it was.
         self.calendar = RunCalendar(policy, fleet, schedule) if policy.times else None
-        self.never: set[int] = set()  # tasks whose batch no window admits within the horizon
 
         with gc_paused():  # building indexes over the fleet allocates as much as the run itself
             # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
@@ -968,8 +967,7 @@ class Executor:
                 now.append(item)
                 continue
             self._announce_wait(t, unit, wave, wait)
-            if wait.until is None:
-                self.never.update(live)
+            if wait.until is None:  # no opening within the horizon: its tasks end not_started
                 continue
             heapq.heappush(heap, wait.until << 33 | _START << 32 | len(items))
             items.append(item)
