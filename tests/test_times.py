@@ -472,3 +472,41 @@ def test_a_window_in_each_regions_zone_from_the_fleet() -> None:
     data["regions"][0]["time_zone"] = "Asia/Tokio"
     with pytest.raises(InputError, match="unknown time zone"):
         parse_fleet(data, "<typo>")
+
+
+# -- bakes after a region's first zone, and after each wave ------------------------------------------------------
+
+
+def _zoned_fleet() -> Fleet:
+    return parse_fleet({
+        "regions": [{"name": "r", "pair": None, "zones": 2}],
+        "catalog": [{"publisher": "P", "type": "MON", "versions": ["1.0", "1.1"]}],
+        "scale_sets": [], "availability_sets": [],
+        "vms": [{"name": f"vm-{z}-{i}", "region": "r", "zone": str(z), "subscription": "s",
+                 "extensions": [{"name": "mon", "publisher": "P", "type": "MON", "version": "1.0",
+                                 "enable_automatic_upgrade": True}]} for z in (1, 2) for i in range(2)],
+    }, "<zoned>")
+
+
+@pytest.mark.parametrize("bake", ["bake 1h after the first zone of each region", "bake 30m after each wave"])
+def test_zone_and_wave_bakes_are_planned_verified_and_run(bake: str) -> None:
+    text = f"policy p\nrule one_zone: at most 1 zone per region per wave\ngate b: {bake}\n"
+    policy = check_source(text, "p.wg").policy
+    assert policy is not None
+    fleet = _zoned_fleet()
+    s = plan(policy, fleet, start=at("2026-12-02T00:00Z")).schedule
+    assert len(s.waves) == 2 and verify_schedule(policy, fleet, s).ok
+    gap = at(s.waves[1].start or "") - at(s.waves[0].end or "")
+    assert gap == (3600 if "zone" in bake else 1800)
+    data = json.loads(s.to_json())
+    data["waves"][1]["start"] = data["waves"][0]["end"]
+    data["waves"][1]["end"] = data["waves"][1]["start"][:-3] + "59Z"  # any end: the bake is broken first
+    assert any(v.rule == "b" for v in verify_schedule(policy, fleet, Schedule.model_validate(data)).violations)
+    sink = MemorySink()
+    result = execute(policy, fleet, s, SimDriver(fleet), sink)
+    events = [json.loads(line) for line in sink.lines]
+    assert result.outcome == "completed"
+    starts = [e["time"] for e in events if e["event"] == "batch_started"]
+    ends = [e["time"] for e in events if e["event"] == "wave_finished"]
+    assert min(t for t in starts if t > ends[0]) - ends[0] >= (60 if "zone" in bake else 30)
+    assert any(e["event"] == "bake_started" for e in events)
