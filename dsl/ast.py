@@ -282,11 +282,67 @@ class ExtensionOrderBody(Node):
     noun: Name  # the word after `on each`: the checker wants `vm`
 
 
+@dataclass(frozen=True, kw_only=True)
+class InstallTimeBody(Node):
+    """``install takes DURATION``."""
+
+    duration: ValueNode
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecItem(Node):
+    """One day of a window's recurrence: ``Saturday``, ``Second Tuesday``, ``Last Friday``, ``Last day`` (words) or
+    ``31st`` (``day``)."""
+
+    words: tuple[Name, ...] = ()
+    day: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeZoneNode(Node):
+    """``in "Europe/Berlin"``, ``in tag "tz"`` (``tag``: the string names a VM tag holding the zone) or ``in the
+    region zone`` (``region``: the VM's region's time_zone in the fleet; ``name`` is then empty)."""
+
+    name: StringLit
+    tag: bool = False
+    region: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowBody(Node):
+    """``upgrade only DAYS HH:MM-HH:MM [in ZONE] [where P]``."""
+
+    days: tuple[RecItem, ...]
+    hours: Name  # the time range as written, e.g. 22:00-06:00
+    zone: TimeZoneNode | None = None
+    where: PredNode | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreezeBody(Node):
+    """``never from DATE to DATE [in ZONE] [where P]``."""
+
+    start: Name  # YYYY-MM-DD or YYYY-MM-DDTHH:MM as written
+    end: Name
+    zone: TimeZoneNode | None = None
+    where: PredNode | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BakeBody(Node):
+    """``bake D after each phase|wave`` or ``bake D after the first wave|zone of each region``."""
+
+    duration: ValueNode
+    unit: Name  # the unit after `each` (phase, wave), or the scope after `of each` (region)
+    first: Name | None = None  # wave or zone, in the `first` form
+
+
 RuleBody = (
     SeparatePairsBody | SeparateRegionsBody | AtMostBody | NotWholeBody | CanaryBody | OrderBody | OrderByBody
-    | ExtensionOrderBody
+    | ExtensionOrderBody | InstallTimeBody | WindowBody | FreezeBody
 )
-GateBody = PrecheckBody | HealthWaitBody | StopUpgradedBody | StopUnhealthyBody | PhaseGateBody | RetryBody | PauseBody
+GateBody = (PrecheckBody | HealthWaitBody | StopUpgradedBody | StopUnhealthyBody | PhaseGateBody | RetryBody | PauseBody
+            | BakeBody)
 Body = RuleBody | GateBody | SpreadBody | ExecClaimBody | VersionClaimBody
 
 

@@ -185,8 +185,31 @@ def rule_body(b: ast.RuleBody) -> str:
         return f"{selector(b.earlier)} before {selector(b.later)}{unit}"
     if isinstance(b, ast.ExtensionOrderBody):
         return f"{ext_selector(b.first)} before {ext_selector(b.second)} on each {b.noun.text}"
+    if isinstance(b, ast.InstallTimeBody | ast.WindowBody | ast.FreezeBody):
+        return time_body(b)
     key = f"tag {string(b.tag.value)}" if b.tag is not None else ".".join(b.attr.path if b.attr else ())
     return f"order {b.unit.text} by {key}{' descending' if b.descending else ''}" + _where(b.where)
+
+
+def _zone(z: ast.TimeZoneNode | None) -> str:
+    if z is None:
+        return ""
+    if z.region:
+        return " in the region zone"
+    return f" in {'tag ' if z.tag else ''}{string(z.name.value)}"
+
+
+def _rec_item(item: ast.RecItem) -> str:
+    return item.day if item.day is not None else " ".join(w.text for w in item.words)
+
+
+def time_body(b: ast.InstallTimeBody | ast.WindowBody | ast.FreezeBody) -> str:
+    if isinstance(b, ast.InstallTimeBody):
+        return f"install takes {value(b.duration)}"
+    if isinstance(b, ast.WindowBody):
+        days = ",".join(_rec_item(d) for d in b.days)
+        return f"upgrade only {days} {b.hours.text}{_zone(b.zone)}" + _where(b.where)
+    return f"never from {b.start.text} to {b.end.text}{_zone(b.zone)}" + _where(b.where)
 
 
 def at_most(b: ast.AtMostBody) -> str:
@@ -218,6 +241,10 @@ def gate_or_claim(b: ast.GateBody | ast.ExecClaimBody | ast.VersionClaimBody) ->
     if isinstance(b, ast.RetryBody):
         text = f"retry failed after {value(b.after)}"
         return text + ("" if b.max_attempts is None else f", at most {value(b.max_attempts)} times")
+    if isinstance(b, ast.BakeBody):
+        if b.first is None:
+            return f"bake {value(b.duration)} after each {b.unit.text}"
+        return f"bake {value(b.duration)} after the first {b.first.text} of each {b.unit.text}"
     if isinstance(b, ast.PauseBody):
         return f"pause {value(b.pause)} between batches" + ("" if b.of is None else " of " + _the(b.of))
     if isinstance(b, ast.ExecClaimBody):

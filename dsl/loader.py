@@ -218,11 +218,17 @@ def _policy_from_chain(units: list[_Unit], out: Checked) -> ir.Policy | None:
         span=header.span,
         files=tuple(u.filename for u in units),
         params={k: ck.ir_value(v) for k, v in sorted(env.items())},
-        rules=tuple(cast(ir.Rule, i.value) for i in merged if i.category == "rule"),
+        rules=tuple(cast(ir.Rule, i.value) for i in merged if i.category == "rule" and not _is_time(i.value)),
         preferences=tuple(cast(ir.Spread, i.value) for i in merged if i.category == "prefer"),
-        gates=tuple(cast(ir.Gate, i.value) for i in merged if i.category == "gate"),
+        gates=tuple(cast(ir.Gate, i.value) for i in merged if i.category == "gate" and not _is_time(i.value)),
         versions=versions,
+        times=tuple(cast(ir.TimeRule, i.value) for i in merged if _is_time(i.value)),
     )
+
+
+def _is_time(value: object) -> bool:
+    """Time rules (written as `rule` or, for bakes, `gate`) go to :attr:`Policy.times`."""
+    return isinstance(value, ir.TIME_KINDS)
 
 
 def _theorems(units: list[_Unit], spec_root: Path, out: Checked, bundled: Path | None) -> TheoremFile | None:

@@ -47,8 +47,8 @@ RULE_FORMS = (
     "region \"A\" before region \"B\", order waves by tag \"ring\", "
     "extension \"A\" before extension \"B\" on each vm"
 )
-RULE_STARTS = frozenset({"at", "never", "canary", "order", "extension"})
-GATE_STARTS = frozenset({"before", "after", "stop", "a", "retry", "pause"})
+RULE_STARTS = frozenset({"at", "never", "canary", "order", "extension", "install", "upgrade"})
+GATE_STARTS = frozenset({"before", "after", "stop", "a", "retry", "pause", "bake"})
 
 _FRIENDLY = {
     "NAME": "a name",
@@ -61,6 +61,9 @@ _FRIENDLY = {
     "COMPARE": "a comparison (==, !=, <, <=, >, >=)",
     "ROUNDING": "floor or ceil",
     "EXT_KEY": "publisher, type or name",
+    "TIME_RANGE": "a time range (22:00-06:00)",
+    "DATE": "a date (2026-12-20 or 2026-12-20T18:00)",
+    "ORDINAL": "a day of the month (1st, 15th, 31st)",
     "$END": "the end of the file",
 }
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -757,6 +760,43 @@ class _Builder:
         return ast.PauseBody(span=self.span(t), pause=self.value(t.children[0]),
                              of=self.name(of.children[0]) if of else None)
 
+    # -- time
+
+    def install_time(self, t: Tree) -> ast.Body:
+        return ast.InstallTimeBody(span=self.span(t), duration=self.value(t.children[0]))
+
+    def _zone(self, t: Tree) -> ast.TimeZoneNode | None:
+        z = next((c for c in t.children if isinstance(c, Tree) and c.data in ("tz_literal", "tz_tag", "tz_region")),
+                 None)
+        if z is None:
+            return None
+        if z.data == "tz_region":
+            return ast.TimeZoneNode(span=self.span(z), name=ast.StringLit(span=self.span(z), value=""), region=True)
+        return ast.TimeZoneNode(span=self.span(z), name=self.string(z.children[0]), tag=z.data == "tz_tag")
+
+    def _rec_item(self, t: Tree) -> ast.RecItem:
+        if t.data == "rec_day":
+            return ast.RecItem(span=self.span(t), day=str(t.children[0]))
+        return ast.RecItem(span=self.span(t), words=tuple(self.name(c) for c in t.children))
+
+    def window(self, t: Tree) -> ast.Body:
+        rec = self._opt(t, "recurrence")
+        assert rec is not None  # the grammar requires it
+        return ast.WindowBody(span=self.span(t), days=tuple(self._rec_item(c) for c in rec.children
+                                                             if isinstance(c, Tree)),
+                              hours=self.name(self._tokens(t, "TIME_RANGE")[0]), zone=self._zone(t),
+                              where=self._where(t))
+
+    def freeze(self, t: Tree) -> ast.Body:
+        start, end = self._tokens(t, "DATE")
+        return ast.FreezeBody(span=self.span(t), start=self.name(start), end=self.name(end), zone=self._zone(t),
+                              where=self._where(t))
+
+    def bake(self, t: Tree) -> ast.Body:
+        names = self._names(t)
+        first = names[0] if t.data == "bake_first" else None
+        return ast.BakeBody(span=self.span(t), duration=self.value(t.children[0]), unit=names[-1], first=first)
+
     def no_major_claim(self, t: Tree) -> ast.Body:
         return ast.VersionClaimBody(span=self.span(t), kind="no_major", noun=self._names(t)[0])
 
@@ -847,6 +887,11 @@ _BODY_BUILDERS: dict[str, Callable[[_Builder, Tree], ast.Body]] = {
     "phase_gate": _Builder.phase_gate,
     "retry": _Builder.retry,
     "pause": _Builder.pause,
+    "install_time": _Builder.install_time,
+    "window": _Builder.window,
+    "freeze": _Builder.freeze,
+    "bake_each": _Builder.bake,
+    "bake_first": _Builder.bake,
     "no_major_claim": _Builder.no_major_claim,
     "rollback_claim": _Builder.rollback_claim,
 }

@@ -438,6 +438,93 @@ Gate = PrecheckGate | HealthWaitGate | StopUpgradedGate | StopUnhealthyGate | Ph
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Time rules (the rollout's calendar): how long an install takes, bakes, maintenance windows and freezes.
+# Instants are read in a time zone through ``zoneinfo`` (``engine.model.calendar`` turns them into UTC intervals).
+
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+BakeAfter = Literal["phase", "wave", "first_wave", "first_zone"]
+
+
+@dataclass(frozen=True)
+class InstallTime(RuleBase):
+    """One install of one extension on one VM takes ``duration``: a wave lasts as long as its longest chain of one
+    VM's tasks (``duration`` times the most tasks one VM has in the wave).  Without the rule, the executor's
+    nominal install time."""
+
+    duration: Duration = Duration(120)
+
+
+@dataclass(frozen=True)
+class Bake(RuleBase):
+    """A wait after which the rollout may go on: ``phase`` (``wave``): every wave of a later phase (every later
+    wave) starts at least ``duration`` after the previous phase's (wave's) last wave ends; ``first_wave``
+    (``first_zone``): per region, every wave after the region's first wave (holding tasks of the region outside
+    the zone of its first wave) that holds tasks of the region starts at least ``duration`` after that first wave
+    ends (after the last wave holding tasks of that first zone ends)."""
+
+    duration: Duration = Duration(86400)
+    after: BakeAfter = "phase"
+
+
+@dataclass(frozen=True)
+class DaySpec:
+    """A day a window opens on: a weekday (``weekday``, 0 Monday .. 6 Sunday, every week), the ``nth`` weekday of
+    each month (``nth`` 1..5, or -1 for the last), or a day of each month (``month_day`` 1..31, or -1 for the last
+    day; a month without that day has no opening that month)."""
+
+    weekday: int | None = None
+    nth: int | None = None
+    month_day: int | None = None
+
+    def __str__(self) -> str:
+        if self.month_day is not None:
+            return "Last day" if self.month_day == -1 else _ordinal(self.month_day)
+        day = WEEKDAYS[self.weekday or 0].capitalize()
+        if self.nth is None:
+            return day
+        return f"{('First', 'Second', 'Third', 'Fourth', 'Fifth')[self.nth - 1] if self.nth > 0 else 'Last'} {day}"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@dataclass(frozen=True)
+class Window(RuleBase):
+    """A maintenance window: a task of a VM matching ``where`` lies in a wave that runs, start to end, inside one
+    opening of the window.  An opening starts on each listed day at ``start`` (minutes after local midnight) and
+    ends at ``end`` the same day, or the next day when ``end <= start`` (``22:00-06:00``); local times are read in
+    ``zone`` (an IANA name), in the zone a VM's tag ``zone_tag`` names, or (``zone_region``) in the ``time_zone`` of
+    the VM's region in the fleet.  Several windows on one VM all hold."""
+
+    days: tuple[DaySpec, ...] = ()
+    start: int = 0
+    end: int = 1440
+    zone: str = "UTC"
+    zone_tag: str | None = None
+    where: Predicate = ALWAYS
+    zone_region: bool = False
+
+
+@dataclass(frozen=True)
+class Freeze(RuleBase):
+    """A freeze: no wave holding a task of a VM matching ``where`` overlaps the interval from ``start`` to ``end``
+    (local date-times ``YYYY-MM-DDTHH:MM`` in ``zone`` or the VM's ``zone_tag``; ``end`` excluded: a date without a
+    time in the source ends at the midnight after it)."""
+
+    start: str = ""
+    end: str = ""
+    zone: str = "UTC"
+    zone_tag: str | None = None
+    where: Predicate = ALWAYS
+    zone_region: bool = False  # read in the time_zone of the VM's region in the fleet
+
+
+TimeRule = InstallTime | Bake | Window | Freeze
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Version rules (which (VM, extension) pairs become tasks, and their target)
 
 
@@ -475,7 +562,7 @@ class Theorem(RuleBase):
     permitted by the policy ``spec`` must satisfy."""
 
     spec_path: str = ""
-    claim: Rule | Gate | VersionClaim | None = None
+    claim: Rule | Gate | TimeRule | VersionClaim | None = None
 
 
 @dataclass(frozen=True)
@@ -500,9 +587,10 @@ class Policy:
     preferences: tuple[Preference, ...] = ()
     gates: tuple[Gate, ...] = ()
     versions: VersionPolicy = VersionPolicy()
+    times: tuple[TimeRule, ...] = ()  # install time, bakes, windows, freezes (empty: a schedule without a calendar)
 
-    def rule(self, name: str) -> Rule | Preference | Gate | None:
-        for r in (*self.rules, *self.preferences, *self.gates):
+    def rule(self, name: str) -> Rule | Preference | Gate | TimeRule | None:
+        for r in (*self.rules, *self.preferences, *self.gates, *self.times):
             if r.name == name:
                 return r
         return None
@@ -517,4 +605,5 @@ class Policy:
 RULE_KINDS: tuple[type, ...] = get_args(Rule)
 PREFERENCE_KINDS: tuple[type, ...] = (Spread,)
 GATE_KINDS: tuple[type, ...] = get_args(Gate)
-CLAIM_KINDS: tuple[type, ...] = (*RULE_KINDS, *GATE_KINDS, VersionClaim)
+TIME_KINDS: tuple[type, ...] = get_args(TimeRule)
+CLAIM_KINDS: tuple[type, ...] = (*RULE_KINDS, *GATE_KINDS, *TIME_KINDS, VersionClaim)

@@ -46,18 +46,19 @@ def module_map() -> str:
 
 def kind_table() -> str:
     sys.path.insert(0, str(ROOT))
-    from dsl.policy import CLAIM_KINDS, GATE_KINDS, PREFERENCE_KINDS, RULE_KINDS
+    from dsl.policy import CLAIM_KINDS, GATE_KINDS, PREFERENCE_KINDS, RULE_KINDS, TIME_KINDS
 
     kinds = list(dict.fromkeys([*CLAIM_KINDS, *PREFERENCE_KINDS]))
-    covers = {"check": {*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS}, "plan": {*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS},
-              "prove": set(CLAIM_KINDS), "run": {*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS}}
+    covers = {"check": {*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS, *TIME_KINDS},
+              "plan": {*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS, *TIME_KINDS},
+              "prove": set(CLAIM_KINDS), "run": {*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS, *TIME_KINDS}}
     head = "| kind | " + " | ".join(REGISTRIES) + " |"
     rows = [head, "|" + "---|" * (len(REGISTRIES) + 1)]
     for kind in kinds:
         cells = []
         for stage, (module_name, attr) in REGISTRIES.items():
             module = importlib.import_module(module_name)
-            handler = getattr(module, attr).get(kind)
+            handler = getattr(module, attr).get(kind) or getattr(module, "TIME_" + attr, {}).get(kind)
             if kind not in covers[stage]:
                 cells.append("-")
             elif handler is not None:

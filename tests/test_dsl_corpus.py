@@ -105,7 +105,8 @@ def test_every_kind_has_a_valid_corpus_case() -> None:
         if res.theorems is not None:
             seen |= {type(t.claim) for t in res.theorems.theorems}
         elif res.policy is not None:
-            seen |= {type(r) for r in (*res.policy.rules, *res.policy.preferences, *res.policy.gates)}
+            policy = res.policy
+            seen |= {type(r) for r in (*policy.rules, *policy.preferences, *policy.gates, *policy.times)}
     kinds = {*ir.RULE_KINDS, *ir.PREFERENCE_KINDS, *ir.GATE_KINDS, *ir.CLAIM_KINDS}
     assert kinds <= seen, f"kinds with no valid corpus case: {sorted(k.__name__ for k in kinds - seen)}"
 

@@ -11,13 +11,15 @@ from collections.abc import Mapping
 
 import pytest
 
-from dsl.policy import CLAIM_KINDS, GATE_KINDS, PREFERENCE_KINDS, RULE_KINDS
+from dsl.policy import CLAIM_KINDS, GATE_KINDS, PREFERENCE_KINDS, RULE_KINDS, TIME_KINDS
 
-# stage -> (registry module, the attribute mapping kinds to handlers, the kinds the stage must cover)
+# stage -> (registry module, the attribute mapping kinds to handlers, the kinds the stage must cover).  Time kinds do
+# not shape waves: the planner places the waves under them on the calendar (``TIME_PLANNERS``).
 STAGES: dict[str, tuple[str, str, tuple[type, ...]]] = {
-    "check": ("engine.check.rules", "CHECKS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
+    "check": ("engine.check.rules", "CHECKS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS, *TIME_KINDS)),
     "plan": ("engine.plan.kinds", "PLANNERS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
-    "run": ("engine.run.monitors", "MONITORS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS)),
+    "plan-calendar": ("engine.plan.kinds", "TIME_PLANNERS", TIME_KINDS),
+    "run": ("engine.run.monitors", "MONITORS", (*RULE_KINDS, *PREFERENCE_KINDS, *GATE_KINDS, *TIME_KINDS)),
     "prove": ("engine.prove.kinds", "CLAIMS", CLAIM_KINDS),
 }
 
@@ -25,7 +27,8 @@ STAGES: dict[str, tuple[str, str, tuple[type, ...]]] = {
 def _registry(stage: str) -> tuple[Mapping[type, object], Mapping[type, str], tuple[type, ...]]:
     module_name, attr, kinds = STAGES[stage]
     module = importlib.import_module(module_name)
-    return getattr(module, attr), getattr(module, "UNSUPPORTED", {}), kinds
+    unsupported = {} if attr == "TIME_PLANNERS" else getattr(module, "UNSUPPORTED", {})
+    return getattr(module, attr), unsupported, kinds
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))

@@ -17,6 +17,7 @@ GATE_WORDS = {
     "HealthWaitGate": "health wait",
     "RetryGate": "retry",
     "PhaseGate": "phase gate",
+    "InstallTime": "install time",
 }
 
 
@@ -24,7 +25,7 @@ def gate_slot(g: object) -> tuple[str, str] | None:
     """The slot a gate fills: its kind, and its scope for the scoped kinds."""
     if isinstance(g, ir.PrecheckGate | ir.StopUpgradedGate | ir.StopUnhealthyGate | ir.PauseGate):
         return type(g).__name__, g.of
-    if isinstance(g, ir.HealthWaitGate | ir.RetryGate | ir.PhaseGate):
+    if isinstance(g, ir.HealthWaitGate | ir.RetryGate | ir.PhaseGate | ir.InstallTime):
         return type(g).__name__, ""
     return None
 
@@ -39,7 +40,7 @@ def check_single_valued(items: Sequence[Item], diags: list[Diagnostic]) -> None:
         first = slots.setdefault(slot, it)
         if first is not it:
             scope = f" for {slot[1]}" if slot[1] else ""
-            diags.append(Diagnostic("E214", f"a second {GATE_WORDS[slot[0]]} gate{scope} (`{first.name}` is the first)",
+            diags.append(Diagnostic("E214", f"a second {GATE_WORDS[slot[0]]} {'rule' if slot[0] == 'InstallTime' else 'gate'}{scope} (`{first.name}` is the first)",
                                     it.span,
                                     hint=f"one is enough; to change it in a child policy, reuse the name `{first.name}`"))
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from dsl import ast
 from dsl import policy as ir
-from dsl.checker import claims, gates, limits, preferences, rules
+from dsl.checker import claims, gates, limits, preferences, rules, times
 from dsl.checker.vacuity import never_applies
 from dsl.checker.values import TV, Context
 from dsl.diagnostics import Diagnostic, Span
 
 Category = ast.StatementKind
-Checked = ir.Rule | ir.Preference | ir.Gate | ir.VersionClaim
+Checked = ir.Rule | ir.Preference | ir.Gate | ir.TimeRule | ir.VersionClaim
 
 
 @dataclass
@@ -60,6 +60,14 @@ def statement(ctx: Context, st: ast.NamedDecl) -> Checked | None:
             return gates.retry(ctx, name, span, b)
         case ast.PauseBody():
             return gates.pause(ctx, name, span, b)
+        case ast.InstallTimeBody():
+            return times.install_time(ctx, name, span, b)
+        case ast.WindowBody():
+            return times.window(ctx, name, span, b)
+        case ast.FreezeBody():
+            return times.freeze(ctx, name, span, b)
+        case ast.BakeBody():
+            return times.bake(ctx, name, span, b)
         case ast.ExecClaimBody():
             return claims.executor_claim(ctx, name, span, b)
         case ast.VersionClaimBody():

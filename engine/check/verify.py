@@ -6,6 +6,7 @@ Every synthesised schedule passes through :func:`verify_schedule` before anyone 
 
 * the structure of the schedule and its tasks (``engine.check.structure``);
 * each hard rule, by its kind's check (``engine.check.rules``: one module per kind);
+* with time rules, the schedule's calendar (``engine.check.timeline``) and each time rule, by its kind's check;
 * the soft preferences, as notes with their cost.
 
 A rule kind without a check, or a scope the checker does not know, is a violation of that rule: unknown is never a
@@ -18,18 +19,19 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dsl.policy import GROUP_KEY, DistinctLimit, Policy, Rule
+from dsl.policy import GROUP_KEY, DistinctLimit, Policy, Rule, TimeRule
 from engine.check.placement import Placement
 from engine.check.report import SHOWN_VMS, VerifyReport, Violation
 from engine.check.rules import CHECKS
 from engine.check.structure import check_structure, check_tasks
+from engine.check.timeline import check_calendar
 from engine.model.fleet import Fleet
 from engine.model.schedule import Schedule
 
 __all__ = ["SHOWN_VMS", "VerifyReport", "Violation", "verify_schedule"]
 
 
-def check_rule(rule: Rule, at: Placement) -> None:
+def check_rule(rule: Rule | TimeRule, at: Placement) -> None:
     checker = CHECKS.get(type(rule))
     if checker is None:
         at.add(rule.name, rule.span, f"the checker does not know rule kind {type(rule).__name__}")
@@ -50,11 +52,14 @@ def check(policy: Policy, fleet: Fleet, schedule: Schedule) -> VerifyReport:
     check_tasks(at)
     for rule in policy.rules:
         check_rule(rule, at)
+    check_calendar(at)
+    for time_rule in policy.times:
+        check_rule(time_rule, at)
     for pref in policy.preferences:
         checker = CHECKS.get(type(pref))
         if checker is not None:
             checker.check(pref, at)
-    return VerifyReport(tuple(at.violations), tuple(at.notes), len(policy.rules))
+    return VerifyReport(tuple(at.violations), tuple(at.notes), len(policy.rules) + len(policy.times))
 
 
 @contextmanager

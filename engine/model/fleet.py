@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -32,6 +33,7 @@ from engine.model.bounds import (
     raise_if,
     validate_all,
 )
+from engine.model.calendar import available_zones
 from engine.model.errors import InputError
 
 FLEET_FORMAT_VERSION = 1
@@ -52,6 +54,15 @@ class Region(_Model):
         "region, else 0."))
     geography: str | None = Field(default=None, min_length=1, description=(
         "Geography (e.g. \"United States\"); default: the bundled Azure region table's, for a known region."))
+    time_zone: str | None = Field(default=None, min_length=1, description=(
+        "IANA time zone of the region (e.g. \"Europe/Amsterdam\"), read by time rules `in the region zone`."))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is not None and v not in available_zones():
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as \"Europe/Amsterdam\")")
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -66,10 +77,11 @@ class Region(_Model):
 
     @model_serializer(mode="wrap")
     def _omit_unset_geography(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Fleets written before the field existed read and write back byte for byte.
+        # Fleets written before the fields existed read and write back byte for byte.
         out: dict[str, Any] = handler(self)
-        if out.get("geography", 0) is None:
-            del out["geography"]
+        for key in ("geography", "time_zone"):
+            if out.get(key, 0) is None:
+                del out[key]
         return out
 
 

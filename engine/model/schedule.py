@@ -1,5 +1,9 @@
 """The schedule interchange format, v2 (v1 files still read): phases, waves of tasks, skipped (VM, extension) pairs, bound and optimality.
 
+Optional times (a policy with time rules): the rollout's ``start``, each wave's ``start`` and ``end`` (UTC instants,
+``2026-12-02T00:00:00Z``) and the ``finish`` bound with what sets it.  They are left out of the JSON when absent, so
+a schedule without a calendar is byte for byte what it was, and a version-1 schedule without them still reads.
+
 Waves are numbered 0..n-1; a wave belongs to one phase; phase indices never decrease along the waves; each region's
 tasks all lie in one phase.  ``Schedule.to_json`` is the one canonical serialisation (byte-for-byte reproducible).
 """
@@ -45,10 +49,31 @@ class Phase(_Model):
     regions: list[str]
 
 
+INSTANT_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+_TIME_FIELDS = ("start", "finish")
+_WAVE_TIME_FIELDS = ("start", "end")
+
+
+def _instant(description: str) -> Any:
+    return Field(default=None, pattern=INSTANT_PATTERN, description=description)
+
+
 class Wave(_Model):
     index: int = Field(ge=0)
     phase: int = Field(ge=0)
     tasks: list[Task]
+    start: str | None = _instant("When the wave starts (UTC), with a calendar.")
+    end: str | None = _instant("When the wave's last install ends as planned (UTC), with a calendar.")
+
+
+class Finish(_Model):
+    """The calendar's answer: when the rollout ends as planned, the lower bound on any schedule's end, and what
+    sets that bound (a window, a bake, a chain of waves)."""
+
+    planned: str = Field(pattern=INSTANT_PATTERN)
+    lower_bound: str = Field(pattern=INSTANT_PATTERN)
+    set_by: str
+    critical_path: list[str] = Field(default_factory=list)
 
 
 class Skipped(_Model):
@@ -70,6 +95,8 @@ class Schedule(_Model):
     lower_bound: int = Field(ge=0)
     optimal: bool
     stats: dict[str, Any] = Field(default_factory=dict)
+    start: str | None = _instant("The rollout's start (UTC), recorded when the policy has time rules.")
+    finish: Finish | None = None
 
     @model_serializer(mode="wrap")
     def _omit_unrecorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -83,7 +110,20 @@ class Schedule(_Model):
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+        data = self.model_dump(mode="json")
+        for key in _TIME_FIELDS:
+            if data.get(key) is None:
+                data.pop(key, None)
+        for w in data["waves"]:
+            for key in _WAVE_TIME_FIELDS:
+                if w.get(key) is None:
+                    w.pop(key, None)
+        return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+    @property
+    def timed(self) -> bool:
+        """Does the schedule carry a calendar (a start)?"""
+        return self.start is not None
 
     def wave_of_vm(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -35,6 +35,7 @@ from engine.model.schedule import Schedule
 from engine.model.solver import Sat, Unsat
 from engine.model.upgrades import resolve_upgrades
 from engine.plan.budget import Budget
+from engine.plan.calendar import place as place_calendar
 from engine.plan.compiler import compile_model
 from engine.plan.construct import WavePlan, construct
 from engine.plan.encoding import OutOfTime
@@ -239,14 +240,17 @@ def plan(
     workers: int = 2,
     progress: Progress | None = None,
     region_map: RegionMap | None = None,
+    start: int | None = None,
 ) -> PlanResult:
     """Shortest verified schedule for ``fleet`` under ``policy``; raises Infeasible (with the minimal conflicting
-    rules) when none exists, SolverTimeout when none was found in time, CheckFailed on an encoding bug.
+    rules) when none exists, SolverTimeout when none was found in time, CheckFailed on an encoding bug.  With time
+    rules, the waves are then placed on the calendar from ``start`` (epoch seconds; default: now, to the minute).
     ``region_map`` runs the independent per-region solves elsewhere (e.g. a Dask cluster); default: ``workers``
     local processes.  The schedule does not depend on where they ran."""
-    start = time.monotonic()
+    begin = start if start is not None else int(time.time()) // 60 * 60
+    clock = time.monotonic()
     say = progress or (lambda _msg: None)
-    budget = Budget(start + time_limit)
+    budget = Budget(clock + time_limit)
     resolution = resolve_upgrades(fleet, policy.versions)
     groups = build_groups(policy, fleet, resolution)
     say(f"{len(groups.classes)} classes from {sum(c.count for c in groups.classes if c.unit == 0)} VMs with tasks")
@@ -302,9 +306,13 @@ def plan(
                    policy, fleet)
     # The classes and tasks are no longer needed: free them before the checker builds its own view of the fleet.
     n_waves = len(waves_plan)
+    region_lower = {r: p.lower_bound for r, p in regions.items()}
     del groups, resolution, regions, waves_plan
+    if policy.times:
+        schedule = place_calendar(policy, fleet, schedule, begin, region_lower)
+        say(f"calendar: finish {schedule.finish.planned if schedule.finish else '?'}")
     _recheck(policy, fleet, schedule)
-    elapsed = time.monotonic() - start
+    elapsed = time.monotonic() - clock
     return PlanResult(schedule, elapsed, lower, optimal, n_waves, budget.calls, spread_cost,
                       tuple(coupled), tuple(budget.notes))
 

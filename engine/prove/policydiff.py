@@ -19,6 +19,7 @@ from dsl.policy import (
     HealthWaitGate,
     Policy,
     Rule,
+    TimeRule,
     VersionClaim,
 )
 from engine.model.text import selector_text
@@ -62,7 +63,7 @@ class DiffResult:
         return 0 if self.verdict in ("equivalent", "stricter") else 1
 
 
-def _strip(item: Rule | Gate) -> tuple[object, ...]:
+def _strip(item: Rule | Gate | TimeRule) -> tuple[object, ...]:
     """A rule's meaning without its name and span (two identically written rules are the same constraint)."""
     fields = {k: v for k, v in vars(item).items() if k not in ("name", "span")}
     return (type(item).__name__, tuple(sorted((k, repr(v)) for k, v in fields.items())))
@@ -143,6 +144,14 @@ def direction(sub: Policy, sup: Policy, sub_name: str, sup_name: str, time_limit
         if _strip(r) in sub_rules:  # the same constraint, written the same way
             continue
         d = _outcome_difference(f"rule {r.name}", prove_claim(sub, r, time_limit))
+        if d is not None:
+            diffs.append(d)
+    sub_times = {_strip(t) for t in sub.times}
+    for t in sup.times:  # time rules: each proven under sub like a rule (engine/prove/kinds/timing.py)
+        checked += 1
+        if _strip(t) in sub_times:
+            continue
+        d = _outcome_difference(f"rule {t.name}", prove_claim(sub, t, time_limit))
         if d is not None:
             diffs.append(d)
     gate_diffs, n_gates = _gate_differences(sub, sup, time_limit)

@@ -13,12 +13,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dsl.policy import Gate, Policy, Rule, Theorem, VersionClaim, VersionPolicy
+from dsl.policy import Gate, Policy, Rule, Theorem, TimeRule, VersionClaim, VersionPolicy
 from engine.prove.kinds import CLAIMS, UNSUPPORTED
 from engine.prove.kinds.base import ClaimKind, SymbolicClaim
 from engine.prove.results import Outcome, TheoremResult
 
-Claim = Rule | Gate | VersionClaim
+Claim = Rule | Gate | TimeRule | VersionClaim
 
 
 def prove_claim(spec: Policy, claim: Claim, time_limit: float = 10.0,

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dsl.versions import parse_version
+from engine.model.calendar import DEFAULT_INSTALL_SECONDS
 from engine.model.faults import NO_FAULTS, FaultScript
 from engine.model.fleet import Fleet
 
 # Far beyond any rollout: the end of a window that never closes (a VM unhealthy from the start).
 FOREVER = 1 << 62
-NOMINAL_INSTALL_SECONDS = 120
+NOMINAL_INSTALL_SECONDS = DEFAULT_INSTALL_SECONDS
 INSTALL_JITTER_SECONDS = 60
 
 

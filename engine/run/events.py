@@ -44,6 +44,9 @@ EventKind = Literal[
     "set_stopped",
     "retry_scheduled",
     "retries_exhausted",
+    "window_wait",
+    "bake_started",
+    "bake_finished",
 ]
 EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
 

@@ -39,10 +39,12 @@ from dsl.policy import (
 )
 from dsl.versions import is_version, parse_version
 from engine.model.bounds import capped
+from engine.model.calendar import format_instant
 from engine.model.errors import InputError
 from engine.model.fleet import VM, Extension, Fleet
 from engine.model.schedule import Schedule
 from engine.model.scopes import group_label
+from engine.run.calendar import RunCalendar, Wait
 from engine.run.driver import FOREVER, Driver, InstallResult, TaskRef
 from engine.run.events import EventSink, event_line, minutes
 from engine.run.gates import REAL_GATES, GateFns, percent_text, repairs_needed, unblocking_cap
@@ -266,6 +268,8 @@ class Executor:
         self.retry_gate: RetryGate | None = retries[0] if retries else None
         self.phase_gate = next((g for g in policy.gates if isinstance(g, PhaseGate)), None)
         self.allow_major = policy.versions.allow_major
+        # The calendar (time rules); None without them, so a run without time rules is what it was.
+        self.calendar = RunCalendar(policy, fleet, schedule) if policy.times else None
 
         with gc_paused():  # building indexes over the fleet allocates as much as the run itself
             # Gate groups: every VM's group per gate scope, group members (sizes count every VM of the group).
@@ -904,6 +908,7 @@ class Executor:
         if retry:
             detail["retry"] = True
         self.emit(start, event_line(start, "wave_started", detail=detail))
+        self.monitor.on_wave(False, wave, phase, start, retry)
         # The heap holds int keys (time << 33 | kind << 32 | index into ``items``): ends before starts at one instant,
         # then in push order; int keys compare in C, tuples item by item.
         heap: list[int] = []
@@ -931,13 +936,64 @@ class Executor:
             same = key >> 32
             while heap and heap[0] >> 32 == same:
                 starts.append(items[heappop(heap) & low])
+            if self.calendar is not None and self.calendar.gates_starts:
+                starts = self._calendar_starts(t, starts, heap, items)
             for e, batch in self.run_batches(t, self.start_batches(t, starts)):
                 heappush(heap, e << 33 | _END << 32 | len(items))
                 items.append(batch)
         self.emit(end, event_line(end, "wave_finished", detail={"wave": wave, "phase": phase,
                                                                  "executed_wave": self.exec_waves}))
+        self.monitor.on_wave(True, wave, phase, end, retry)
+        if self.calendar is not None and not retry:
+            for region, bake, until in self.calendar.wave_finished([self.fleet.vms[tasks[i].vid] for i in ids], end):
+                self.emit(end, event_line(end, "bake_started", rule=bake.name, detail={
+                    "after": bake.after, "region": region, "until_minutes": minutes(until)}))
         self.now = end
         self.exec_waves += 1
+        self.flush()
+
+    def _calendar_starts(self, t: int, starts: list[Any], heap: list[int], items: list[Any]) -> list[Any]:
+        """The batches due at ``t`` that the calendar lets start now; the others are pushed back to when it will
+        (a ``window_wait``, or a ``bake_finished`` when a region bake ends), or never start (no window ahead)."""
+        assert self.calendar is not None
+        now: list[Any] = []
+        for item in starts:
+            unit, ids, wave, _phase = item
+            live = [i for i in ids if self.tasks[i].state in (PENDING, RETRY)]
+            vms: dict[str, tuple[VM, list[Extension]]] = {}
+            for i in live:
+                task = self.tasks[i]
+                vms.setdefault(task.name, (self.fleet.vms[task.vid], []))[1].append(task.ext)
+            wait = self.calendar.wait(list(vms.values()), t) if live else None
+            if wait is None:
+                now.append(item)
+                continue
+            self._announce_wait(t, unit, wave, wait)
+            if wait.until is None:  # no opening within the horizon: its tasks end not_started
+                continue
+            heapq.heappush(heap, wait.until << 33 | _START << 32 | len(items))
+            items.append(item)
+        return now
+
+    def _announce_wait(self, t: int, unit: str, wave: int, wait: Wait) -> None:
+        assert self.calendar is not None
+        if wait.kind == "bake":
+            if wait.until is not None:
+                self.emit(wait.until, event_line(wait.until, "bake_finished", rule=wait.rule,
+                                                 detail={"set": unit, "wave": wave}))
+            return
+        until = None if wait.until is None else format_instant(self.calendar.base + wait.until)
+        self.emit(t, event_line(t, "window_wait", rule=wait.rule, detail={
+            "set": unit, "wave": wave, "reason": wait.kind, "until": until,
+            "until_minutes": None if wait.until is None else minutes(wait.until)}))
+
+    def _bake(self, bake: Any, detail: dict[str, Any]) -> None:
+        """Wait out a phase or wave bake from now (the end of what it bakes)."""
+        start = self.now
+        self.emit(start, event_line(start, "bake_started", rule=bake.name, detail={
+            "after": bake.after, **detail, "until_minutes": minutes(start + bake.duration.seconds)}))
+        self.now = start + bake.duration.seconds
+        self.emit(self.now, event_line(self.now, "bake_finished", rule=bake.name, detail={"after": bake.after, **detail}))
         self.flush()
 
     def run_due_retries(self) -> bool:
@@ -1006,7 +1062,10 @@ class Executor:
             "waves": len(self.schedule.waves), "phases": len(phases), "tasks": len(self.tasks),
             "skipped": len(self.schedule.skipped), "policy": self.policy.name}))
         held: dict[str, Any] | None = None
+        cal = self.calendar
         for n, phase in enumerate(phases):
+            if n > 0 and cal is not None and cal.phase_bake is not None:
+                self._bake(cal.phase_bake, {"phase": phases[n - 1]})
             if n > 0 and self.phase_gate is not None:
                 announced = False
                 while True:
@@ -1027,6 +1086,8 @@ class Executor:
             for w in self.schedule.waves:
                 if w.phase != phase:
                     continue
+                if w.index > 0 and cal is not None and cal.wave_bake is not None:
+                    self._bake(cal.wave_bake, {"wave": w.index - 1})
                 self.run_due_retries()
                 self.run_wave(self.wave_tasks[w.index], w.index, phase, retry=False)
             states = self._states(self.phase_tasks.get(phase, ()))

@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsl.policy import GATE_KINDS
+from engine.check.rules.bake import BakeCheck
 from engine.check.rules.base import RuleCheck
 from engine.check.rules.canary import CanaryCheck
 from engine.check.rules.capacity import CapacityCheck
 from engine.check.rules.distinct_limit import DistinctLimitCheck
 from engine.check.rules.extension_order import ExtensionOrderCheck
+from engine.check.rules.freeze import FreezeCheck
+from engine.check.rules.install_time import InstallTimeCheck
 from engine.check.rules.not_whole import NotWholeCheck
 from engine.check.rules.order import OrderCheck
 from engine.check.rules.order_by import OrderByCheck
@@ -22,6 +25,7 @@ from engine.check.rules.separate_pairs import SeparatePairsCheck
 from engine.check.rules.separate_regions import SeparateRegionsCheck
 from engine.check.rules.spread import SpreadCheck
 from engine.check.rules.unit_limit import UnitLimitCheck
+from engine.check.rules.window import WindowCheck
 
 _ALL: tuple[RuleCheck[Any], ...] = (
     SeparatePairsCheck(),
@@ -35,6 +39,10 @@ _ALL: tuple[RuleCheck[Any], ...] = (
     OrderByCheck(),
     ExtensionOrderCheck(),
     SpreadCheck(),
+    InstallTimeCheck(),
+    BakeCheck(),
+    WindowCheck(),
+    FreezeCheck(),
 )
 CHECKS: Mapping[type, RuleCheck[Any]] = {c.kind: c for c in _ALL}
 

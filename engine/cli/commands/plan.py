@@ -15,12 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dsl.diagnostics import Diagnostic
 from dsl.loader import load_policy
 from engine.cli.bounded import SOLVER_SHARE, run_bounded
 from engine.cli.commands import report as report_cmd
 from engine.cli.common import Format, RootOption, plain_console, progress, report_errors, shown_paths
 from engine.cli.outputs import check_outputs, is_stdout, write_output
-from engine.model.errors import Infeasible
+from engine.model.calendar import CalendarError, parse_instant
+from engine.model.errors import Infeasible, InputError
 from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 from engine.model.schedule import Schedule
@@ -46,6 +48,8 @@ def register(app: typer.Typer) -> None:
         root: RootOption = None,
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786) for the per-region solves; default: $DASK_SCHEDULER_ADDRESS, else local processes.")] = None,
         connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the scheduler and its first worker.")] = 10.0,
+        start: Annotated[str | None, typer.Option("--start", help="With time rules: when the rollout may start (UTC, "
+                                                  "2026-12-02T00:00Z); default: now, to the minute.")] = None,
     ) -> None:
         """Plan the shortest rollout schedule that satisfies every rule, and prove it optimal when possible.
 
@@ -59,6 +63,7 @@ def register(app: typer.Typer) -> None:
           wavegate plan --spec specs/team-strict.wg --fleet my-fleet.json -o schedule.json
         """
         check_outputs(output, report)
+        begin = _start(start)
         spec_path = spec if spec is not None else bundled_spec()
         fleet_path = fleet if fleet is not None else sample_fleet()
         with progress("loading the policy and the fleet", quiet):
@@ -71,7 +76,7 @@ def register(app: typer.Typer) -> None:
                 # for assembling the schedule and the independent re-check.
                 result = run_bounded(
                     lambda say_: _synthesise(policy, the_fleet, time_limit * SOLVER_SHARE, say_, address,
-                                             connect_timeout),
+                                             connect_timeout, begin),
                     time_limit, say, "the whole solve: grouping, solving, assembling and the independent re-check")
         except Infeasible as e:
             typer.echo(shown_paths(e.explanation), err=True)
@@ -93,15 +98,37 @@ def register(app: typer.Typer) -> None:
         typer.echo(summary, nl=False, err=is_stdout(output))
 
 
+def _start(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except CalendarError as e:
+        raise InputError([Diagnostic("E-USAGE", f"--start: {e}", hint="e.g. --start 2026-12-02T00:00Z")]) from None
+
+
+def _calendar(console: Console, s: Schedule) -> None:
+    if s.finish is None:
+        return
+    f = s.finish
+    verdict = "optimal for time" if f.planned == f.lower_bound else f"lower bound {f.lower_bound}"
+    console.print(f"start: {s.start}   finish: {f.planned}   {verdict}")
+    console.print(f"finish set by: {f.set_by}")
+    if f.critical_path:
+        console.print("critical path:")
+        for step in f.critical_path:
+            console.print(f"  {step}")
+
+
 def _synthesise(policy: Policy, fleet: Fleet, time_limit: float, say: Callable[[str], None], address: str | None,
-                connect_timeout: float) -> PlanResult:
+                connect_timeout: float, start: int | None) -> PlanResult:
     """The planner, with its per-region solves on the cluster at ``address`` when one is given (inside the bounded
     child: a Dask client's threads do not survive a fork, so it is made here)."""
     # deferred: the planner stack (z3) loads only when this command runs
     from engine.plan.synthesis import plan as synthesise
 
     with _region_map(address, connect_timeout) as region_map:
-        return synthesise(policy, fleet, time_limit=time_limit, progress=say, region_map=region_map)
+        return synthesise(policy, fleet, time_limit=time_limit, progress=say, region_map=region_map, start=start)
 
 
 @contextmanager
@@ -156,6 +183,7 @@ def _summary(result: PlanResult, policy_name: str, fleet_path: Path, output: Pat
     console.print(f"tasks: {n_tasks}   skipped: {len(s.skipped)}   classes: {s.stats.get('classes')}   "
                   f"solver calls: {result.solver_calls}   spread cost: {result.spread_cost}   "
                   f"time: {result.elapsed:.2f}s")
+    _calendar(console, s)
     for note in result.notes:
         console.print(f"note: {note}")
     if output is not None and not is_stdout(output):

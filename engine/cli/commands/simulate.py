@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from dsl.diagnostics import Diagnostic, JsonLocation
@@ -28,6 +29,7 @@ from engine.cli.common import (
 )
 from engine.cli.outputs import EventsOutput, Output, check_outputs, is_stdout, write_output
 from engine.model.bounds import capped, loads_bounded
+from engine.model.calendar import CalendarError, format_instant, parse_instant
 from engine.model.digest import check_tied, fleet_sha256
 from engine.model.errors import InputError
 from engine.model.fault_model import load_fault_model
@@ -76,6 +78,7 @@ def register(app: typer.Typer) -> None:
         root: RootOption = None,
         fmt: FormatOption = Format.text,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+        start: Annotated[str | None, typer.Option("--start", help="With time rules and no --schedule: when the planned rollout starts (UTC, 2026-12-02T00:00Z); default: now.")] = None,
     ) -> None:
         """Carry a schedule out wave by wave on a simulated fleet: health gates, rollback, retries, a summary.
 
@@ -95,7 +98,7 @@ def register(app: typer.Typer) -> None:
         check_outputs(events, final_state, report)
         with report_cmd.events_for_report(events, report) as events_out, progress("simulate", quiet) as say:
             out = run_simulate(spec, fleet, schedule, faults, seed, journal, resume, events_out, final_state,
-                               max_retries, time_limit, model, force, root, say)
+                               max_retries, time_limit, model, force, root, say, start=_start(start))
             report_cmd.after_simulate(report, out.policy, out.schedule, spec, fleet, events_out, events)
         # An output on stdout (`--events -`) keeps stdout machine-readable: the summary goes to stderr then.
         text = summary_json(out) if fmt == Format.json else out.summary
@@ -106,6 +109,15 @@ def register(app: typer.Typer) -> None:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _start(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except CalendarError as e:
+        raise _usage(f"--start: {e}", "e.g. --start 2026-12-02T00:00Z") from None
 
 
 def _usage(msg: str, hint: str | None = None) -> InputError:
@@ -128,6 +140,8 @@ def run_simulate(
     force: bool = False,
     root: Path | None = None,
     say: Callable[[str], None] = lambda _msg: None,
+    *,
+    start: int | None = None,
 ) -> SimOutcome:
     """Load, plan when needed, run, and write the outputs (only after the run finished); the summary's data."""
     # deferred: the planner and checker stack (z3) loads only when this command runs
@@ -166,8 +180,8 @@ def run_simulate(
             from engine.api import plan
 
             say("planning")
-            sched = run_bounded(lambda _say: plan(policy, fleet, time_limit=time_limit * SOLVER_SHARE), time_limit,
-                                say, "planning: grouping, solving, assembling and the independent re-check")
+            sched = run_bounded(lambda _say: plan(policy, fleet, time_limit=time_limit * SOLVER_SHARE, start=start),
+                                time_limit, say, "planning: grouping, solving, assembling and the independent re-check")
         if journal_path is not None:
             journal = Journal.create(journal_path, {**inputs, "schedule": sched.to_json()})
 
@@ -260,6 +274,20 @@ def _duration(seconds: int) -> str:
     return " ".join(parts)
 
 
+def _calendar_line(console: Console, out: SimOutcome) -> None:
+    """With a calendar: the planned finish next to the simulated one."""
+    s = out.schedule
+    if s.start is None or s.finish is None:
+        return
+    simulated = parse_instant(s.start) + out.result.duration
+    planned = parse_instant(s.finish.planned)
+    late = simulated - planned
+    how = "as planned" if late == 0 else (f"{_duration(late)} later than planned" if late > 0
+                                          else f"{_duration(-late)} earlier than planned")
+    console.print(f"calendar: planned finish {s.finish.planned}, simulated finish {format_instant(simulated)} ({how})",
+                  highlight=False)
+
+
 def render_summary(out: SimOutcome, width: int = 110) -> str:
     r = out.result
     buf = io.StringIO()
@@ -292,6 +320,7 @@ def render_summary(out: SimOutcome, width: int = 110) -> str:
         table.add_row("virtual time", _duration(r.duration),
                       f"halted early; a complete run of the {r.waves} waves takes at least {_duration(r.ideal)}")
     console.print(table)
+    _calendar_line(console, out)
     if r.halts:
         console.print(f"{len(r.halts)} halted set{'s' if len(r.halts) != 1 else ''}:")
         for h in r.halts[:SHOWN_HALTS]:

@@ -12,18 +12,23 @@ from typing import Any
 
 from dsl.policy import GATE_KINDS
 from engine.model.errors import CheckFailed
+from engine.plan.kinds.bake import BakePlan
 from engine.plan.kinds.base import PlanKind
 from engine.plan.kinds.canary import CanaryPlan
 from engine.plan.kinds.capacity import CapacityPlan
 from engine.plan.kinds.distinct_limit import DistinctLimitPlan
 from engine.plan.kinds.extension_order import ExtensionOrderPlan
+from engine.plan.kinds.freeze import FreezePlan
+from engine.plan.kinds.install_time import InstallTimePlan
 from engine.plan.kinds.not_whole import NotWholePlan
 from engine.plan.kinds.order import OrderPlan
 from engine.plan.kinds.order_by import OrderByPlan
 from engine.plan.kinds.separate_pairs import SeparatePairsPlan
 from engine.plan.kinds.separate_regions import SeparateRegionsPlan
 from engine.plan.kinds.spread import SpreadPlan
+from engine.plan.kinds.timing import TimeKind
 from engine.plan.kinds.unit_limit import UnitLimitPlan
+from engine.plan.kinds.window import WindowPlan
 
 _ALL: tuple[type[PlanKind[Any, Any]], ...] = (
     SeparatePairsPlan,
@@ -39,6 +44,10 @@ _ALL: tuple[type[PlanKind[Any, Any]], ...] = (
     SpreadPlan,
 )
 PLANNERS: Mapping[type, type[PlanKind[Any, Any]]] = {p.kind: p for p in _ALL}
+
+# Time rules do not shape waves: the calendar (engine.plan.calendar) places the planned waves under them.
+_TIME: tuple[type[TimeKind[Any]], ...] = (InstallTimePlan, BakePlan, WindowPlan, FreezePlan)
+TIME_PLANNERS: Mapping[type, type[TimeKind[Any]]] = {p.kind: p for p in _TIME}
 
 # Gates are what the executor does while running: a schedule has nothing to place for them.
 UNSUPPORTED: Mapping[type, str] = {

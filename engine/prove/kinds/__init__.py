@@ -21,6 +21,7 @@ from engine.prove.kinds.order import OrderClaim
 from engine.prove.kinds.order_by import OrderByClaim
 from engine.prove.kinds.run_gates import PauseClaim, PhaseClaim, RetryClaim
 from engine.prove.kinds.separation import SeparatePairsClaim, SeparateRegionsClaim
+from engine.prove.kinds.timing import BakeClaim, FreezeClaim, InstallTimeClaim, WindowClaim
 from engine.prove.kinds.unit_limit import UnitLimitClaim
 from engine.prove.kinds.versions import VersionClaimKind
 
@@ -43,6 +44,10 @@ _ALL: tuple[ClaimKind[Any], ...] = (
     RetryClaim(),
     PauseClaim(),
     VersionClaimKind(),
+    InstallTimeClaim(),
+    BakeClaim(),
+    WindowClaim(),
+    FreezeClaim(),
 )
 CLAIMS: Mapping[type, ClaimKind[Any]] = {k.kind: k for k in _ALL}
 

@@ -204,6 +204,9 @@ class RunMonitor:
     def on_succeeded(self, vm: str, extension: str) -> None:
         """A task succeeded (installed and healthy) on ``vm``."""
 
+    def on_wave(self, finished: bool, wave: int, phase: int, time: int, retry: bool) -> None:
+        """An executed wave (of schedule wave ``wave``) started or ``finished`` at ``time``."""
+
 
 class KindMonitor(RunMonitor, Generic[K]):
     """The runtime monitor of one IR kind (``kind``), built once per run with the policy's items of that kind."""

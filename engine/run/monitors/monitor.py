@@ -34,7 +34,7 @@ class Monitor:
     def __init__(self, policy: Policy, fleet: Fleet, unhealthy_count: UnhealthyCount,
                  schedule: Schedule | None = None) -> None:
         by_kind: dict[type, list[Any]] = defaultdict(list)
-        for item in (*policy.rules, *policy.gates):
+        for item in (*policy.rules, *policy.gates, *policy.times):
             if type(item) in MONITORS:
                 by_kind[type(item)].append(item)
         kinds = [(cls, by_kind[kind]) for kind, cls in MONITORS.items() if by_kind.get(kind)]
@@ -56,6 +56,7 @@ class Monitor:
         self._halt_hooks = [m.on_halt for m in monitors if _overrides(m, "on_halt")]
         self._install_hooks = [m.on_install for m in monitors if _overrides(m, "on_install")]
         self._success_hooks = [m.on_succeeded for m in monitors if m.tracks_successes]
+        self._wave_event_hooks = [m.on_wave for m in monitors if _overrides(m, "on_wave")]
         # The executor calls ``install_check`` on every install: the one hook itself when there is one.
         self.install_check: InstallHook = self._install_hooks[0] if len(self._install_hooks) == 1 else self.on_install
         # Whether on_batch_start needs the scheduled extensions (a rule's ``where`` reads more than TrueP), and
@@ -108,3 +109,8 @@ class Monitor:
         """A task succeeded on ``vm`` (called only when ``tracks_successes``)."""
         for hook in self._success_hooks:
             hook(vm, extension)
+
+    def on_wave(self, finished: bool, wave: int, phase: int, time: int, retry: bool) -> None:
+        """An executed wave started (or ``finished``) at ``time``."""
+        for hook in self._wave_event_hooks:
+            hook(finished, wave, phase, time, retry)

@@ -13,6 +13,7 @@ from typing import Any
 from dsl.policy import (
     Canary,
     HealthWaitGate,
+    InstallTime,
     NotWhole,
     Order,
     OrderBy,
@@ -23,14 +24,17 @@ from dsl.policy import (
     StopUnhealthyGate,
     UnitLimit,
 )
+from engine.run.monitors.bake import BakeMonitor
 from engine.run.monitors.base import KindMonitor
 from engine.run.monitors.capacity import CapacityMonitor
 from engine.run.monitors.distinct_limit import DistinctLimitMonitor
 from engine.run.monitors.extension_order import ExtensionOrderMonitor
+from engine.run.monitors.freeze import FreezeMonitor
 from engine.run.monitors.precheck import PrecheckMonitor
 from engine.run.monitors.separate_pairs import SeparatePairsMonitor
 from engine.run.monitors.separate_regions import SeparateRegionsMonitor
 from engine.run.monitors.stop_upgraded import StopUpgradedMonitor
+from engine.run.monitors.window import WindowMonitor
 
 _ALL: tuple[type[KindMonitor[Any]], ...] = (
     PrecheckMonitor,
@@ -40,6 +44,9 @@ _ALL: tuple[type[KindMonitor[Any]], ...] = (
     SeparatePairsMonitor,
     SeparateRegionsMonitor,
     ExtensionOrderMonitor,
+    WindowMonitor,
+    FreezeMonitor,
+    BakeMonitor,
 )
 MONITORS: Mapping[type, type[KindMonitor[Any]]] = {m.kind: m for m in _ALL}
 
@@ -64,6 +71,8 @@ UNSUPPORTED: Mapping[type, str] = {
                "naming its holders",
     RetryGate: "applied by the executor at each batch end; not re-checked at run time: a retry wave holds only tasks "
                "of its own wave, so the wave and phase rules stay checked on it",
+    InstallTime: "the planner's unit of a wave's length: installs take what the driver reports, so there is nothing "
+                 "to enforce at run time (simulate compares the planned finish with the simulated one)",
     PauseGate: "applied by the executor before each batch; not re-checked at run time: a pause only delays a batch, "
                "no availability invariant depends on it",
 }
