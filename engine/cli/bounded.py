@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -45,6 +46,9 @@ def _answer(e: BaseException) -> tuple[str, Any]:
 def _child(fn: Callable[[Say], Any], conn: Connection) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # a group of its own: the parent stops it and its workers at once
+    # Fresh stdio objects: a thread of the parent (a progress spinner) may have held their locks at the fork, and
+    # the child reports only through the pipe.
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     try:
         result = fn(lambda msg: conn.send(("progress", msg)))
         conn.send(("ok", result))

@@ -18,7 +18,7 @@ import stat
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from dsl.diagnostics import Diagnostic
 from engine.model.errors import InputError
@@ -214,16 +214,28 @@ class Output:
         return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
 
     def write(self, text: str) -> None:
-        self._stream.write(text)
+        try:
+            self._stream.write(text)
+        except OSError as e:  # a full disk, a closed pipe: E-IO, and the temporary file removed
+            self._fail(e)
 
     def write_lines(self, lines: list[str]) -> None:
         """Each line followed by a newline (an event sink: ``engine.run.events.EventSink``)."""
         # Joined a few thousand at a time: one string of a whole wave's lines (tens of MB at a million VMs) is
         # built, encoded and freed outside the CPU cache, which measured 3x slower.
         write = self._stream.write
-        for start in range(0, len(lines), _WRITE_CHUNK):
-            write("\n".join(lines[start:start + _WRITE_CHUNK]))
-            write("\n")
+        try:
+            for start in range(0, len(lines), _WRITE_CHUNK):
+                write("\n".join(lines[start:start + _WRITE_CHUNK]))
+                write("\n")
+        except OSError as e:
+            self._fail(e)
+
+    def _fail(self, e: OSError) -> NoReturn:
+        self._done = True
+        if self._target is not None:
+            self._cleanup()
+        raise _refuse(self.path, e.strerror or str(e)) from None
 
     def commit(self) -> None:
         if self._done:

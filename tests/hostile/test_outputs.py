@@ -242,3 +242,21 @@ def test_root_keeps_a_replaced_files_owner(tmp_path: Path) -> None:
     write_output(f, "new")
     st = f.stat()
     assert (st.st_uid, st.st_gid) == (12345, 23456) and f.read_text() == "new"
+
+
+def test_a_full_disk_is_an_io_error_and_leaves_nothing(tmp_path: Path) -> None:
+    import errno
+
+    target = tmp_path / "s.json"
+    target.write_text("old")
+    out = Output(target)
+
+    def full(_text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out._stream.write = full  # type: ignore[method-assign]
+    with pytest.raises(InputError) as e:
+        out.write_lines(["a", "b"])
+    assert e.value.diagnostics[0].code == "E-IO" and "No space left" in e.value.diagnostics[0].message
+    out.abort()
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["s.json"]

@@ -164,7 +164,7 @@ def _summary(result: PlanResult, policy_name: str, fleet_path: Path, output: Pat
     if n_tasks == 0:
         console.print(f"{policy_name} on {fleet_path.name}: nothing to do — no VM needs an upgrade "
                       "(every extension is current, opted out or disabled)")
-        console.print(_vm_counts(s))
+        console.print(_vm_counts(s), soft_wrap=True)
     else:
         table = Table(title=f"{policy_name} on {fleet_path.name}", title_justify="left")
         table.add_column("phase", justify="right")
@@ -179,7 +179,7 @@ def _summary(result: PlanResult, policy_name: str, fleet_path: Path, output: Pat
         console.print(table)
         verdict = "proven optimal" if result.optimal else f"not proven optimal (gap {result.waves - result.lower_bound})"
         console.print(f"waves: {result.waves}   lower bound: {s.lower_bound}   {verdict}")
-        console.print(_vm_counts(s))
+        console.print(_vm_counts(s), soft_wrap=True)
     console.print(f"tasks: {n_tasks}   skipped: {len(s.skipped)}   classes: {s.stats.get('classes')}   "
                   f"solver calls: {result.solver_calls}   spread cost: {result.spread_cost}   "
                   f"time: {result.elapsed:.2f}s")
