@@ -51,6 +51,21 @@ def test_a_type_error_does_not_hide_the_other_problems(tmp_path: Path) -> None:
     assert "did you mean 'eastus'?" in err
 
 
+def test_a_bad_set_field_does_not_hide_the_vm_problems(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["scale_sets"][0]["upgrade_mode"] = 7
+        d["vms"][1]["region"] = "eastuss"
+    f = mutated(tmp_path, "f.json", fleet_data(), change)
+    code, _, err = run("plan", "--spec", SPEC, "--fleet", f)
+    assert code == 2 and "$.scale_sets[0].upgrade_mode" in err and "$.vms[1].region" in err
+
+
+def test_a_bad_region_field_stops_the_checks_that_read_it(tmp_path: Path) -> None:
+    f = mutated(tmp_path, "f.json", fleet_data(), _set(("regions", 1, "zones"), "2"))
+    code, _, err = run("plan", "--spec", SPEC, "--fleet", f)
+    assert code == 2 and "$.regions[1].zones" in err and "has no zones" not in err
+
+
 @pytest.mark.parametrize("digits", [JSON_INT_DIGITS + 1, 4301, 5000])
 def test_huge_integers_anywhere_are_refused_with_their_path(tmp_path: Path, digits: int) -> None:
     text = FLEET.read_text().replace('"zones": 2', '"zones": ' + "9" * digits, 1)
