@@ -158,9 +158,16 @@ def test_policy_numbers_are_ascii_and_bounded(tmp_path: Path, body: str, message
     assert message in out + err
 
 
-def test_max_retries_is_bounded_before_planning() -> None:
+def test_max_retries_is_bounded_before_planning(tmp_path: Path) -> None:
     code, _, err = run("simulate", "--spec", SPEC, "--fleet", FLEET, "--max-retries", "1000000000")
     assert code == 2 and "--max-retries must be between 0 and 1,000, not 1,000,000,000" in err
+    out = tmp_path / "s.json"
+    assert run("plan", "--spec", SPEC, "--fleet", FLEET, "-o", out, "-q")[0] == 0
+    model = tmp_path / "m.json"
+    model.write_text('{"install_failures": {"rate": 0.5, "attempts": null}}')
+    code, _, err = run("risk", "--spec", SPEC, "--fleet", FLEET, "--schedule", out, "--model", model,
+                       "--scenarios", "2", "--max-retries", "1000000000")
+    assert code == 2 and "--max-retries must be between 0 and 1,000" in err
 
 
 def test_lower_bound_beyond_the_wave_count_is_refused_by_verify(tmp_path: Path) -> None:
