@@ -51,6 +51,21 @@ def test_a_type_error_does_not_hide_the_other_problems(tmp_path: Path) -> None:
     assert "did you mean 'eastus'?" in err
 
 
+def test_a_bad_set_field_does_not_hide_the_vm_problems(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["scale_sets"][0]["upgrade_mode"] = 7
+        d["vms"][1]["region"] = "eastuss"
+    f = mutated(tmp_path, "f.json", fleet_data(), change)
+    code, _, err = run("plan", "--spec", SPEC, "--fleet", f)
+    assert code == 2 and "$.scale_sets[0].upgrade_mode" in err and "$.vms[1].region" in err
+
+
+def test_a_bad_region_field_stops_the_checks_that_read_it(tmp_path: Path) -> None:
+    f = mutated(tmp_path, "f.json", fleet_data(), _set(("regions", 1, "zones"), "2"))
+    code, _, err = run("plan", "--spec", SPEC, "--fleet", f)
+    assert code == 2 and "$.regions[1].zones" in err and "has no zones" not in err
+
+
 @pytest.mark.parametrize("digits", [JSON_INT_DIGITS + 1, 4301, 5000])
 def test_huge_integers_anywhere_are_refused_with_their_path(tmp_path: Path, digits: int) -> None:
     text = FLEET.read_text().replace('"zones": 2', '"zones": ' + "9" * digits, 1)
@@ -143,9 +158,16 @@ def test_policy_numbers_are_ascii_and_bounded(tmp_path: Path, body: str, message
     assert message in out + err
 
 
-def test_max_retries_is_bounded_before_planning() -> None:
+def test_max_retries_is_bounded_before_planning(tmp_path: Path) -> None:
     code, _, err = run("simulate", "--spec", SPEC, "--fleet", FLEET, "--max-retries", "1000000000")
     assert code == 2 and "--max-retries must be between 0 and 1,000, not 1,000,000,000" in err
+    out = tmp_path / "s.json"
+    assert run("plan", "--spec", SPEC, "--fleet", FLEET, "-o", out, "-q")[0] == 0
+    model = tmp_path / "m.json"
+    model.write_text('{"install_failures": {"rate": 0.5, "attempts": null}}')
+    code, _, err = run("risk", "--spec", SPEC, "--fleet", FLEET, "--schedule", out, "--model", model,
+                       "--scenarios", "2", "--max-retries", "1000000000")
+    assert code == 2 and "--max-retries must be between 0 and 1,000" in err
 
 
 def test_lower_bound_beyond_the_wave_count_is_refused_by_verify(tmp_path: Path) -> None:

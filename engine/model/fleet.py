@@ -346,7 +346,9 @@ def parse_fleet(data: Any, file: str = "<fleet>") -> Fleet:
     """Validate already-parsed JSON; raise InputError with every problem."""
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-FLEET", "a fleet must be a JSON object", JsonLocation(file, "$"))])
-    fleet, diags = validate_all(Fleet, data, file, "E-FLEET", lambda loc: bool(loc) and loc[0] == "vms")
+    # A region's fields are what the other checks compare with (its zones, its name): left out, they would make
+    # false errors elsewhere, so a bad region field stops the cross-reference checks.
+    fleet, diags = validate_all(Fleet, data, file, "E-FLEET", lambda loc: bool(loc) and loc[0] != "regions")
     if fleet is not None:
         diags.extend(validate_fleet(fleet, file))
     raise_if(diags)

@@ -13,7 +13,7 @@ from engine.model.schedule import Schedule
 from engine.risk.dispatch import Backend, Progress, run_scenarios
 from engine.risk.outcomes import RiskJob, ScenarioOutcome
 from engine.risk.scenarios import build_space
-from engine.run.executor import check_schedule
+from engine.run.executor import check_max_retries, check_schedule
 
 MAX_SCENARIOS = 10_000_000
 
@@ -44,6 +44,7 @@ def assess(
     the simulated fleet) and return their outcomes in scenario order.  The schedule must fit the fleet (checked
     here) and should have passed ``engine.api.verify``."""
     check_options(scenarios, batch)
+    check_max_retries(max_retries)
     if backend.kind == "local" and backend.workers < 1:
         raise InputError([Diagnostic("E-USAGE", f"a local cluster needs at least 1 worker, not {backend.workers}",
                                      hint="--workers 0 runs in this process")])
