@@ -19,10 +19,6 @@ class SolverTimeout(SolverError):
     """The solver hit its time limit before answering: the answer is *unknown*, never a pass."""
 
 
-class SolverUnknown(SolverError):
-    """The solver answered unknown for a reason other than time (incompleteness, resource limit)."""
-
-
 class Infeasible(WavegateError):
     """No schedule satisfies the policy on this fleet; ``explanation`` names the minimal conflicting rules.  Exit 1."""
 

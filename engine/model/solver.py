@@ -9,7 +9,7 @@ same model and enough time) and every check is bounded by an absolute deadline (
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,12 +106,3 @@ def solve(assertions: Sequence[Any], deadline: float, *, seed: int = SEED) -> Re
     s = Solver(seed=seed, ctx=z3.main_ctx())
     s.add(*assertions)
     return s.check(deadline)
-
-
-def answer_name(result: Result) -> str:
-    """"sat" / "unsat" / "unknown", for messages and statistics (never for deciding a verdict)."""
-    return {Sat: "sat", Unsat: "unsat", Unknown: "unknown"}[type(result)]
-
-
-def as_values(result: Sat, terms: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: result.value(t) for k, t in terms.items()}
