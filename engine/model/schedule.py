@@ -1,4 +1,5 @@
-"""The schedule interchange format, v1: phases, waves of tasks, skipped (VM, extension) pairs, bound and optimality.
+"""The schedule interchange format, v1: phases, waves of tasks, skipped (VM, extension) pairs, bound and optimality,
+and the optional certificate of the bound (:class:`Certificate`, re-checked by ``wavegate verify``).
 
 Waves are numbered 0..n-1; a wave belongs to one phase; phase indices never decrease along the waves; each region's
 tasks all lie in one phase.  ``Schedule.to_json`` is the one canonical serialisation (byte-for-byte reproducible).
@@ -56,6 +57,43 @@ class Skipped(_Model):
     reason: str
 
 
+GroupKeyJson = list[str | int | bool | None]
+
+
+class BoundNode(_Model):
+    """One step of a lower-bound witness: the due tasks this node covers (its parent's, narrowed by the selection
+    fields ``region`` / ``value`` / ``side`` / ``key`` / ``part``; the root covers every due task) occupy at least
+    ``waves`` waves in every schedule the policy allows.  ``kind`` says why (docs/formats.md lists each argument),
+    ``rule`` and ``group`` name the rule and group it counts, ``parts`` are the sub-claims it adds up."""
+
+    kind: Literal["tasks", "capacity", "not_whole", "distinct", "order", "order_by", "subset", "regions_apart",
+                  "regions_per_phase", "canary_alone", "solver"]
+    waves: int = Field(ge=0)
+    why: str = ""
+    region: str | None = None
+    value: GroupKeyJson | None = None
+    side: Literal["earlier", "later"] | None = None
+    key: str | None = None
+    part: Literal["canary", "rest"] | None = None
+    rule: str | None = None
+    group: GroupKeyJson | None = None
+    vms: int | None = Field(default=None, ge=0)
+    cap: int | None = Field(default=None, ge=0)
+    solver: str | None = Field(default=None, description="kind solver: the second solver that proved the bound.")
+    parts: list[BoundNode] = Field(default_factory=list)
+
+
+class Certificate(_Model):
+    """Why the schedule cannot be shorter: a combinatorial witness of ``lower_bound`` (kind ``solver`` nodes rest on
+    a proof by the second solver, OR-tools CP-SAT, on a model built from the checker's reading, which ``wavegate
+    verify`` re-runs), and whether the wave count is certified optimal."""
+
+    lower_bound: int = Field(ge=0)
+    optimal: bool
+    witness: BoundNode
+    notes: list[str] = Field(default_factory=list)
+
+
 class Schedule(_Model):
     phases: list[Phase]
     waves: list[Wave]
@@ -63,9 +101,14 @@ class Schedule(_Model):
     lower_bound: int = Field(ge=0)
     optimal: bool
     stats: dict[str, Any] = Field(default_factory=dict)
+    certificate: Certificate | None = Field(default=None, description="Optional: the certified lower bound.")
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+        doc = self.model_dump(mode="json", exclude={"certificate"})
+        if self.certificate is not None:
+            # The witness is a tree of mostly empty optional fields: only what each node sets is written.
+            doc["certificate"] = self.certificate.model_dump(mode="json", exclude_defaults=True)
+        return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
     def wave_of_vm(self) -> dict[str, int]:
         out: dict[str, int] = {}
