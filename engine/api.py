@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dsl.loader import load_policy as _load_policy
 from dsl.policy import Policy
+from engine.certify.certify import reprover
 from engine.check.verify import VerifyReport, Violation, verify_schedule
 from engine.model.fleet import Fleet, parse_fleet
 from engine.model.fleet import load_fleet as _load_fleet
@@ -79,6 +80,7 @@ def plan_result(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, worke
     return _plan(policy, fleet, time_limit=time_limit, workers=workers)
 
 
-def verify(policy: Policy, fleet: Fleet, schedule: Schedule) -> VerifyReport:
-    """Re-check ``schedule`` independently of the planner; ``report.ok`` is True when every hard rule holds."""
-    return verify_schedule(policy, fleet, schedule)
+def verify(policy: Policy, fleet: Fleet, schedule: Schedule, *, certify_time: float = 30.0) -> VerifyReport:
+    """Re-check ``schedule`` independently of the planner; ``report.ok`` is True when every hard rule holds and its
+    certificate (if any) re-derives, the second solver's proofs re-run within ``certify_time`` seconds."""
+    return verify_schedule(policy, fleet, schedule, reprover(policy, fleet, certify_time))

@@ -26,6 +26,7 @@ from dsl.policy import (
     SeparateRegions,
 )
 from engine.check.certificate import Due
+from engine.check.rules.distinct_limit import value_name
 from engine.check.rules.order_by import before, key_text
 from engine.check.semantics import GroupKey, Semantics, sort_key
 from engine.model.fleet import Fleet
@@ -167,7 +168,8 @@ class Witness:
             for value in sorted(values, key=sort_key):
                 sub = self.need(values[value], used, depth)
                 if sub is not None:
-                    parts.append(sub.model_copy(update={"value": _json_key(value)}))
+                    label = f"{rule.count.replace('_', ' ')} {value_name(rule.count, value)}"
+                    parts.append(sub.model_copy(update={"value": _json_key(value), "why": f"{label}: {sub.why}"}))
             total = sum(p.waves for p in parts)
             k = -(-total // rule.limit)
             if best is None or k > best.waves:
@@ -262,7 +264,7 @@ class Witness:
         else:
             cliques = sorted({tuple(sorted((a, b))) for a in named for b in named
                               if a < b and self.fleet.paired(a, b)})  # type: ignore[misc]
-        out = []
+        out = self._beside(rule, named, [c for c in cliques if len(c) == 2])
         for clique in cliques:
             if len(clique) < 2:
                 continue
@@ -272,6 +274,23 @@ class Witness:
             out.append(BoundNode(kind="regions_apart", waves=k, rule=rule.name, parts=parts,
                                  why=f"regions {', '.join(clique)} never share a {unit} (rule {rule.name}), so "
                                      f"their waves add up: {_sum_text([p.waves for p in parts])} = {k}"))
+        return out
+
+    def _beside(self, rule: SeparatePairs | SeparateRegions, named: Mapping[str, BoundNode],
+                pairs: Sequence[Sequence[str]]) -> list[BoundNode]:
+        """The longest region, plus the shorter of two regions kept apart (one of them lies in another phase)."""
+        if rule.within != "phase" or not named:
+            return []
+        top = max(named, key=lambda r: (named[r].waves, r))
+        out = []
+        for a, b in pairs:
+            if top in (a, b):
+                continue
+            k = named[top].waves + min(named[a].waves, named[b].waves)
+            out.append(BoundNode(kind="apart_beside", waves=k, rule=rule.name, parts=[named[top], named[a], named[b]],
+                                 why=f"regions {a} and {b} never share a phase (rule {rule.name}), so one of them is "
+                                     f"in a phase without region {top}: {named[top].waves} + "
+                                     f"min({named[a].waves}, {named[b].waves}) = {k}"))
         return out
 
     def _per_phase(self, rule: DistinctLimit, named: Mapping[str, BoundNode]) -> list[BoundNode]:
@@ -318,3 +337,16 @@ def best_witness(w: Witness, region_nodes: Mapping[str, BoundNode]) -> BoundNode
     if not candidates:
         return BoundNode(kind="tasks", waves=0, why="no due tasks")
     return max(candidates, key=lambda n: n.waves)
+
+
+def why_lines(node: BoundNode, depth: int = 3, width: int = 2, indent: str = "  ") -> list[str]:
+    """The witness as indented lines, each node's largest parts first (``width`` of them, ``depth`` levels)."""
+    lines = [f"{indent}{node.why}"]
+    if depth <= 1 or not node.parts:
+        return lines
+    parts = sorted(node.parts, key=lambda p: -p.waves)
+    for p in parts[:width]:
+        lines += why_lines(p, depth - 1, width, indent + "  ")
+    if len(parts) > width:
+        lines.append(f"{indent}  ... and {len(parts) - width} more part(s)")
+    return lines

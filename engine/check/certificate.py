@@ -15,6 +15,8 @@ counting argument on the checker's reading of its rule (``engine.check.semantics
   side's (each key's before the next key's in the chain): the parts' waves add up.
 * ``subset``: a set needs at least the waves of any part of it.
 * ``regions_apart``: regions kept apart never share a phase (or wave), and a wave lies in one phase: they add up.
+* ``apart_beside``: parts r, a, b with a and b kept apart in phases: one of a, b lies in a phase without r, so two
+  phases last at least r's waves plus the fewer of a's and b's.
 * ``regions_per_phase`` (at most l counted regions per phase): a region's tasks lie in one phase, a phase lasts as
   long as its longest region; the phase holding the j-th longest region (j = 0, l, 2l ...) costs at least its length.
 * ``canary_alone``: the canary regions fill the first phase alone, so their waves and the others' add up.
@@ -111,7 +113,7 @@ class WitnessCheck:
             return 1 if tasks else 0
         if kind == "solver":
             return self._solver(node, tasks, path)
-        if kind in ("subset", "regions_apart", "regions_per_phase", "canary_alone"):
+        if kind in ("subset", "regions_apart", "apart_beside", "regions_per_phase", "canary_alone"):
             return self._phase_level(node, tasks, path)
         rule = self.rules.get(node.rule or "")
         if rule is None:
@@ -222,6 +224,8 @@ class WitnessCheck:
         rule = self.rules.get(node.rule or "")
         if node.kind == "regions_apart" and isinstance(rule, SeparatePairs | SeparateRegions):
             return self._apart(node, rule, tasks, path)
+        if node.kind == "apart_beside" and isinstance(rule, SeparatePairs | SeparateRegions) and rule.within == "phase":
+            return self._beside(node, rule, tasks, path)
         if node.kind == "regions_per_phase" and isinstance(rule, DistinctLimit) and rule.count == "region" \
                 and rule.within == "phase" and rule.limit > 0:
             return self._per_phase(node, rule, tasks, path)
@@ -248,6 +252,19 @@ class WitnessCheck:
                     self._problem(path, f"regions {a} and {b} are not kept apart by rule {rule.name}")
                     return 0
         return sum(self._parts(node, path, self._by_region(tasks)))
+
+    def _beside(self, node: BoundNode, rule: SeparatePairs | SeparateRegions, tasks: Sequence[Due], path: str) -> int:
+        regions = [p.region or "" for p in node.parts]
+        if len(regions) != 3:
+            self._problem(path, "needs three parts: a region and two regions kept apart")
+            return 0
+        _, a, b = regions
+        apart = self.fleet.paired(a, b) if isinstance(rule, SeparatePairs) else a in rule.regions and b in rule.regions
+        if not apart:
+            self._problem(path, f"regions {a} and {b} are not kept apart by rule {rule.name}")
+            return 0
+        top, wa, wb = self._parts(node, path, self._by_region(tasks))
+        return top + min(wa, wb)
 
     def _per_phase(self, node: BoundNode, rule: DistinctLimit, tasks: Sequence[Due], path: str) -> int:
         group = _key(node.group)

@@ -67,7 +67,7 @@ class BoundNode(_Model):
     ``rule`` and ``group`` name the rule and group it counts, ``parts`` are the sub-claims it adds up."""
 
     kind: Literal["tasks", "capacity", "not_whole", "distinct", "order", "order_by", "subset", "regions_apart",
-                  "regions_per_phase", "canary_alone", "solver"]
+                  "apart_beside", "regions_per_phase", "canary_alone", "solver"]
     waves: int = Field(ge=0)
     why: str = ""
     region: str | None = None

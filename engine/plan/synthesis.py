@@ -20,6 +20,7 @@ Every schedule is re-checked by engine.check.verify (which shares no code with t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -27,8 +28,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from dsl.policy import Policy
+from engine.certify.certify import certify_schedule, confirm_infeasible
 from engine.check.verify import verify_schedule
-from engine.model.errors import CheckFailed, SolverTimeout
+from engine.model.errors import CheckFailed, Infeasible, SolverTimeout
 from engine.model.fleet import Fleet
 from engine.model.schedule import Schedule
 from engine.model.solver import Sat, Unsat
@@ -229,9 +231,26 @@ def plan(
     time_limit: float = 60.0,
     workers: int = 2,
     progress: Progress | None = None,
+    certify_time: float = 30.0,
 ) -> PlanResult:
-    """Shortest verified schedule for ``fleet`` under ``policy``; raises Infeasible (with the minimal conflicting
-    rules) when none exists, SolverTimeout when none was found in time, CheckFailed on an encoding bug."""
+    """Shortest verified schedule for ``fleet`` under ``policy``, with the certificate of its lower bound
+    (engine.certify: a combinatorial witness, else the second solver within ``certify_time`` seconds); raises
+    Infeasible (with the minimal conflicting rules, re-proved by the second solver) when none exists,
+    SolverTimeout when none was found in time or a refusal was not re-proved, CheckFailed on an encoding bug or
+    when the two solvers disagree."""
+    start = time.monotonic()
+    try:
+        found = _plan(policy, fleet, time_limit, workers, progress)
+    except Infeasible as refusal:
+        raise confirm_infeasible(policy, fleet, refusal, certify_time) from None
+    (progress or (lambda _msg: None))("certifying the lower bound")
+    schedule = certify_schedule(policy, fleet, found.schedule, certify_time)
+    cert_notes = tuple(schedule.certificate.notes) if schedule.certificate is not None else ()
+    return dataclasses.replace(found, schedule=schedule, lower_bound=schedule.lower_bound, optimal=schedule.optimal,
+                               elapsed=time.monotonic() - start, notes=found.notes + cert_notes)
+
+
+def _plan(policy: Policy, fleet: Fleet, time_limit: float, workers: int, progress: Progress | None) -> PlanResult:
     start = time.monotonic()
     say = progress or (lambda _msg: None)
     budget = Budget(start + time_limit)

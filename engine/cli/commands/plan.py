@@ -30,12 +30,17 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="table | json (json prints the schedule on stdout)")] = "table",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
         report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report here.")] = None,
+        certify_time: Annotated[float, typer.Option(
+            "--certify-time", min=0.0,
+            help="Seconds for the second solver (CP-SAT) to re-prove bounds and refusals the witness cannot.")] = 30.0,
     ) -> None:
         """Plan the shortest rollout schedule that satisfies every rule, and prove it optimal when possible.
 
         \b
         Prints phases with their regions, waves, VMs per wave, the lower bound, whether the wave count is proven
-        optimal, and the time.  Every schedule is re-checked by the independent checker before it is shown.
+        optimal, why it cannot be faster (the certificate's witness), and the time.  Every schedule is re-checked by
+        the independent checker before it is shown; its lower bound and every "no schedule exists" are certified
+        without trusting Z3 (a combinatorial witness, else a second solver, CP-SAT, within --certify-time).
         Exit codes: 0 planned, 1 no schedule exists (the conflicting rules are explained), 2 bad input.
 
         \b
@@ -59,7 +64,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  .. {msg}", err=True)
 
         try:
-            result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress)
+            result = synthesise(policy, the_fleet, time_limit=time_limit, progress=progress, certify_time=certify_time)
         except Infeasible as e:
             typer.echo(e.explanation, err=True)
             raise typer.Exit(1) from None
@@ -95,6 +100,14 @@ def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | 
     n_tasks = sum(len(w.tasks) for w in s.waves)
     verdict = "proven optimal" if result.optimal else f"not proven optimal (gap {result.waves - result.lower_bound})"
     console.print(f"waves: {result.waves}   lower bound: {s.lower_bound}   {verdict}")
+    if s.certificate is not None:
+        # deferred: the witness text helpers load only when this command runs
+        from engine.certify.witness import why_lines
+
+        console.print(f"why not faster: at least {s.certificate.lower_bound} waves (certified, re-checked by "
+                      "wavegate verify):")
+        for line in why_lines(s.certificate.witness):
+            console.print(line, markup=False)
     console.print(f"tasks: {n_tasks}   skipped: {len(s.skipped)}   classes: {s.stats.get('classes')}   "
                   f"solver calls: {result.solver_calls}   spread cost: {result.spread_cost}   "
                   f"time: {result.elapsed:.2f}s")
