@@ -1,0 +1,276 @@
+"""Certificates of the planner's unsat answers (engine.certify, engine.check.certificate).
+
+* The second solver (CP-SAT on a model built from the checker's reading) against exhaustive search judged by the
+  checker, on generated small fleets and rules of every kind: same feasibility, same shortest wave count, and every
+  schedule it finds passes the checker.
+* The planner against the second solver on generated fleets: "optimal" and "no schedule exists" re-proved, every
+  certificate re-derived by the checker (``engine.api.verify``), no disagreement.
+* Forged certificates are refused with a clear message; a schedule without one still reads and verifies.
+* The known past bug class: "no schedule exists" for a ``count extension`` rule with an ``extension.*`` filter where
+  a one-wave schedule exists is refused by the second solver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import test_plan_differential as exhaustive
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+from plan_support import FleetBuilder, ext, span
+from strategies import SPAN, fleets, rules
+
+from dsl.policy import Attr, Compare, DistinctLimit, Policy, Rule
+from engine import api
+from engine.certify.certify import certify_schedule, confirm_infeasible, reprover, to_schedule
+from engine.certify.cpsat import Found, NoSchedule, solve
+from engine.check.certificate import check_certificate, due_tasks
+from engine.check.verify import verify_schedule
+from engine.model.errors import CheckFailed, Infeasible
+from engine.model.fleet import Fleet
+from engine.model.resources import bundled_spec, sample_fleet
+from engine.model.schedule import BoundNode, Certificate, Schedule, load_schedule
+from engine.model.upgrades import resolve_upgrades
+from engine.plan.synthesis import plan
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = settings(max_examples=150, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def _policy(rs: Sequence[Rule]) -> Policy:
+    named = tuple(dataclasses.replace(r, name=f"r{i}") for i, r in enumerate(rs))
+    return Policy(name="generated", span=SPAN, files=("<generated>",), rules=named)
+
+
+def _shortest_by_search(policy: Policy, fleet: Fleet) -> int | None:
+    """The fewest waves of a schedule the checker accepts, by exhaustive search (None: no schedule exists)."""
+    resolution = resolve_upgrades(fleet, policy.versions)
+    skipped = [s for s in resolution.skipped]
+    best: int | None = None
+    for s in exhaustive._schedules(fleet, resolution.tasks, skipped):
+        if (best is None or len(s.waves) < best) and verify_schedule(policy, fleet, s).ok:
+            best = len(s.waves)
+    return best
+
+
+@CASES
+@given(fleets(max_vms=3), st.lists(rules(), min_size=1, max_size=2))
+def test_second_solver_agrees_with_exhaustive_search(fleet: Fleet, rs: list[Rule]) -> None:
+    policy = _policy(rs)
+    dues = due_tasks(policy, fleet)
+    assume(0 < len(dues) <= exhaustive.MAX_TASKS)
+    best = _shortest_by_search(policy, fleet)
+    anywhere = solve(policy.rules, fleet, dues, None, 20)
+    if best is None:
+        event("no schedule exists")
+        assert isinstance(anywhere, NoSchedule), f"CP-SAT found {anywhere} where no schedule passes the checker"
+        return
+    event(f"shortest {best}")
+    at_best = solve(policy.rules, fleet, dues, best, 20)
+    assert isinstance(at_best, Found), f"CP-SAT found no schedule in {best} waves, the search did"
+    got = to_schedule(policy, fleet, dues, at_best)
+    report = verify_schedule(policy, fleet, got)
+    assert report.ok, [v.render() for v in report.violations]
+    assert isinstance(anywhere, Found)
+    assert isinstance(solve(policy.rules, fleet, dues, best - 1, 20), NoSchedule)
+
+
+@CASES
+@given(fleets(max_vms=6), st.lists(rules(), min_size=1, max_size=3))
+def test_planner_unsat_answers_agree_with_the_second_solver(fleet: Fleet, rs: list[Rule]) -> None:
+    policy = _policy(rs)
+    dues = due_tasks(policy, fleet)
+    assume(dues)
+    try:
+        res = plan(policy, fleet, time_limit=20, workers=1, certify_time=20)
+    except Infeasible as e:
+        event("no schedule exists")
+        assert "re-proved by OR-tools CP-SAT" in e.explanation
+        assert isinstance(solve(policy.rules, fleet, dues, None, 20), NoSchedule)
+        return
+    s = res.schedule
+    assert s.certificate is not None
+    report = api.verify(policy, fleet, s, certify_time=20)
+    assert report.ok, [v.render() for v in report.violations]
+    if s.optimal:
+        event("optimal")
+        assert s.certificate.optimal and s.lower_bound == len(s.waves)
+        assert isinstance(solve(policy.rules, fleet, dues, len(s.waves) - 1, 20), NoSchedule)
+    else:
+        event("not optimal")
+
+
+# -- the sample fleet ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[Policy, Fleet, Schedule]:
+    policy, fleet = api.load_policy(bundled_spec()), api.load_fleet(sample_fleet())
+    return policy, fleet, plan(policy, fleet, time_limit=60).schedule
+
+
+def test_sample_plan_is_certified_optimal_by_the_witness_alone(sample: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = sample
+    cert = s.certificate
+    assert cert is not None and cert.optimal and cert.lower_bound == s.lower_bound == len(s.waves) == 36
+    assert cert.witness.kind == "apart_beside"
+    assert '"kind": "solver"' not in json.dumps(cert.model_dump())  # no step rests on a solver
+    found = check_certificate(policy, fleet, s)
+    assert found is not None and not found.problems and found.certified == 36
+
+
+def _with(s: Schedule, cert: Certificate, **fields: object) -> Schedule:
+    return s.model_copy(update={"certificate": cert, **fields})
+
+
+def _refusals(policy: Policy, fleet: Fleet, s: Schedule) -> list[str]:
+    return [v.message for v in verify_schedule(policy, fleet, s).violations if v.rule == "certificate"]
+
+
+def test_forged_lower_bound_is_refused(sample: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = sample
+    assert s.certificate is not None
+    witness = s.certificate.witness.model_copy(update={"waves": 37})
+    got = _refusals(policy, fleet, _with(s, Certificate(lower_bound=37, optimal=False, witness=witness),
+                                        lower_bound=37, optimal=False))
+    assert any("claims 37 waves, the fleet and policy give 36" in m for m in got)
+    assert any("lower_bound 37 is larger than the certified lower bound 36" in m for m in got)
+
+
+def test_forged_count_deep_in_the_witness_is_refused(sample: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = sample
+    assert s.certificate is not None
+    doc = s.certificate.model_dump()
+    doc["witness"]["parts"][0]["parts"][0]["waves"] += 1
+    got = _refusals(policy, fleet, _with(s, Certificate.model_validate(doc)))
+    assert any(m.startswith("refused: certificate.witness.parts[0].parts[0]: claims") for m in got), got
+
+
+def test_optimal_claim_above_the_certified_bound_is_refused(sample: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = sample
+    weak = BoundNode(kind="tasks", waves=1, why="tasks need a wave")
+    got = _refusals(policy, fleet, _with(s, Certificate(lower_bound=1, optimal=True, witness=weak),
+                                        lower_bound=1, optimal=True))
+    assert any("optimal is true but the schedule has 36 waves and the certified lower bound is 1" in m for m in got)
+
+
+def test_a_witness_naming_a_rule_it_does_not_fit_is_refused(sample: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = sample
+    bad = BoundNode(kind="capacity", waves=2, rule="one_zone", group=["eastus2"], vms=2, cap=1)
+    got = _refusals(policy, fleet, _with(s, Certificate(lower_bound=2, optimal=False, witness=bad), lower_bound=2,
+                                        optimal=False))
+    assert any("a 'capacity' argument does not apply to rule one_zone" in m for m in got), got
+
+
+def test_a_schedule_without_a_certificate_still_reads_and_verifies() -> None:
+    path = ROOT / "tests/fixtures/exec/schedule-azure-default.json"
+    s = load_schedule(path)
+    assert s.certificate is None and "certificate" not in s.to_json()
+
+
+def test_verify_cli_refuses_a_forged_certificate(tmp_path: Path, sample: tuple[Policy, Fleet, Schedule]) -> None:
+    _, _, s = sample
+    doc = json.loads(s.to_json())
+    doc["lower_bound"] = doc["certificate"]["lower_bound"] = doc["certificate"]["witness"]["waves"] = 40
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(doc))
+    res = subprocess.run([sys.executable, "-m", "engine.cli", "verify", str(forged)], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "certificate: refused: lower_bound 40 is larger than the certified lower bound 36" in res.stdout
+    good = tmp_path / "good.json"
+    good.write_text(s.to_json())
+    res = subprocess.run([sys.executable, "-m", "engine.cli", "verify", str(good)], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 0 and "certificate: lower bound 36 re-derived" in res.stdout
+
+
+# -- solver steps, small fleets -------------------------------------------------------------------------------------
+
+
+def _zones_fleet() -> Fleet:
+    """One region, two zones, a scale set of 4 per zone under the default rules: the witness finds the bound."""
+    return FleetBuilder().region("r1", zones=2).scale_set("ss", "r1", 8, zones=["1", "2"], uds=2).build()
+
+
+def test_a_solver_step_is_noted_without_reprove_and_refused_when_it_does_not_hold() -> None:
+    from plan_support import policy as default_policy
+
+    pol = default_policy(prefer=False)
+    fleet = _zones_fleet()
+    s = certify_schedule(pol, fleet, plan(pol, fleet, time_limit=20).schedule, 10)
+    assert s.certificate is not None and s.certificate.optimal
+    n = len(s.waves)
+    # Claim one wave more than the fleet needs, "proved by the solver": re-run, CP-SAT finds n waves.
+    forged = BoundNode(kind="solver", waves=n + 1, solver="OR-tools CP-SAT", parts=[s.certificate.witness])
+    cert = Certificate(lower_bound=n + 1, optimal=False, witness=forged)
+    noted = verify_schedule(pol, fleet, _with(s, cert, lower_bound=n + 1, optimal=False))
+    assert [v.message for v in noted.notes if v.rule == "certificate"], "an unconfirmed solver step is noted"
+    rerun = verify_schedule(pol, fleet, _with(s, cert, lower_bound=n + 1, optimal=False), reprover(pol, fleet, 10))
+    msgs = [v.message for v in rerun.violations if v.rule == "certificate"]
+    assert any("the second solver, re-run, did not confirm" in m and "found a schedule" in m for m in msgs), msgs
+
+
+def test_a_true_solver_step_is_confirmed_when_re_run() -> None:
+    from plan_support import policy as default_policy
+
+    pol = default_policy(prefer=False)
+    fleet = _zones_fleet()
+    s = certify_schedule(pol, fleet, plan(pol, fleet, time_limit=20).schedule, 10)
+    assert s.certificate is not None
+    n = len(s.waves)
+    step = BoundNode(kind="solver", waves=n, solver="OR-tools CP-SAT",
+                     parts=[BoundNode(kind="tasks", waves=1, why="tasks need a wave")])
+    cert = Certificate(lower_bound=n, optimal=True, witness=step)
+    report = verify_schedule(pol, fleet, _with(s, cert), reprover(pol, fleet, 10))
+    assert report.ok, [v.render() for v in report.violations]
+
+
+def _extension_count_fleet() -> tuple[Policy, Fleet]:
+    """Two VMs, each with the monitor and the agent extension; at most 2 extensions where extension.name is monitor
+    or agent per region per wave: one wave holds everything (the past bug said no schedule exists)."""
+    b = FleetBuilder().region("r1")
+    b.catalog.append({"publisher": "P", "type": "T", "versions": ["1.0", "1.1"]})
+    exts = [ext(), {**ext("monitor", "1.0", publisher="P", type_="T")}]
+    b.vm("a", "r1", exts=exts).vm("b", "r1", exts=exts)
+    where = Compare("in", Attr(("extension", "name")), ("monitor", "da"))
+    rule = DistinctLimit("ext_count", span(1), limit=2, count="extension", per="region", where=where)
+    return Policy(name="t", span=span(0), files=("x.wg",), rules=(rule,)), b.build()
+
+
+def test_a_wrong_no_schedule_exists_for_an_extension_count_is_refused() -> None:
+    pol, fleet = _extension_count_fleet()
+    assert isinstance(solve(pol.rules, fleet, due_tasks(pol, fleet), 1, 10), Found)
+    wrong = Infeasible("no schedule exists: rule ext_count cannot be met", ("ext_count",))
+    with pytest.raises(CheckFailed, match=r"found a schedule of \d+ waves that the independent checker accepts"):
+        confirm_infeasible(pol, fleet, wrong, 10)
+
+
+def test_the_planner_plans_the_extension_count_case_in_one_wave() -> None:
+    pol, fleet = _extension_count_fleet()
+    res = plan(pol, fleet, time_limit=20)
+    assert len(res.schedule.waves) == 1 and res.optimal
+
+
+def test_a_true_refusal_is_re_proved_and_says_so() -> None:
+    pol = api.load_policy(ROOT / "specs/ring-ordered.wg")
+    fleet = api.load_fleet(sample_fleet())
+    with pytest.raises(Infeasible) as e:
+        plan(pol, fleet, time_limit=60)
+    assert e.value.explanation.endswith("(re-proved by OR-tools CP-SAT on a model built from the checker's reading)")
+    assert set(e.value.regions) == {"australiacentral", "australiacentral2"}
+
+
+def test_certify_imports_neither_the_planner_nor_z3() -> None:
+    code = ("import sys, engine.certify.certify, engine.certify.witness, engine.check.certificate; "
+            "print(sorted(m for m in sys.modules if m == 'z3' or m.startswith(('z3.', 'engine.plan'))))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
