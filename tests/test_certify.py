@@ -97,6 +97,8 @@ def test_planner_unsat_answers_agree_with_the_second_solver(fleet: Fleet, rs: li
         return
     s = res.schedule
     assert s.certificate is not None
+    if '"kind": "solver"' in json.dumps(s.certificate.model_dump()):
+        event("a step rests on CP-SAT")
     report = api.verify(policy, fleet, s, certify_time=20)
     assert report.ok, [v.render() for v in report.violations]
     if s.optimal:

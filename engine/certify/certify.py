@@ -14,10 +14,10 @@ import time
 from collections.abc import Sequence
 
 from dsl.policy import Policy, Rule
-from engine.check.certificate import Due, Reprove, due_tasks
-from engine.check.verify import verify_schedule
 from engine.certify.cpsat import Found, NoSchedule, solve
 from engine.certify.witness import Witness, best_witness
+from engine.check.certificate import Due, Reprove, due_tasks
+from engine.check.verify import verify_schedule
 from engine.model.errors import CheckFailed, Infeasible, SolverTimeout
 from engine.model.fleet import Fleet
 from engine.model.schedule import BoundNode, Certificate, Phase, Schedule, Task, Wave
@@ -106,15 +106,15 @@ class Certifier:
             root = self._regions(schedule, nodes, root, claimed)
         if root.waves < claimed:
             root = self._whole(root, claimed)
-        n = len(schedule.waves)
-        if root.waves > n:
-            raise CheckFailed(f"internal error: the certified lower bound {root.waves} exceeds the schedule's {n} "
-                              "waves")
+        waves = len(schedule.waves)
+        if root.waves > waves:
+            raise CheckFailed(f"internal error: the certified lower bound {root.waves} exceeds the schedule's "
+                              f"{waves} waves")
         if claimed > root.waves:
             self.notes.append(f"optimality unconfirmed: the planner (Z3) proved at least {claimed} waves; "
                               f"{SOLVER} did not confirm it within {self.seconds:g}s, so the certified bound is "
                               f"{root.waves}")
-        optimal = root.waves == n
+        optimal = root.waves == waves
         cert = Certificate(lower_bound=root.waves, optimal=optimal, witness=root, notes=self.notes)
         return schedule.model_copy(update={"lower_bound": root.waves, "optimal": optimal, "certificate": cert})
 

@@ -190,13 +190,13 @@ class Model:
 
     def _placement(self) -> None:
         m, W = self.m, self.W
-        self.q = [m.NewIntVar(0, self.P - 1, f"q{w}") for w in range(W)]
+        self.q = [m.new_int_var(0, self.P - 1, f"q{w}") for w in range(W)]
         if W:
-            m.Add(self.q[0] == 0)
+            m.add(self.q[0] == 0)
         for w in range(W - 1):
-            m.Add(self.q[w] <= self.q[w + 1])
-            m.Add(self.q[w + 1] <= self.q[w] + 1)
-        self.pr = {r: m.NewIntVar(0, self.P - 1, f"p_{r}") for r in self.regions}
+            m.add(self.q[w] <= self.q[w + 1])
+            m.add(self.q[w + 1] <= self.q[w] + 1)
+        self.pr = {r: m.new_int_var(0, self.P - 1, f"p_{r}") for r in self.regions}
         used: list[list[Any]] = [[] for _ in range(W)]
         for k, e in enumerate(self.entities):
             if e.split:
@@ -204,49 +204,49 @@ class Model:
             else:
                 self._place_class(k, e)
             for w in range(W):
-                m.Add(self.q[w] == self.pr[e.region]).OnlyEnforceIf(e.active[w])
+                m.add(self.q[w] == self.pr[e.region]).only_enforce_if(e.active[w])
                 used[w].append(e.active[w])
-        self.used = [m.NewBoolVar(f"u{w}") for w in range(W)]
+        self.used = [m.new_bool_var(f"u{w}") for w in range(W)]
         for w in range(W):
-            m.AddMaxEquality(self.used[w], used[w])
+            m.add_max_equality(self.used[w], used[w])
         for w in range(W - 1):
-            m.AddImplication(self.used[w + 1], self.used[w])  # empty waves last
+            m.add_implication(self.used[w + 1], self.used[w])  # empty waves last
 
     def _place_class(self, k: int, e: Entity) -> None:
         m = self.m
         for w in range(self.W):
-            n = m.NewIntVar(0, e.size, f"n{k}_{w}")
-            a = m.NewBoolVar(f"a{k}_{w}")
-            m.Add(n >= 1).OnlyEnforceIf(a)
-            m.Add(n == 0).OnlyEnforceIf(a.Not())
+            n = m.new_int_var(0, e.size, f"n{k}_{w}")
+            a = m.new_bool_var(f"a{k}_{w}")
+            m.add(n >= 1).only_enforce_if(a)
+            m.add(n == 0).only_enforce_if(a.negated())
             e.count[w], e.active[w] = n, a
-        m.Add(sum(e.count.values()) == e.size)
+        m.add(sum(e.count.values()) == e.size)
 
     def _place_items(self, k: int, e: Entity) -> None:
         m = self.m
         for i, _ in enumerate(e.items):
-            xs = {w: m.NewBoolVar(f"x{k}_{i}_{w}") for w in range(self.W)}
-            m.AddExactlyOne(xs.values())
+            xs = {w: m.new_bool_var(f"x{k}_{i}_{w}") for w in range(self.W)}
+            m.add_exactly_one(xs.values())
             e.x.append(xs)
         for w in range(self.W):
-            a = m.NewBoolVar(f"a{k}_{w}")
-            m.AddMaxEquality(a, [xs[w] for xs in e.x])
+            a = m.new_bool_var(f"a{k}_{w}")
+            m.add_max_equality(a, [xs[w] for xs in e.x])
             e.active[w] = e.count[w] = a
 
     def rp(self, region: str, p: int) -> Any:
         """BoolVar: the region is in phase p."""
         found = self._rp.get((region, p))
         if found is None:
-            found = self._rp[(region, p)] = self.m.NewBoolVar(f"rp_{region}_{p}")
-            self.m.Add(self.pr[region] == p).OnlyEnforceIf(found)
-            self.m.Add(self.pr[region] != p).OnlyEnforceIf(found.Not())
+            found = self._rp[(region, p)] = self.m.new_bool_var(f"rp_{region}_{p}")
+            self.m.add(self.pr[region] == p).only_enforce_if(found)
+            self.m.add(self.pr[region] != p).only_enforce_if(found.negated())
         return found
 
     def region_active(self, region: str, w: int) -> Any:
         found = self._ra.get((region, w))
         if found is None:
-            found = self._ra[(region, w)] = self.m.NewBoolVar(f"ra_{region}_{w}")
-            self.m.AddMaxEquality(found, [e.active[w] for e in self.entities if e.region == region])
+            found = self._ra[(region, w)] = self.m.new_bool_var(f"ra_{region}_{w}")
+            self.m.add_max_equality(found, [e.active[w] for e in self.entities if e.region == region])
         return found
 
     # -- what a rule sees of an entity -----------------------------------------------------------------------------
@@ -263,8 +263,8 @@ class Model:
         if len(hits) == 1:
             out = hits[0]
         elif hits:
-            out = self.m.NewBoolVar(f"pres{r}_{k}_{w}")
-            self.m.AddMaxEquality(out, hits)
+            out = self.m.new_bool_var(f"pres{r}_{k}_{w}")
+            self.m.add_max_equality(out, hits)
         self._presence[key] = out
         return out
 
@@ -322,7 +322,7 @@ class Model:
 
     def _per_phase_sum(self, ks: Sequence[int], bound: int) -> None:
         for p in range(self.P):
-            self.m.Add(sum(self.entities[k].size * self.rp(self.entities[k].region, p) for k in ks) <= bound)
+            self.m.add(sum(self.entities[k].size * self.rp(self.entities[k].region, p) for k in ks) <= bound)
 
     def _capacity(self, r: int, rule: Capacity) -> None:
         sizes = self.sem.sizes(rule.of, rule.where)
@@ -334,7 +334,7 @@ class Model:
                 self._per_phase_sum(ks, cap)
                 continue
             for w in range(self.W):
-                self.m.Add(sum(self.in_wave(r, rule.where, k, w) for k in ks) <= cap)
+                self.m.add(sum(self.in_wave(r, rule.where, k, w) for k in ks) <= cap)
 
     def _not_whole(self, r: int, rule: NotWhole) -> None:
         sizes = self.sem.sizes(rule.of, rule.where)
@@ -346,7 +346,7 @@ class Model:
                 self._per_phase_sum(ks, size - 1)
                 continue
             for w in range(self.W):
-                self.m.Add(sum(self.in_wave(r, rule.where, k, w) for k in ks) <= size - 1)
+                self.m.add(sum(self.in_wave(r, rule.where, k, w) for k in ks) <= size - 1)
 
     def _shown(self, r: int, rule: DistinctLimit, k: int, w: int) -> list[tuple[GroupKey, Any]]:
         """(value, BoolVar) pairs: the entity shows the value in wave w when the variable is true."""
@@ -373,7 +373,7 @@ class Model:
                         by_value[v].append(b)
                 if len(by_value) <= rule.limit:
                     continue
-                self.m.Add(sum(self._any(bs) for _, bs in sorted(by_value.items(), key=lambda kv: sort_key(kv[0])))
+                self.m.add(sum(self._any(bs) for _, bs in sorted(by_value.items(), key=lambda kv: sort_key(kv[0])))
                            <= rule.limit)
 
     def _distinct_phase(self, rule: DistinctLimit, ks: Sequence[int]) -> None:
@@ -386,14 +386,14 @@ class Model:
         if len(regions_of) <= rule.limit:
             return
         for p in range(self.P):
-            self.m.Add(sum(self._any([self.rp(g, p) for g in sorted(rs)]) for _, rs in
+            self.m.add(sum(self._any([self.rp(g, p) for g in sorted(rs)]) for _, rs in
                            sorted(regions_of.items(), key=lambda kv: sort_key(kv[0]))) <= rule.limit)
 
     def _any(self, bs: Sequence[Any]) -> Any:
         if len(bs) == 1:
             return bs[0]
-        out = self.m.NewBoolVar("any")
-        self.m.AddMaxEquality(out, list(bs))
+        out = self.m.new_bool_var("any")
+        self.m.add_max_equality(out, list(bs))
         return out
 
     def _unit_limit(self, r: int, rule: UnitLimit) -> None:
@@ -401,7 +401,7 @@ class Model:
             if rule.unit == "phase":
                 regions = sorted({self.entities[k].region for k in ks})
                 if len(regions) > rule.limit:
-                    self.m.Add(sum(self._any([self.rp(g, p) for g in regions]) for p in range(self.P)) <= rule.limit)
+                    self.m.add(sum(self._any([self.rp(g, p) for g in regions]) for p in range(self.P)) <= rule.limit)
                 continue
             if rule.limit >= self.W:
                 continue
@@ -410,7 +410,7 @@ class Model:
                 on = [b for k in ks if (b := self.on(r, rule.where, k, w)) is not None]
                 if on:
                     used.append(self._any(on))
-            self.m.Add(sum(used) <= rule.limit)
+            self.m.add(sum(used) <= rule.limit)
 
     def _span(self, r: int, preds: Sequence[Predicate], unit: str, name: str) -> list[tuple[Any, Any] | None]:
         """For each filter, (lo, hi): bounds on the units of the tasks it selects; None when it selects none."""
@@ -422,25 +422,25 @@ class Model:
             if not ks:
                 bounds.append(None)
                 continue
-            lo = m.NewIntVar(0, max(0, top - 1), f"lo{name}_{i}")
-            hi = m.NewIntVar(0, max(0, top - 1), f"hi{name}_{i}")
+            lo = m.new_int_var(0, max(0, top - 1), f"lo{name}_{i}")
+            hi = m.new_int_var(0, max(0, top - 1), f"hi{name}_{i}")
             for k in ks:
                 if unit == "phase":
-                    m.Add(lo <= self.pr[self.entities[k].region])
-                    m.Add(hi >= self.pr[self.entities[k].region])
+                    m.add(lo <= self.pr[self.entities[k].region])
+                    m.add(hi >= self.pr[self.entities[k].region])
                     continue
                 for w in range(self.W):
                     b = self.on(r, pred, k, w)
                     if b is not None:
-                        m.Add(lo <= w).OnlyEnforceIf(b)
-                        m.Add(hi >= w).OnlyEnforceIf(b)
+                        m.add(lo <= w).only_enforce_if(b)
+                        m.add(hi >= w).only_enforce_if(b)
             bounds.append((lo, hi))
         return bounds
 
     def _order(self, r: int, rule: Order) -> None:
         a, b = self._span(r, [rule.earlier, rule.later], rule.unit, f"o{r}")
         if a is not None and b is not None:
-            self.m.Add(a[1] < b[0])
+            self.m.add(a[1] < b[0])
 
     def _order_by(self, r: int, rule: OrderBy) -> None:
         m = self.m
@@ -454,21 +454,21 @@ class Model:
                 continue
             key = key_text(raw)
             if key not in lo:
-                lo[key] = m.NewIntVar(0, max(0, top - 1), f"lob{r}_{len(lo)}")
-                hi[key] = m.NewIntVar(0, max(0, top - 1), f"hib{r}_{len(hi)}")
+                lo[key] = m.new_int_var(0, max(0, top - 1), f"lob{r}_{len(lo)}")
+                hi[key] = m.new_int_var(0, max(0, top - 1), f"hib{r}_{len(hi)}")
             if rule.unit == "phase":
-                m.Add(lo[key] <= self.pr[e.region])
-                m.Add(hi[key] >= self.pr[e.region])
+                m.add(lo[key] <= self.pr[e.region])
+                m.add(hi[key] >= self.pr[e.region])
                 continue
             for w in range(self.W):
                 b = self.on(r, rule.where, k, w)
                 if b is not None:
-                    m.Add(lo[key] <= w).OnlyEnforceIf(b)
-                    m.Add(hi[key] >= w).OnlyEnforceIf(b)
+                    m.add(lo[key] <= w).only_enforce_if(b)
+                    m.add(hi[key] >= w).only_enforce_if(b)
         for a in sorted(lo):
             for b in sorted(lo):
                 if a != b and before(a, b, rule.descending):
-                    m.Add(hi[a] < lo[b])
+                    m.add(hi[a] < lo[b])
 
     def _apart(self, within: str, pairs: Sequence[tuple[str, str]]) -> None:
         have = set(self.regions)
@@ -479,21 +479,21 @@ class Model:
                 continue
             done.add(key)
             if within == "phase":
-                self.m.Add(self.pr[a] != self.pr[b])
+                self.m.add(self.pr[a] != self.pr[b])
             else:
                 for w in range(self.W):
-                    self.m.AddBoolOr([self.region_active(a, w).Not(), self.region_active(b, w).Not()])
+                    self.m.add_bool_or([self.region_active(a, w).negated(), self.region_active(b, w).negated()])
 
     def _canary(self, rule: Canary) -> None:
         canary = [g for g in self.regions if g in rule.regions]
         if not canary:
             return
         for g in canary:
-            self.m.Add(self.pr[g] == 0)
+            self.m.add(self.pr[g] == 0)
         if rule.alone:
             for g in self.regions:
                 if g not in rule.regions:
-                    self.m.Add(self.pr[g] >= 1)
+                    self.m.add(self.pr[g] >= 1)
 
     def _extension_order(self, rule: ExtensionOrder) -> None:
         for e in self.entities:
@@ -504,7 +504,7 @@ class Model:
             for i, f in enumerate(exts):
                 for j, s in enumerate(exts):
                     if f.name != s.name and selector_matches(rule.first, f) and selector_matches(rule.second, s):
-                        self.m.Add(wave[i] <= wave[j])
+                        self.m.add(wave[i] <= wave[j])
 
     # -- solving ---------------------------------------------------------------------------------------------------
 
@@ -513,7 +513,7 @@ class Model:
         solver.parameters.max_time_in_seconds = max(0.01, seconds)
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = SEED
-        status = solver.Solve(self.m)
+        status = solver.solve(self.m)
         if status == cp_model.INFEASIBLE:
             return NoSchedule()
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -525,18 +525,18 @@ class Model:
         for e in self.entities:
             if e.split:
                 for item, xs in zip(e.items, e.x, strict=True):
-                    w = next(w for w in range(self.W) if solver.Value(xs[w]))
+                    w = next(w for w in range(self.W) if solver.value(xs[w]))
                     waves[(item[0].vm.name, item[0].ext.name)] = w
                 continue
             cursor = 0
             for w in range(self.W):
-                for vm_dues in e.dues[cursor: cursor + solver.Value(e.count[w])]:
+                for vm_dues in e.dues[cursor: cursor + solver.value(e.count[w])]:
                     for d in vm_dues:
                         waves[(d.vm.name, d.ext.name)] = w
-                cursor += solver.Value(e.count[w])
+                cursor += solver.value(e.count[w])
         used = sorted(set(waves.values()))
         renum = {w: i for i, w in enumerate(used)}
-        phase_of = [solver.Value(self.q[w]) for w in used]
+        phase_of = [solver.value(self.q[w]) for w in used]
         phase_renum = {p: i for i, p in enumerate(sorted(set(phase_of)))}
         return Found({t: renum[w] for t, w in waves.items()},
                      {renum[w]: phase_renum[p] for w, p in zip(used, phase_of, strict=True)})

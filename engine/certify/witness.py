@@ -30,8 +30,8 @@ from engine.check.rules.distinct_limit import value_name
 from engine.check.rules.order_by import before, key_text
 from engine.check.semantics import GroupKey, Semantics, sort_key
 from engine.model.fleet import Fleet
-from engine.model.scopes import group_label
 from engine.model.schedule import BoundNode
+from engine.model.scopes import group_label
 from engine.model.text import predicate_text
 
 MAX_DEPTH = 3
@@ -259,11 +259,11 @@ class Witness:
         return []
 
     def _apart(self, rule: SeparatePairs | SeparateRegions, named: Mapping[str, BoundNode]) -> list[BoundNode]:
+        cliques: list[list[str]]
         if isinstance(rule, SeparateRegions):
             cliques = [sorted(r for r in set(rule.regions) if r in named)]
         else:
-            cliques = sorted({tuple(sorted((a, b))) for a in named for b in named
-                              if a < b and self.fleet.paired(a, b)})  # type: ignore[misc]
+            cliques = [[a, b] for a in sorted(named) for b in sorted(named) if a < b and self.fleet.paired(a, b)]
         out = self._beside(rule, named, [c for c in cliques if len(c) == 2])
         for clique in cliques:
             if len(clique) < 2:

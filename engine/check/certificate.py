@@ -30,6 +30,7 @@ certificate, never a pass.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -76,7 +77,7 @@ def due_tasks(policy: Policy, fleet: Fleet) -> list[Due]:
     return out
 
 
-def _key(value: list[object] | None) -> GroupKey | None:
+def _key(value: Sequence[object] | None) -> GroupKey | None:
     return None if value is None else tuple(value)
 
 
@@ -196,7 +197,7 @@ class WitnessCheck:
 
     def _order_by(self, node: BoundNode, rule: OrderBy, tasks: Sequence[Due], path: str) -> int:
         keys = [p.key for p in node.parts]
-        for a, b in zip(keys, keys[1:], strict=False):
+        for a, b in itertools.pairwise(keys):
             if a is None or b is None or not before(a, b, rule.descending):
                 self._problem(path, f"chains key {a} before {b}, which rule {rule.name} does not order")
                 return 0
