@@ -69,15 +69,18 @@ def resolve(policy: Policy, fleet: Fleet) -> Resolution:
     return resolve_upgrades(fleet, policy.versions)
 
 
-def plan(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2) -> Schedule:
+def plan(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2,
+         certify_time: float = 30.0) -> Schedule:
     """The shortest schedule the planner finds within ``time_limit`` seconds (checked by :func:`verify` before it
-    is returned); ``schedule.optimal`` and ``schedule.lower_bound`` say how good it is."""
-    return plan_result(policy, fleet, time_limit=time_limit, workers=workers).schedule
+    is returned); ``schedule.optimal`` and ``schedule.lower_bound`` say how good it is, as certified by
+    ``schedule.certificate`` (the second solver gets ``certify_time`` seconds where the witness falls short)."""
+    return plan_result(policy, fleet, time_limit=time_limit, workers=workers, certify_time=certify_time).schedule
 
 
-def plan_result(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2) -> PlanResult:
+def plan_result(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2,
+                certify_time: float = 30.0) -> PlanResult:
     """Like :func:`plan`, with the planner's statistics (``engine.plan.synthesis.PlanResult``: time, bound, notes)."""
-    return _plan(policy, fleet, time_limit=time_limit, workers=workers)
+    return _plan(policy, fleet, time_limit=time_limit, workers=workers, certify_time=certify_time)
 
 
 def verify(policy: Policy, fleet: Fleet, schedule: Schedule, *, certify_time: float = 30.0) -> VerifyReport:

@@ -60,6 +60,8 @@ class Witness:
         self.rules: tuple[Rule, ...] = self.policy.rules
         self._sizes: dict[tuple[str, object], dict[GroupKey, int]] = {}
         self._match: dict[tuple[int, int], list[bool]] = {}
+        self._keys: dict[str, list[GroupKey | None]] = {}
+        self._values: dict[str, list[GroupKey | None]] = {}
 
     # -- reading, cached per rule ----------------------------------------------------------------------------------
 
@@ -74,6 +76,21 @@ class Witness:
                 pred = getattr(rule, "where")  # noqa: B009 - every counting kind has a where
             found = self._match[(r, pred_slot)] = [self.sem.matches_task(pred, d.vm, d.ext) for d in self.dues]
         return found
+
+    def key(self, scope: str, i: int) -> GroupKey | None:
+        """Due task i's VM's group of ``scope`` (computed once per scope)."""
+        found = self._keys.get(scope)
+        if found is None:
+            found = self._keys[scope] = [self.sem.group_key(scope, d.vm) for d in self.dues]
+        return found[i]
+
+    def shown(self, count: str, i: int) -> GroupKey | None:
+        """The value due task i shows when ``count`` is counted (computed once per scope)."""
+        found = self._values.get(count)
+        if found is None:
+            found = self._values[count] = [(d.ext.name,) if count == "extension" else self.sem.count_value(count, d.vm)
+                                           for d in self.dues]
+        return found[i]
 
     def sizes(self, scope: str, where: object) -> dict[GroupKey, int]:
         key = (scope, where)
@@ -115,10 +132,9 @@ class Witness:
         out: dict[GroupKey, set[str]] = defaultdict(set)
         for i in ts:
             if match[i]:
-                vm = self.dues[i].vm
-                key = self.sem.group_key(scope, vm)
+                key = self.key(scope, i)
                 if key is not None:
-                    out[key].add(vm.name)
+                    out[key].add(self.dues[i].vm.name)
         return out
 
     def _capacity(self, r: int, rule: Capacity, ts: Sequence[int]) -> BoundNode | None:
@@ -154,9 +170,8 @@ class Witness:
         for i in ts:
             if not match[i]:
                 continue
-            d = self.dues[i]
-            key = self.sem.group_key(rule.per, d.vm)
-            value = (d.ext.name,) if rule.count == "extension" else self.sem.count_value(rule.count, d.vm)
+            key = self.key(rule.per, i)
+            value = self.shown(rule.count, i)
             if key is not None and value is not None:
                 per[key][value].append(i)
         best: BoundNode | None = None
@@ -298,7 +313,7 @@ class Witness:
         match = self.matches(r_index)
         counted: dict[GroupKey, set[str]] = defaultdict(set)
         for i, d in enumerate(self.dues):
-            key = self.sem.group_key(rule.per, d.vm)
+            key = self.key(rule.per, i)
             if match[i] and key is not None and d.vm.region in named:
                 counted[key].add(d.vm.region)
         out = []

@@ -42,6 +42,7 @@ from dsl.policy import (
     Order,
     OrderBy,
     Policy,
+    Predicate,
     SeparatePairs,
     SeparateRegions,
 )
@@ -95,6 +96,14 @@ class WitnessCheck:
         self.reprove = reprove
         self.problems: list[str] = []
         self.unconfirmed: list[str] = []
+        self._sizes: dict[tuple[str, Predicate], dict[GroupKey, int]] = {}
+
+    def sizes(self, scope: str, where: Predicate) -> dict[GroupKey, int]:
+        """Group sizes under a filter (the whole fleet), computed once per pair."""
+        found = self._sizes.get((scope, where))
+        if found is None:
+            found = self._sizes[(scope, where)] = self.sem.sizes(scope, where)
+        return found
 
     # -- the tree ----------------------------------------------------------------------------------------------
 
@@ -133,6 +142,14 @@ class WitnessCheck:
         self._problem(path, f"a '{kind}' argument does not apply to rule {rule.name} ({type(rule).__name__})")
         return 0
 
+    @staticmethod
+    def _partition(tasks: Sequence[Due], label: Callable[[Due], object]) -> Callable[[object], list[Due]]:
+        """Tasks grouped once by ``label``; the returned function gives a label's tasks."""
+        groups: dict[object, list[Due]] = {}
+        for d in tasks:
+            groups.setdefault(label(d), []).append(d)
+        return lambda key: groups.get(key, [])
+
     def _parts(self, node: BoundNode, path: str, select: Callable[[BoundNode], Sequence[Due] | None]) -> list[int]:
         out = []
         for i, part in enumerate(node.parts):
@@ -154,7 +171,7 @@ class WitnessCheck:
     def _capacity(self, node: BoundNode, rule: Capacity, tasks: Sequence[Due], path: str) -> int:
         group = _key(node.group)
         n = len(self._group_vms(rule, group, tasks))
-        size = self.sem.sizes(rule.of, rule.where).get(group, 0) if group is not None else 0
+        size = self.sizes(rule.of, rule.where).get(group, 0) if group is not None else 0
         cap = rule.amount.of(size)
         if node.vms != n or node.cap != cap:
             self._problem(path, f"states {node.vms} VMs at cap {node.cap}, the fleet gives {n} at cap {cap}")
@@ -162,7 +179,7 @@ class WitnessCheck:
 
     def _not_whole(self, node: BoundNode, rule: NotWhole, tasks: Sequence[Due]) -> int:
         group = _key(node.group)
-        size = self.sem.sizes(rule.of, rule.where).get(group, 0) if group is not None else 0
+        size = self.sizes(rule.of, rule.where).get(group, 0) if group is not None else 0
         n = len(self._group_vms(rule, group, tasks))
         return 2 if size >= max(2, rule.min_size) and n >= size else 0
 
@@ -179,8 +196,8 @@ class WitnessCheck:
         if len(set(values)) != len(values):
             self._problem(path, "lists a value twice")
             return 0
-        parts = self._parts(node, path, lambda p: None if p.value is None else
-                            [d for d in mine if self._shows(rule, d) == _key(p.value)])
+        of_value = self._partition(mine, lambda d: self._shows(rule, d))
+        parts = self._parts(node, path, lambda p: None if p.value is None else of_value(_key(p.value)))
         return _ceil(sum(parts), rule.limit)
 
     def _order(self, node: BoundNode, rule: Order, tasks: Sequence[Due], path: str) -> int:
@@ -206,14 +223,14 @@ class WitnessCheck:
             raw = self.sem.attr(rule.key.path, d.vm)
             return None if raw is None else key_text(raw)
 
-        mine = [d for d in tasks if self.sem.matches_task(rule.where, d.vm, d.ext)]
-        return sum(self._parts(node, path, lambda p: None if p.key is None else
-                               [d for d in mine if key_of(d) == p.key]))
+        of_key = self._partition([d for d in tasks if self.sem.matches_task(rule.where, d.vm, d.ext)], key_of)
+        return sum(self._parts(node, path, lambda p: None if p.key is None else of_key(p.key)))
 
     # -- phases ---------------------------------------------------------------------------------------------------
 
     def _by_region(self, tasks: Sequence[Due]) -> Callable[[BoundNode], list[Due] | None]:
-        return lambda p: None if p.region is None else [d for d in tasks if d.vm.region == p.region]
+        of_region = self._partition(tasks, lambda d: d.vm.region)
+        return lambda p: None if p.region is None else of_region(p.region)
 
     def _phase_level(self, node: BoundNode, tasks: Sequence[Due], path: str) -> int:
         if node.kind == "subset":
