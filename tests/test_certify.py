@@ -276,3 +276,41 @@ def test_certify_imports_neither_the_planner_nor_z3() -> None:
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def _triangle() -> tuple[Policy, Fleet]:
+    """Three VMs pairwise sharing a scale set, a zone or a subscription, one VM of each per wave: 3 waves, while
+    every single group has 2 VMs (the witness proves 2; the third wave needs a solver)."""
+    from dsl.policy import Capacity, Count
+
+    b = FleetBuilder().region("r1", zones=2)
+    b.scale_sets += [{"name": n, "region": "r1", "upgrade_mode": "automatic"} for n in ("A", "B")]
+    b.vm("a", "r1", zone="1", ss="A", ud=0, sub="s1").vm("b", "r1", zone="2", ss="A", ud=0, sub="s2")
+    b.vm("c", "r1", zone="1", ss="B", ud=0, sub="s2")
+    rules = tuple(Capacity(f"one_per_{scope}", span(i + 1), amount=Count(1), of=scope)
+                  for i, scope in enumerate(("scale_set", "zone", "subscription")))
+    return Policy(name="t", span=span(0), files=("x.wg",), rules=rules), b.build()
+
+
+def test_a_bound_beyond_the_witness_is_proved_by_the_second_solver_and_re_run_by_verify() -> None:
+    pol, fleet = _triangle()
+    res = plan(pol, fleet, time_limit=20, certify_time=20)
+    s = res.schedule
+    assert s.certificate is not None and len(s.waves) == 3
+    assert s.optimal and s.lower_bound == 3
+    step = s.certificate.witness.parts[0]  # region r1's tasks, proved by the second solver
+    assert step.kind == "solver" and step.region == "r1" and step.waves == 3
+    assert step.parts[0].waves == 2  # the combinatorial part alone
+    assert api.verify(pol, fleet, s).ok
+    noted = verify_schedule(pol, fleet, s)  # without the second solver: the step is noted, not certified here
+    assert any("rest on a OR-tools CP-SAT proof, not re-run" in v.message for v in noted.notes)
+
+
+def test_without_time_for_the_second_solver_optimality_is_unconfirmed() -> None:
+    pol, fleet = _triangle()
+    res = plan(pol, fleet, time_limit=20, certify_time=0)
+    s = res.schedule
+    assert s.certificate is not None and len(s.waves) == 3
+    assert not s.optimal and s.lower_bound == 2 and not res.optimal
+    assert any(n.startswith("optimality unconfirmed: the planner (Z3) proved at least 3 waves") for n in res.notes)
+    assert api.verify(pol, fleet, s).ok

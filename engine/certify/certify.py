@@ -80,6 +80,7 @@ class Certifier:
         self.deadline = time.monotonic() + seconds
         self.seconds = seconds
         self.notes: list[str] = []
+        self.undecided: list[str] = []  # why second-solver attempts did not decide (noted when it matters)
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -93,7 +94,7 @@ class Certifier:
         answer = solve(rules, self.fleet, dues, waves, min(self.left(), share))
         if isinstance(answer, Found | NoSchedule):
             return answer
-        self.notes.append(answer.reason)
+        self.undecided.append(answer.reason)
         return None
 
     def certify(self, schedule: Schedule) -> Schedule:
@@ -111,8 +112,9 @@ class Certifier:
             raise CheckFailed(f"internal error: the certified lower bound {root.waves} exceeds the schedule's "
                               f"{waves} waves")
         if claimed > root.waves:
+            why = f" ({self.undecided[-1]})" if self.undecided else ""
             self.notes.append(f"optimality unconfirmed: the planner (Z3) proved at least {claimed} waves; "
-                              f"{SOLVER} did not confirm it within {self.seconds:g}s, so the certified bound is "
+                              f"{SOLVER} did not confirm it within {self.seconds:g}s{why}, so the certified bound is "
                               f"{root.waves}")
         optimal = root.waves == waves
         cert = Certificate(lower_bound=root.waves, optimal=optimal, witness=root, notes=self.notes)
@@ -167,7 +169,7 @@ def confirm_infeasible(policy: Policy, fleet: Fleet, refusal: Infeasible, second
         where = f" on region(s) {', '.join(sorted(part))}" if part else ""
         raise CheckFailed(f"internal error: the planner (Z3) says {refusal.explanation!r}, but {SOLVER} found a "
                           f"schedule{where} under rules {', '.join(sorted(names))} alone; the answer is refused")
-    more = f" ({'; '.join(certifier.notes)})" if certifier.notes else ""
+    more = f" ({certifier.undecided[-1]})" if certifier.undecided else ""
     raise SolverTimeout(f"unknown: the planner (Z3) found that no schedule exists ({refusal.explanation}), but "
                         f"{SOLVER} did not confirm it within {seconds:g}s{more}; raise --certify-time")
 
