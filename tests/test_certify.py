@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -40,7 +41,8 @@ from engine.model.upgrades import resolve_upgrades
 from engine.plan.synthesis import plan
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = settings(max_examples=150, deadline=None,
+# WAVEGATE_CERTIFY_CASES=2000 for a longer differential run.
+CASES = settings(max_examples=int(os.environ.get("WAVEGATE_CERTIFY_CASES", "150")), deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 

@@ -211,6 +211,24 @@ class Model:
             m.add_max_equality(self.used[w], used[w])
         for w in range(W - 1):
             m.add_implication(self.used[w + 1], self.used[w])  # empty waves last
+        if not self._orders_waves():
+            self._fuller_first()
+
+    def _orders_waves(self) -> bool:
+        """Does the order of waves within a phase matter to a rule (wave orders, or tasks of one VM apart)?"""
+        return any(isinstance(r, Order | OrderBy) and r.unit == "wave" for r in self.rules) or \
+            any(e.split for e in self.entities)
+
+    def _fuller_first(self) -> None:
+        """Symmetry: when no rule orders waves, waves of one phase may be permuted; ask for non-increasing VM
+        counts along each phase (any schedule, its waves sorted so within phases, is one of these)."""
+        m, W = self.m, self.W
+        load = [sum(e.count[w] for e in self.entities) for w in range(W)]
+        for w in range(W - 1):
+            same = m.new_bool_var(f"same{w}")
+            m.add(self.q[w] == self.q[w + 1]).only_enforce_if(same)
+            m.add(self.q[w] != self.q[w + 1]).only_enforce_if(same.negated())
+            m.add(load[w] >= load[w + 1]).only_enforce_if(same)
 
     def _place_class(self, k: int, e: Entity) -> None:
         m = self.m
