@@ -353,15 +353,3 @@ def best_witness(w: Witness, region_nodes: Mapping[str, BoundNode]) -> BoundNode
         return BoundNode(kind="tasks", waves=0, why="no due tasks")
     return max(candidates, key=lambda n: n.waves)
 
-
-def why_lines(node: BoundNode, depth: int = 3, width: int = 2, indent: str = "  ") -> list[str]:
-    """The witness as indented lines, each node's largest parts first (``width`` of them, ``depth`` levels)."""
-    lines = [f"{indent}{node.why}"]
-    if depth <= 1 or not node.parts:
-        return lines
-    parts = sorted(node.parts, key=lambda p: -p.waves)
-    for p in parts[:width]:
-        lines += why_lines(p, depth - 1, width, indent + "  ")
-    if len(parts) > width:
-        lines.append(f"{indent}  ... and {len(parts) - width} more part(s)")
-    return lines

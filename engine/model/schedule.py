@@ -94,6 +94,20 @@ class Certificate(_Model):
     notes: list[str] = Field(default_factory=list)
 
 
+def why_lines(node: BoundNode, depth: int = 3, width: int = 2, indent: str = "  ") -> list[str]:
+    """A witness as indented lines ("why not faster"), each node's largest parts first (``width`` of them, to
+    ``depth`` levels)."""
+    lines = [f"{indent}{node.why}"]
+    if depth <= 1 or not node.parts:
+        return lines
+    parts = sorted(node.parts, key=lambda p: -p.waves)
+    for p in parts[:width]:
+        lines += why_lines(p, depth - 1, width, indent + "  ")
+    if len(parts) > width:
+        lines.append(f"{indent}  ... and {len(parts) - width} more part(s)")
+    return lines
+
+
 class Schedule(_Model):
     phases: list[Phase]
     waves: list[Wave]

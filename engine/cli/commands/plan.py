@@ -17,6 +17,7 @@ from engine.cli.common import report_errors, write_atomic
 from engine.model.errors import Infeasible, InputError
 from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
+from engine.model.schedule import why_lines
 
 
 def register(app: typer.Typer) -> None:
@@ -101,9 +102,6 @@ def _summary(result: object, policy_name: str, fleet_path: Path, output: Path | 
     verdict = "proven optimal" if result.optimal else f"not proven optimal (gap {result.waves - result.lower_bound})"
     console.print(f"waves: {result.waves}   lower bound: {s.lower_bound}   {verdict}")
     if s.certificate is not None:
-        # deferred: the witness text helpers load only when this command runs
-        from engine.certify.witness import why_lines
-
         console.print(f"why not faster: at least {s.certificate.lower_bound} waves (certified, re-checked by "
                       "wavegate verify):")
         for line in why_lines(s.certificate.witness):
