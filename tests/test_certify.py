@@ -318,3 +318,13 @@ def test_without_time_for_the_second_solver_optimality_is_unconfirmed() -> None:
     assert not s.optimal and s.lower_bound == 2 and not res.optimal
     assert any(n.startswith("optimality unconfirmed: the planner (Z3) proved at least 3 waves") for n in res.notes)
     assert api.verify(pol, fleet, s).ok
+
+
+def test_a_planned_schedule_with_its_certificate_meets_the_schedule_json_schema(
+        sample: tuple[Policy, Fleet, Schedule]) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from engine.model.schedule import schedule_schema
+
+    _, _, s = sample
+    jsonschema.validate(json.loads(s.to_json()), schedule_schema())
+    assert Schedule.model_validate_json(s.to_json()) == s  # the certificate reads back as written
