@@ -328,3 +328,12 @@ def test_a_planned_schedule_with_its_certificate_meets_the_schedule_json_schema(
     _, _, s = sample
     jsonschema.validate(json.loads(s.to_json()), schedule_schema())
     assert Schedule.model_validate_json(s.to_json()) == s  # the certificate reads back as written
+
+
+def test_a_core_that_is_not_one_is_refused() -> None:
+    """An explanation naming rules that alone have a schedule is refused, even if the policy had none."""
+    pol, fleet = _extension_count_fleet()
+    wrong = Infeasible("no schedule exists: rules ext_count and more conflict", ("ext_count",), ("r1",))
+    richer = dataclasses.replace(pol, rules=(*pol.rules, *_triangle()[0].rules))
+    with pytest.raises(CheckFailed, match="rules ext_count alone conflict, but OR-tools CP-SAT found a schedule"):
+        confirm_infeasible(richer, fleet, wrong, 10)

@@ -10,6 +10,7 @@ planner said cannot exist is an error (``CheckFailed``), never a pass.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -152,23 +153,26 @@ def certify_schedule(policy: Policy, fleet: Fleet, schedule: Schedule, seconds: 
 
 def confirm_infeasible(policy: Policy, fleet: Fleet, refusal: Infeasible, seconds: float = 30.0) -> Infeasible:
     """Re-prove "no schedule exists" with CP-SAT: the explanation's rules alone (all rules when it names none) on
-    its regions (every region when it names none).  Returns the refusal, marked re-proved; raises CheckFailed when
-    CP-SAT finds a schedule, SolverTimeout (the answer is unknown) when it cannot decide in time."""
+    its regions, then (when those regions alone have a schedule: the part was only where the core was found) on the
+    whole fleet.  Returns the refusal, marked re-proved; raises CheckFailed when CP-SAT finds a schedule,
+    SolverTimeout (the answer is unknown) when it cannot decide in time."""
     names = set(refusal.conflicting_rules)
     rules = [r for r in policy.rules if r.name in names] if names else list(policy.rules)
     certifier = Certifier(policy, fleet, seconds)
     part = set(refusal.regions)
-    dues = [d for d in certifier.dues if not part or d.vm.region in part]
-    answer = certifier.refute(rules, dues, None, seconds)
+    answer: Found | NoSchedule | None = None
+    if part:
+        answer = certifier.refute(rules, [d for d in certifier.dues if d.vm.region in part], None, seconds)
+    if not isinstance(answer, NoSchedule):
+        answer = certifier.refute(rules, certifier.dues, None, seconds)
     if isinstance(answer, NoSchedule):
         return Infeasible(f"{refusal.explanation} (re-proved by {SOLVER} on a model built from the checker's "
                           "reading)", refusal.conflicting_rules, refusal.regions)
     if isinstance(answer, Found):
-        if len(rules) == len(policy.rules) and len(dues) == len(certifier.dues):
-            raise disagreement(policy, fleet, dues, answer, "no schedule exists")
-        where = f" on region(s) {', '.join(sorted(part))}" if part else ""
-        raise CheckFailed(f"internal error: the planner (Z3) says {refusal.explanation!r}, but {SOLVER} found a "
-                          f"schedule{where} under rules {', '.join(sorted(names))} alone; the answer is refused")
+        if len(rules) == len(policy.rules):
+            raise disagreement(policy, fleet, certifier.dues, answer, "no schedule exists")
+        core = dataclasses.replace(policy, rules=tuple(rules))
+        raise disagreement(core, fleet, certifier.dues, answer, f"rules {', '.join(sorted(names))} alone conflict")
     more = f" ({certifier.undecided[-1]})" if certifier.undecided else ""
     raise SolverTimeout(f"unknown: the planner (Z3) found that no schedule exists ({refusal.explanation}), but "
                         f"{SOLVER} did not confirm it within {seconds:g}s{more}; raise --certify-time")
