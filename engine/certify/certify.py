@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dsl.policy import Policy, Rule
 from engine.certify.cpsat import Found, NoSchedule, solve
 from engine.certify.witness import Witness, best_witness
-from engine.check.certificate import Due, Reprove, due_tasks
+from engine.check.certificate import Due, Reprove, check_certificate, due_tasks
 from engine.check.verify import verify_schedule
 from engine.model.errors import CheckFailed, Infeasible, SolverTimeout
 from engine.model.fleet import Fleet
@@ -119,7 +119,12 @@ class Certifier:
                               f"{root.waves}")
         optimal = root.waves == waves
         cert = Certificate(lower_bound=root.waves, optimal=optimal, witness=root, notes=self.notes)
-        return schedule.model_copy(update={"lower_bound": root.waves, "optimal": optimal, "certificate": cert})
+        out = schedule.model_copy(update={"lower_bound": root.waves, "optimal": optimal, "certificate": cert})
+        # The certificate passes its checker before anyone sees it (its solver steps were just proved).
+        found = check_certificate(self.policy, self.fleet, out)
+        if found is not None and found.problems:
+            raise CheckFailed(f"internal error: the certificate failed its own check: {'; '.join(found.problems[:3])}")
+        return out
 
     def _regions(self, schedule: Schedule, nodes: dict[str, BoundNode], root: BoundNode, claimed: int) -> BoundNode:
         lengths = _lengths(schedule, self.dues)
