@@ -337,3 +337,36 @@ def test_a_core_that_is_not_one_is_refused() -> None:
     richer = dataclasses.replace(pol, rules=(*pol.rules, *_triangle()[0].rules))
     with pytest.raises(CheckFailed, match="rules ext_count alone conflict, but OR-tools CP-SAT found a schedule"):
         confirm_infeasible(richer, fleet, wrong, 10)
+
+
+@pytest.fixture(scope="module")
+def strict() -> tuple[Policy, Fleet, Schedule]:
+    policy, fleet = api.load_policy(bundled_spec("team-strict.wg")), api.load_fleet(sample_fleet())
+    return policy, fleet, plan(policy, fleet, time_limit=60).schedule
+
+
+def test_phase_arguments_re_derive_and_their_misuse_is_refused(strict: tuple[Policy, Fleet, Schedule]) -> None:
+    policy, fleet, s = strict
+    assert s.certificate is not None and s.certificate.optimal and len(s.waves) == 87
+    root = s.certificate.witness
+    assert root.kind == "canary_alone" and [p.part for p in root.parts] == ["canary", "rest"]
+    rest = root.parts[1]
+    assert rest.kind == "regions_per_phase" and rest.rule == "regions_per_phase"
+    assert not _refusals(policy, fleet, s)
+    # A region that the regions-per-phase rule does not count in that group (eastus2 is the canary's, not the rest's).
+    stray = rest.model_copy(update={"parts": [*rest.parts[:-1], rest.parts[-1].model_copy(update={"region": "eastus2"})]})
+    forged = root.model_copy(update={"parts": [root.parts[0], stray]})
+    got = _refusals(policy, fleet, _with(s, Certificate(lower_bound=87, optimal=True, witness=forged)))
+    assert got, "a part selecting tasks outside its parent's is refused"
+    # Two regions that are not geo-paired, argued apart by geo_pairs.
+    a, b = rest.parts[0].region, rest.parts[1].region
+    assert a is not None and b is not None and not fleet.paired(a, b)
+    apart = BoundNode(kind="regions_apart", waves=rest.parts[0].waves + rest.parts[1].waves, rule="geo_pairs",
+                      parts=rest.parts[:2])
+    got = _refusals(policy, fleet, _with(s, Certificate(lower_bound=apart.waves, optimal=False, witness=apart),
+                                         lower_bound=apart.waves, optimal=False))
+    assert any(f"regions {a} and {b} are not kept apart by rule geo_pairs" in m for m in got), got
+    # The canary argument without the rule saying alone: the rule named must be a canary rule that goes alone.
+    wrong_rule = root.model_copy(update={"rule": "fleet_cap"})
+    got = _refusals(policy, fleet, _with(s, Certificate(lower_bound=87, optimal=True, witness=wrong_rule)))
+    assert any("a 'canary_alone' argument does not apply to rule fleet_cap" in m for m in got), got
