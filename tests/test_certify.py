@@ -370,3 +370,24 @@ def test_phase_arguments_re_derive_and_their_misuse_is_refused(strict: tuple[Pol
     wrong_rule = root.model_copy(update={"rule": "fleet_cap"})
     got = _refusals(policy, fleet, _with(s, Certificate(lower_bound=87, optimal=True, witness=wrong_rule)))
     assert any("a 'canary_alone' argument does not apply to rule fleet_cap" in m for m in got), got
+
+
+def test_facts_the_checker_re_derives_let_the_second_solver_prove_a_counting_bound() -> None:
+    """Koreacentral on the sample needs 21 waves by the zones' counting argument; without it CP-SAT does not decide
+    20 waves in a minute, with the zones' own re-derived bounds (not the region's) it refutes 20."""
+    from engine.certify.witness import Witness
+    from engine.check.certificate import WitnessCheck
+
+    policy, fleet = api.load_policy(bundled_spec()), api.load_fleet(sample_fleet())
+    dues = due_tasks(policy, fleet)
+    w = Witness(policy, fleet, dues)
+    idx = w.by_region()["koreacentral"]
+    mine = [dues[i] for i in idx]
+    node = w.need(idx)
+    assert node is not None and node.waves == 21
+    check = WitnessCheck(policy, fleet)
+    assert check.value(node, mine, "w") == 21 and not check.problems
+    facts = [f for f in check.facts if len(f[0]) < len(mine)]
+    assert facts and all(k < 21 for _, k in facts)
+    assert isinstance(solve(policy.rules, fleet, mine, 20, 30, facts), NoSchedule)
+    assert isinstance(solve(policy.rules, fleet, mine, 21, 30, facts), Found)

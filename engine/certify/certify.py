@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dsl.policy import Policy, Rule
 from engine.certify.cpsat import Found, NoSchedule, solve
 from engine.certify.witness import Witness, best_witness
-from engine.check.certificate import Due, Reprove, check_certificate, due_tasks
+from engine.check.certificate import Due, Fact, Reprove, WitnessCheck, check_certificate, due_tasks
 from engine.check.verify import verify_schedule
 from engine.model.errors import CheckFailed, Infeasible, SolverTimeout
 from engine.model.fleet import Fleet
@@ -86,13 +86,13 @@ class Certifier:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
-    def refute(self, rules: Sequence[Rule], dues: Sequence[Due], waves: int | None,
-               share: float) -> Found | NoSchedule | None:
+    def refute(self, rules: Sequence[Rule], dues: Sequence[Due], waves: int | None, share: float,
+               facts: Sequence[Fact] = ()) -> Found | NoSchedule | None:
         """CP-SAT on "no schedule of ``dues`` in ``waves`` waves" (None: in any number); None when undecided or too
         large to build."""
         if self.left() <= 0.05:
             return None
-        answer = solve(rules, self.fleet, dues, waves, min(self.left(), share))
+        answer = solve(rules, self.fleet, dues, waves, min(self.left(), share), facts)
         if isinstance(answer, Found | NoSchedule):
             return answer
         self.undecided.append(answer.reason)
@@ -133,7 +133,8 @@ class Certifier:
                        key=lambda r: (-lengths[r], r))
         for r in short:
             share = max(1.0, self.left() / 4)
-            answer = self.refute(self.policy.rules, [self.dues[i] for i in by_region[r]], lengths[r] - 1, share)
+            mine = [self.dues[i] for i in by_region[r]]
+            answer = self.refute(self.policy.rules, mine, lengths[r] - 1, share, self.facts(nodes[r], mine))
             if isinstance(answer, NoSchedule):
                 nodes[r] = solver_node(lengths[r], nodes[r], f"region {r}")
                 root = best_witness(self.witness, nodes)
@@ -141,8 +142,14 @@ class Certifier:
                     break
         return root
 
+    def facts(self, node: BoundNode, dues: Sequence[Due]) -> list[Fact]:
+        """What the certificate checker re-derives of the node's subtree (facts the second solver may use)."""
+        check = WitnessCheck(self.policy, self.fleet)
+        check.value(node, dues, "witness")
+        return check.facts
+
     def _whole(self, root: BoundNode, claimed: int) -> BoundNode:
-        answer = self.refute(self.policy.rules, self.dues, claimed - 1, self.left())
+        answer = self.refute(self.policy.rules, self.dues, claimed - 1, self.left(), self.facts(root, self.dues))
         if isinstance(answer, NoSchedule):
             return solver_node(claimed, root, "the fleet")
         if isinstance(answer, Found):
@@ -187,11 +194,11 @@ def reprover(policy: Policy, fleet: Fleet, seconds: float = 30.0) -> Reprove:
     """The check's hook that re-runs the second solver on a certificate's solver nodes (``seconds`` for all)."""
     deadline = time.monotonic() + seconds
 
-    def reprove(dues: Sequence[Due], waves: int) -> str | None:
+    def reprove(dues: Sequence[Due], waves: int, facts: Sequence[Fact]) -> str | None:
         left = deadline - time.monotonic()
         if left <= 0.05:
             return f"no time left for {SOLVER}"
-        answer = solve(policy.rules, fleet, dues, waves, left)
+        answer = solve(policy.rules, fleet, dues, waves, left, facts)
         if isinstance(answer, NoSchedule):
             return None
         if isinstance(answer, Found):

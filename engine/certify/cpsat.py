@@ -16,6 +16,9 @@ schedule the checker accepts):
   a wave under a rule when one of its tasks the rule's filter selects is in the wave.
 * Phases: each region has a phase, each wave a phase (non-decreasing, steps of at most one), and an entity in a wave
   puts its region's phase on that wave.  Group sizes count the whole fleet (``Semantics.sizes``), as the checker does.
+* Facts: bounds that ``engine.check.certificate`` re-derived for subsets of the tasks ("these occupy at least k
+  waves") may be added; every schedule meets them, so they remove none, and they hand the search the counting
+  arguments (distinct values per wave, each needing its own waves) it does not find by itself.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from dsl.policy import (
     SeparateRegions,
     UnitLimit,
 )
-from engine.check.certificate import Due
+from engine.check.certificate import Due, Fact
 from engine.check.rules.order_by import before, key_text
 from engine.check.semantics import GroupKey, Semantics, sort_key, uses_extension
 from engine.model.fleet import Fleet
@@ -109,7 +112,8 @@ class Entity:
 class Model:
     """The CP-SAT model of the rules on the tasks, in at most ``waves`` waves."""
 
-    def __init__(self, rules: Sequence[Rule], fleet: Fleet, dues: Sequence[Due], waves: int | None) -> None:
+    def __init__(self, rules: Sequence[Rule], fleet: Fleet, dues: Sequence[Due], waves: int | None,
+                 facts: Sequence[Fact] = ()) -> None:
         self.rules = rules
         self.fleet = fleet
         self.sem = Semantics(fleet)
@@ -124,9 +128,12 @@ class Model:
         self._presence: dict[tuple[int, int, int], Any] = {}
         self._rp: dict[tuple[str, int], Any] = {}
         self._ra: dict[tuple[str, int], Any] = {}
+        self._at: dict[tuple[str, str], tuple[int, int | None]] = {}
         self._placement()
         for r, rule in enumerate(rules):
             self._rule(r, rule)
+        for tasks, k in facts:
+            self._fact(tasks, k)
 
     # -- entities ------------------------------------------------------------------------------------------------
 
@@ -266,6 +273,31 @@ class Model:
             found = self._ra[(region, w)] = self.m.new_bool_var(f"ra_{region}_{w}")
             self.m.add_max_equality(found, [e.active[w] for e in self.entities if e.region == region])
         return found
+
+    def _where(self) -> dict[tuple[str, str], tuple[int, int | None]]:
+        """(VM, extension) -> (entity, item of a task-level VM or None), computed once."""
+        if not self._at:
+            for n, e in enumerate(self.entities):
+                if e.split:
+                    self._at.update(((it[0].vm.name, it[0].ext.name), (n, i)) for i, it in enumerate(e.items))
+                else:
+                    self._at.update(((d.vm.name, d.ext.name), (n, None)) for vm_dues in e.dues for d in vm_dues)
+        return self._at
+
+    def _fact(self, tasks: Sequence[Due], k: int) -> None:
+        """A re-derived fact (engine.check.certificate): these tasks occupy at least k waves.  Implied by the rules,
+        so it removes no schedule; it gives the search the counting argument it would not find itself."""
+        at = self._where()
+        if any((d.vm.name, d.ext.name) not in at for d in tasks):
+            return  # tasks outside this model: the fact is about another set
+        # A class only partly in the set stands for all of it: its waves cover the set's, so this stays implied.
+        where = {at[(d.vm.name, d.ext.name)] for d in tasks}
+        used = []
+        for w in range(self.W):
+            on = [self.entities[n].active[w] if i is None else self.entities[n].x[i][w] for n, i in sorted(where,
+                  key=lambda t: (t[0], -1 if t[1] is None else t[1]))]
+            used.append(self._any(on))
+        self.m.add(sum(used) >= k)
 
     # -- what a rule sees of an entity -----------------------------------------------------------------------------
 
@@ -560,7 +592,8 @@ class Model:
                      {renum[w]: phase_renum[p] for w, p in zip(used, phase_of, strict=True)})
 
 
-def solve(rules: Sequence[Rule], fleet: Fleet, dues: Sequence[Due], waves: int | None, seconds: float) -> Answer:
+def solve(rules: Sequence[Rule], fleet: Fleet, dues: Sequence[Due], waves: int | None, seconds: float,
+          facts: Sequence[Fact] = ()) -> Answer:
     """Is there a schedule of ``dues`` in at most ``waves`` waves (None: in any number) under ``rules``, group sizes
     counting the whole fleet?"""
     if not dues:
@@ -568,7 +601,7 @@ def solve(rules: Sequence[Rule], fleet: Fleet, dues: Sequence[Due], waves: int |
     if waves is not None and waves <= 0:
         return NoSchedule()
     try:
-        model = Model(rules, fleet, dues, waves)
+        model = Model(rules, fleet, dues, waves, facts)
     except Unsupported as e:
         return Undecided(str(e))
     return model.solve(seconds)

@@ -62,9 +62,12 @@ class Due:
     ext: Extension
 
 
-# reprove(tasks, waves): re-run the second solver on "``tasks`` have no schedule in ``waves`` waves"; None when it
-# proves it, else why not (it found one, or ran out of time).
-Reprove = Callable[[Sequence[Due], int], str | None]
+# A fact the check re-derived: these tasks occupy at least this many waves in every schedule the policy allows.
+Fact = tuple[Sequence[Due], int]
+# reprove(tasks, waves, facts): re-run the second solver on "``tasks`` have no schedule in ``waves`` waves", given
+# facts re-derived here about subsets of them; None when it proves it, else why not (it found one, or ran out of
+# time).
+Reprove = Callable[[Sequence[Due], int, Sequence[Fact]], str | None]
 
 
 def due_tasks(policy: Policy, fleet: Fleet) -> list[Due]:
@@ -96,6 +99,7 @@ class WitnessCheck:
         self.reprove = reprove
         self.problems: list[str] = []
         self.unconfirmed: list[str] = []
+        self.facts: list[Fact] = []  # every node that re-derived cleanly, with its tasks (solver nodes excepted)
         self._sizes: dict[tuple[str, Predicate], dict[GroupKey, int]] = {}
 
     def sizes(self, scope: str, where: Predicate) -> dict[GroupKey, int]:
@@ -109,9 +113,12 @@ class WitnessCheck:
 
     def value(self, node: BoundNode, tasks: Sequence[Due], path: str) -> int:
         """The number of waves this node certifies for ``tasks`` (its own set), recording every mismatch."""
+        before = len(self.problems)
         derived = self._derive(node, tasks, path)
         if derived != node.waves:
             self._problem(path, f"claims {node.waves} waves, the fleet and policy give {derived}")
+        if len(self.problems) == before and node.kind != "solver" and derived > 1:
+            self.facts.append((tasks, derived))
         return derived
 
     def _problem(self, path: str, text: str) -> None:
@@ -298,14 +305,16 @@ class WitnessCheck:
     # -- the second solver ----------------------------------------------------------------------------------------
 
     def _solver(self, node: BoundNode, tasks: Sequence[Due], path: str) -> int:
+        known = len(self.facts)
         fallback = self.value(node.parts[0], tasks, f"{path}.parts[0]") if node.parts else (1 if tasks else 0)
+        facts = self.facts[known:]
         if node.waves <= fallback:
             return fallback
         if self.reprove is None:
             self.unconfirmed.append(f"{path}: {node.waves} waves rest on a {node.solver or 'solver'} proof, not "
                                     "re-run by this check")
             return node.waves
-        failure = self.reprove(tasks, node.waves - 1)
+        failure = self.reprove(tasks, node.waves - 1, facts)
         if failure is None:
             return node.waves
         self._problem(path, f"the second solver, re-run, did not confirm that these {len(tasks)} tasks need "
