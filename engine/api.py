@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dsl.loader import load_policy as _load_policy
 from dsl.policy import Policy
+from engine.certify.certify import reprover
 from engine.check.verify import VerifyReport, Violation, verify_schedule
 from engine.model.fleet import Fleet, parse_fleet
 from engine.model.fleet import load_fleet as _load_fleet
@@ -70,19 +71,23 @@ def resolve(policy: Policy, fleet: Fleet) -> Resolution:
 
 
 def plan(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2,
-         start: int | None = None) -> Schedule:
+         start: int | None = None, certify_time: float = 30.0) -> Schedule:
     """The shortest schedule the planner finds within ``time_limit`` seconds (checked by :func:`verify` before it
-    is returned); ``schedule.optimal`` and ``schedule.lower_bound`` say how good it is.  With time rules the waves
-    get times from ``start`` (epoch seconds; default: now, to the minute)."""
-    return plan_result(policy, fleet, time_limit=time_limit, workers=workers, start=start).schedule
+    is returned); ``schedule.optimal`` and ``schedule.lower_bound`` say how good it is, as certified by
+    ``schedule.certificate`` (the second solver gets ``certify_time`` seconds where the witness falls short, within
+    the time limit).  With time rules the waves get times from ``start`` (epoch seconds; default: now, to the
+    minute)."""
+    return plan_result(policy, fleet, time_limit=time_limit, workers=workers, start=start,
+                       certify_time=certify_time).schedule
 
 
 def plan_result(policy: Policy, fleet: Fleet, *, time_limit: float = 60.0, workers: int = 2,
-                start: int | None = None) -> PlanResult:
+                start: int | None = None, certify_time: float = 30.0) -> PlanResult:
     """Like :func:`plan`, with the planner's statistics (``engine.plan.synthesis.PlanResult``: time, bound, notes)."""
-    return _plan(policy, fleet, time_limit=time_limit, workers=workers, start=start)
+    return _plan(policy, fleet, time_limit=time_limit, workers=workers, start=start, certify_time=certify_time)
 
 
-def verify(policy: Policy, fleet: Fleet, schedule: Schedule) -> VerifyReport:
-    """Re-check ``schedule`` independently of the planner; ``report.ok`` is True when every hard rule holds."""
-    return verify_schedule(policy, fleet, schedule)
+def verify(policy: Policy, fleet: Fleet, schedule: Schedule, *, certify_time: float = 30.0) -> VerifyReport:
+    """Re-check ``schedule`` independently of the planner; ``report.ok`` is True when every hard rule holds and its
+    certificate (if any) re-derives, the second solver's proofs re-run within ``certify_time`` seconds."""
+    return verify_schedule(policy, fleet, schedule, reprover(policy, fleet, certify_time))

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dsl.policy import GROUP_KEY, DistinctLimit, Policy, Rule, TimeRule
+from engine.check.certificate import Reprove, check_certificate
 from engine.check.placement import Placement
 from engine.check.report import SHOWN_VMS, VerifyReport, Violation
 from engine.check.rules import CHECKS
@@ -45,8 +46,9 @@ def check_rule(rule: Rule | TimeRule, at: Placement) -> None:
     checker.check(rule, at)
 
 
-def check(policy: Policy, fleet: Fleet, schedule: Schedule) -> VerifyReport:
-    """Check ``schedule`` against every hard rule of ``policy`` on ``fleet``, plus structure, tasks and skipped."""
+def check(policy: Policy, fleet: Fleet, schedule: Schedule, reprove: Reprove | None = None) -> VerifyReport:
+    """Check ``schedule`` against every hard rule of ``policy`` on ``fleet``, plus structure, tasks and skipped, and
+    its certificate when it has one (``reprove`` re-runs the second solver's proofs; without it they are noted)."""
     at = Placement(policy, fleet, schedule)
     check_structure(at)
     check_tasks(at)
@@ -59,7 +61,18 @@ def check(policy: Policy, fleet: Fleet, schedule: Schedule) -> VerifyReport:
         checker = CHECKS.get(type(pref))
         if checker is not None:
             checker.check(pref, at)
+    _check_certificate(at, reprove)
     return VerifyReport(tuple(at.violations), tuple(at.notes), len(policy.rules) + len(policy.times))
+
+
+def _check_certificate(at: Placement, reprove: Reprove | None) -> None:
+    found = check_certificate(at.policy, at.fleet, at.schedule, reprove)
+    if found is None:
+        return
+    for text in found.problems:
+        at.add("certificate", None, f"refused: {text}")
+    for text in found.unconfirmed:
+        at.note("certificate", None, text)
 
 
 @contextmanager
@@ -75,7 +88,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def verify_schedule(policy: Policy, fleet: Fleet, schedule: Schedule) -> VerifyReport:
+def verify_schedule(policy: Policy, fleet: Fleet, schedule: Schedule, reprove: Reprove | None = None) -> VerifyReport:
     """:func:`check`, with the garbage collector paused (the same answer, faster on big fleets)."""
     with _collector_paused():
-        return check(policy, fleet, schedule)
+        return check(policy, fleet, schedule, reprove)

@@ -20,11 +20,13 @@ class SolverTimeout(SolverError):
 
 
 class Infeasible(WavegateError):
-    """No schedule satisfies the policy on this fleet; ``explanation`` names the minimal conflicting rules.  Exit 1."""
+    """No schedule satisfies the policy on this fleet; ``explanation`` names the minimal conflicting rules (and
+    ``regions`` the part of the fleet where they conflict, when they were isolated on one).  Exit 1."""
 
-    def __init__(self, explanation: str, conflicting_rules: Sequence[str] = ()) -> None:
+    def __init__(self, explanation: str, conflicting_rules: Sequence[str] = (), regions: Sequence[str] = ()) -> None:
         self.explanation = explanation
         self.conflicting_rules = tuple(conflicting_rules)
+        self.regions = tuple(regions)
         super().__init__(explanation)
 
 

@@ -1,4 +1,6 @@
-"""The schedule interchange format, v2 (v1 files still read): phases, waves of tasks, skipped (VM, extension) pairs, bound and optimality.
+"""The schedule interchange format, v2 (v1 files still read): phases, waves of tasks, skipped (VM, extension) pairs,
+bound and optimality, and the optional certificate of the bound (:class:`Certificate`, re-checked by
+``wavegate verify``).
 
 Optional times (a policy with time rules): the rollout's ``start``, each wave's ``start`` and ``end`` (UTC instants,
 ``2026-12-02T00:00:00Z``) and the ``finish`` bound with what sets it.  They are left out of the JSON when absent, so
@@ -82,6 +84,57 @@ class Skipped(_Model):
     reason: str
 
 
+GroupKeyJson = list[str | int | bool | None]
+
+
+class BoundNode(_Model):
+    """One step of a lower-bound witness: the due tasks this node covers (its parent's, narrowed by the selection
+    fields ``region`` / ``value`` / ``side`` / ``key`` / ``part``; the root covers every due task) occupy at least
+    ``waves`` waves in every schedule the policy allows.  ``kind`` says why (docs/formats.md lists each argument),
+    ``rule`` and ``group`` name the rule and group it counts, ``parts`` are the sub-claims it adds up."""
+
+    kind: Literal["tasks", "capacity", "not_whole", "distinct", "order", "order_by", "subset", "regions_apart",
+                  "apart_beside", "regions_per_phase", "canary_alone", "solver"]
+    waves: int = Field(ge=0)
+    why: str = ""
+    region: str | None = None
+    value: GroupKeyJson | None = None
+    side: Literal["earlier", "later"] | None = None
+    key: str | None = None
+    part: Literal["canary", "rest"] | None = None
+    rule: str | None = None
+    group: GroupKeyJson | None = None
+    vms: int | None = Field(default=None, ge=0)
+    cap: int | None = Field(default=None, ge=0)
+    solver: str | None = Field(default=None, description="kind solver: the second solver that proved the bound.")
+    parts: list[BoundNode] = Field(default_factory=list)
+
+
+class Certificate(_Model):
+    """Why the schedule cannot be shorter: a combinatorial witness of ``lower_bound`` (kind ``solver`` nodes rest on
+    a proof by the second solver, OR-tools CP-SAT, on a model built from the checker's reading, which ``wavegate
+    verify`` re-runs), and whether the wave count is certified optimal."""
+
+    lower_bound: int = Field(ge=0)
+    optimal: bool
+    witness: BoundNode
+    notes: list[str] = Field(default_factory=list)
+
+
+def why_lines(node: BoundNode, depth: int = 3, width: int = 2, indent: str = "  ") -> list[str]:
+    """A witness as indented lines ("why not faster"), each node's largest parts first (``width`` of them, to
+    ``depth`` levels)."""
+    lines = [f"{indent}{node.why}"]
+    if depth <= 1 or not node.parts:
+        return lines
+    parts = sorted(node.parts, key=lambda p: -p.waves)
+    for p in parts[:width]:
+        lines += why_lines(p, depth - 1, width, indent + "  ")
+    if len(parts) > width:
+        lines.append(f"{indent}  ... and {len(parts) - width} more part(s)")
+    return lines
+
+
 class Schedule(_Model):
     version: Literal[1, 2] = Field(default=1, description=(
         "Format version: 2 records the digests of its inputs; a file without the field is version 1."))
@@ -97,6 +150,7 @@ class Schedule(_Model):
     stats: dict[str, Any] = Field(default_factory=dict)
     start: str | None = _instant("The rollout's start (UTC), recorded when the policy has time rules.")
     finish: Finish | None = None
+    certificate: Certificate | None = Field(default=None, description="Optional: the certified lower bound.")
 
     @model_serializer(mode="wrap")
     def _omit_unrecorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -110,7 +164,7 @@ class Schedule(_Model):
         return out
 
     def to_json(self) -> str:
-        data = self.model_dump(mode="json")
+        data = self.model_dump(mode="json", exclude={"certificate"})
         for key in _TIME_FIELDS:
             if data.get(key) is None:
                 data.pop(key, None)
@@ -118,6 +172,9 @@ class Schedule(_Model):
             for key in _WAVE_TIME_FIELDS:
                 if w.get(key) is None:
                     w.pop(key, None)
+        if self.certificate is not None:
+            # The witness is a tree of mostly empty optional fields: only what each node sets is written.
+            data["certificate"] = self.certificate.model_dump(mode="json", exclude_defaults=True)
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     @property

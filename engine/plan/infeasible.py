@@ -92,9 +92,9 @@ def explain_regions(groups: Groups, regions: Sequence[str], limit: int | None, d
         room = _wave_room(groups, ids, limit)
         items = _core(partial(compile_model, groups, ids, room, "region", symmetry=False, deadline=deadline), deadline)
         if items is not None:
-            return Infeasible(*paragraph(groups, items))
+            return Infeasible(*paragraph(groups, items), regions=(region,))
     return Infeasible(f"no schedule exists for region(s) {', '.join(sorted(regions))}, but the conflicting rules "
-                      "could not be isolated within the time limit")
+                      "could not be isolated within the time limit", regions=sorted(regions))
 
 
 def explain_phases(groups: Groups, lengths: dict[str, int], deadline: float) -> Infeasible:
@@ -123,7 +123,9 @@ def explain_phases(groups: Groups, lengths: dict[str, int], deadline: float) -> 
     text, names = paragraph(groups, items)
     if region_facts:
         text = text[:-1] + "; " + "; ".join(region_facts) + "."
-    return Infeasible(text, names)
+    # The regions the core's assertions name: the part of the fleet the conflict lies in.
+    part = sorted({p for t in items for p in t.group.split("/") if p in lengths})
+    return Infeasible(text, names, part)
 
 
 def explain_joint(groups: Groups, waves: int, deadline: float) -> Infeasible:

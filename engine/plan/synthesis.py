@@ -20,6 +20,7 @@ Every schedule is re-checked by engine.check.verify (which shares no code with t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -27,9 +28,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from dsl.policy import Policy
+from engine.certify.certify import certify_schedule, confirm_infeasible
 from engine.check.verify import verify_schedule
 from engine.model.digest import tie
-from engine.model.errors import CheckFailed, SolverTimeout
+from engine.model.errors import CheckFailed, Infeasible, SolverTimeout
 from engine.model.fleet import Fleet
 from engine.model.schedule import Schedule
 from engine.model.solver import Sat, Unsat
@@ -241,13 +243,36 @@ def plan(
     progress: Progress | None = None,
     region_map: RegionMap | None = None,
     start: int | None = None,
+    certify_time: float = 30.0,
 ) -> PlanResult:
-    """Shortest verified schedule for ``fleet`` under ``policy``; raises Infeasible (with the minimal conflicting
-    rules) when none exists, SolverTimeout when none was found in time, CheckFailed on an encoding bug.  With time
-    rules, the waves are then placed on the calendar from ``start`` (epoch seconds; default: now, to the minute).
-    ``region_map`` runs the independent per-region solves elsewhere (e.g. a Dask cluster); default: ``workers``
-    local processes.  The schedule does not depend on where they ran."""
+    """Shortest verified schedule for ``fleet`` under ``policy``, with the certificate of its lower bound
+    (engine.certify: a combinatorial witness, else the second solver within ``certify_time`` seconds, and never
+    past ``time_limit``); raises Infeasible (with the minimal conflicting rules, re-proved by the second solver)
+    when none exists, SolverTimeout when none was found in time or a refusal was not re-proved, CheckFailed on an
+    encoding bug or when the two solvers disagree.  With time rules, the waves are placed on the calendar from
+    ``start`` (epoch seconds; default: now, to the minute).  ``region_map`` runs the independent per-region solves
+    elsewhere (e.g. a Dask cluster); default: ``workers`` local processes.  The schedule does not depend on where
+    they ran."""
+    clock = time.monotonic()
     begin = start if start is not None else int(time.time()) // 60 * 60
+    try:
+        found = _plan(policy, fleet, time_limit, workers, progress, region_map, begin)
+    except Infeasible as refusal:
+        raise confirm_infeasible(policy, fleet, refusal, _second_solver_time(clock, time_limit, certify_time)) from None
+    (progress or (lambda _msg: None))("certifying the lower bound")
+    schedule = certify_schedule(policy, fleet, found.schedule, _second_solver_time(clock, time_limit, certify_time))
+    cert_notes = tuple(schedule.certificate.notes) if schedule.certificate is not None else ()
+    return dataclasses.replace(found, schedule=schedule, lower_bound=schedule.lower_bound, optimal=schedule.optimal,
+                               elapsed=time.monotonic() - clock, notes=found.notes + cert_notes)
+
+
+def _second_solver_time(clock: float, time_limit: float, certify_time: float) -> float:
+    """CP-SAT's seconds: ``certify_time``, within what is left of ``time_limit`` (0: the answer stays unconfirmed)."""
+    return max(0.0, min(certify_time, clock + time_limit - time.monotonic()))
+
+
+def _plan(policy: Policy, fleet: Fleet, time_limit: float, workers: int, progress: Progress | None,
+          region_map: RegionMap | None, begin: int) -> PlanResult:
     clock = time.monotonic()
     say = progress or (lambda _msg: None)
     budget = Budget(clock + time_limit)

@@ -250,7 +250,11 @@ def _bound(r: Report) -> str:
     if r.wave_rules:
         parts.append(_p("The bound comes from the rules that limit what one wave may hold: "
                         + ", ".join(f"{n} ({r.where(n)})" for n in r.wave_rules) + "."))
-    if not any("certificate" in key for key, _ in plan.recorded):
+    if plan.why:
+        parts.append(_p("The certificate of the lower bound (wavegate verify re-derives it from the fleet and the "
+                        "policy alone):"))
+        parts.append(el("pre", (), esc("\n".join(line[2:] for line in plan.why))))
+    elif not any("certificate" in key for key, _ in plan.recorded):
         parts.append(_p("The schedule carries no lower-bound certificate (this planner does not record one yet).",
                         "note"))
     parts.append(el("h3", (), "What the planner recorded"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from dsl.diagnostics import Diagnostic, JsonLocation
 from engine.model.errors import InputError
-from engine.model.schedule import Schedule
+from engine.model.schedule import Schedule, why_lines
 
 # A recorded value longer than this is cut (the page stays small whatever the planner records).
 RECORDED_CHARS = 400
@@ -64,6 +64,7 @@ class PlanView:
     lower_bound: int
     optimal: bool
     recorded: tuple[tuple[str, str], ...]
+    why: tuple[str, ...] = ()  # the certificate's witness as text lines (empty without a certificate)
 
     def planned_share(self) -> list[float]:
         """Share of the scheduled tasks done by the end of each wave, as planned."""
@@ -110,7 +111,8 @@ def plan_view(schedule: Schedule, vm_region: Mapping[str, str], fleet_regions: l
         scheduled_vms=len(scheduled), fleet_vms=len(vm_region),
         idle_regions=tuple(sorted(set(fleet_regions) - set(span))),
         skipped=tuple(sorted(Counter(s.reason for s in schedule.skipped).items())),
-        lower_bound=schedule.lower_bound, optimal=schedule.optimal, recorded=recorded(schedule))
+        lower_bound=schedule.lower_bound, optimal=schedule.optimal, recorded=recorded(schedule),
+        why=tuple(why_lines(schedule.certificate.witness)) if schedule.certificate is not None else ())
 
 
 def _phases(schedule: Schedule, span: Mapping[str, tuple[int, int]], region_phase: Mapping[str, int],

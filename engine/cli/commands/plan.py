@@ -25,7 +25,7 @@ from engine.model.calendar import CalendarError, parse_instant
 from engine.model.errors import Infeasible, InputError
 from engine.model.fleet import load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
-from engine.model.schedule import Schedule
+from engine.model.schedule import Schedule, why_lines
 
 if TYPE_CHECKING:
     from dsl.policy import Policy
@@ -50,12 +50,18 @@ def register(app: typer.Typer) -> None:
         connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the scheduler and its first worker.")] = 10.0,
         start: Annotated[str | None, typer.Option("--start", help="With time rules: when the rollout may start (UTC, "
                                                   "2026-12-02T00:00Z); default: now, to the minute.")] = None,
+        certify_time: Annotated[float, typer.Option(
+            "--certify-time", min=0.0,
+            help="Seconds for the second solver (CP-SAT) to re-prove bounds and refusals the witness cannot "
+                 "(within --time-limit).")] = 30.0,
     ) -> None:
         """Plan the shortest rollout schedule that satisfies every rule, and prove it optimal when possible.
 
         \b
         Prints phases with their regions, waves, VMs per wave, the lower bound, whether the wave count is proven
-        optimal, and the time.  Every schedule is re-checked by the independent checker before it is shown.
+        optimal, why it cannot be faster (the certificate's witness), and the time.  Every schedule is re-checked by
+        the independent checker before it is shown; its lower bound and every "no schedule exists" are certified
+        without trusting Z3 (a combinatorial witness, else a second solver, CP-SAT, within --certify-time).
         Exit codes: 0 planned, 1 no schedule exists (the conflicting rules are explained), 2 bad input.
 
         \b
@@ -76,8 +82,9 @@ def register(app: typer.Typer) -> None:
                 # for assembling the schedule and the independent re-check.
                 result = run_bounded(
                     lambda say_: _synthesise(policy, the_fleet, time_limit * SOLVER_SHARE, say_, address,
-                                             connect_timeout, begin),
-                    time_limit, say, "the whole solve: grouping, solving, assembling and the independent re-check")
+                                             connect_timeout, begin, certify_time),
+                    time_limit, say, "the whole solve: grouping, solving, assembling, certifying and the "
+                                     "independent re-check")
         except Infeasible as e:
             typer.echo(shown_paths(e.explanation), err=True)
             if fmt == Format.json:  # a JSON result on stdout, infeasible or not
@@ -121,14 +128,15 @@ def _calendar(console: Console, s: Schedule) -> None:
 
 
 def _synthesise(policy: Policy, fleet: Fleet, time_limit: float, say: Callable[[str], None], address: str | None,
-                connect_timeout: float, start: int | None) -> PlanResult:
+                connect_timeout: float, start: int | None, certify_time: float) -> PlanResult:
     """The planner, with its per-region solves on the cluster at ``address`` when one is given (inside the bounded
     child: a Dask client's threads do not survive a fork, so it is made here)."""
     # deferred: the planner stack (z3) loads only when this command runs
     from engine.plan.synthesis import plan as synthesise
 
     with _region_map(address, connect_timeout) as region_map:
-        return synthesise(policy, fleet, time_limit=time_limit, progress=say, region_map=region_map, start=start)
+        return synthesise(policy, fleet, time_limit=time_limit, progress=say, region_map=region_map, start=start,
+                          certify_time=certify_time)
 
 
 @contextmanager
@@ -179,6 +187,11 @@ def _summary(result: PlanResult, policy_name: str, fleet_path: Path, output: Pat
         console.print(table)
         verdict = "proven optimal" if result.optimal else f"not proven optimal (gap {result.waves - result.lower_bound})"
         console.print(f"waves: {result.waves}   lower bound: {s.lower_bound}   {verdict}")
+        if s.certificate is not None:
+            console.print(f"why not faster: at least {s.certificate.lower_bound} waves (certified, re-checked by "
+                          "wavegate verify):")
+            for line in why_lines(s.certificate.witness):
+                console.print(line, markup=False)
         console.print(_vm_counts(s), soft_wrap=True)
     console.print(f"tasks: {n_tasks}   skipped: {len(s.skipped)}   classes: {s.stats.get('classes')}   "
                   f"solver calls: {result.solver_calls}   spread cost: {result.spread_cost}   "

@@ -69,6 +69,10 @@ def run_verify(
     n = len(report.violations)
     if report.ok:
         lines.append(f"schedule satisfies all {report.rules_checked} rules of {policy.name} on {fleet_path.name}")
+        cert = the_schedule.certificate
+        if cert is not None:
+            lines.append(f"certificate: lower bound {cert.lower_bound} re-derived from the fleet and the policy"
+                         f"{'; the wave count is optimal' if cert.optimal else ''}")
     else:
         rules = sorted({v.rule for v in report.violations})
         lines.append(f"{n} violation{'s' if n != 1 else ''} of {len(rules)} rule{'s' if len(rules) != 1 else ''} "
