@@ -16,7 +16,7 @@ of fleets, which is what a proof needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -121,7 +121,7 @@ def attr_type(key: str) -> str:
     return ATTRIBUTES.get(key, "unknown")
 
 
-def vm_level_atoms(preds: Iterable[Predicate], shared_keys: Sequence[str]) -> list[Compare | HasTag]:
+def vm_level_atoms(preds: Iterable[Predicate], shared_keys: Container[str]) -> list[Compare | HasTag]:
     out: list[Compare | HasTag] = []
     for p in preds:
         for a in atoms(p):
@@ -167,10 +167,10 @@ class AttrVals:
     String values are ids of an :class:`Interner`; ``vm.zone`` is the zone's number (zone names are "1" .. "16").
     """
 
-    def __init__(self, tag: str, shared: AttrVals | None, shared_keys: Sequence[str], strings: Interner) -> None:
+    def __init__(self, tag: str, shared: AttrVals | None, shared_keys: Container[str], strings: Interner) -> None:
         self.tag = tag
         self.shared = shared
-        self.shared_keys = set(shared_keys)
+        self.shared_keys = shared_keys
         self.strings = strings
         self.vals: dict[str, tuple[z3.ExprRef, z3.BoolRef]] = {}
         self.numbers: dict[str, tuple[z3.BoolRef, z3.ArithRef]] = {}
@@ -223,9 +223,9 @@ class AttrVals:
         elif key == "region.zones":
             out += [val >= 0, val <= MAX_ZONE]
         elif key in ("vm.update_domain", "vm.fault_domain"):
-            out += [val >= 0, val <= 1000]
+            out += [val >= 0]  # the fleet format bounds domains below only
         elif key in ("scale_set.size", "availability_set.size"):
-            out += [val >= 1, val <= 100000]
+            out += [val >= 1]  # a set of the fleet has at least its one VM, and no upper bound
         elif attr_type(key) == "string":
             out += [val >= 0, val <= self.strings.limit]
         if key == "region.geography":
@@ -247,6 +247,18 @@ class AttrVals:
 
     def all_side(self) -> list[z3.BoolRef]:
         return list(self.side)
+
+
+def presence(vals: AttrVals, attr: str) -> z3.BoolRef:
+    """The attribute is known (not null) for a VM of this kind; ``vm.single`` (never null) reads its value."""
+    value, present = vals.get(attr)
+    return value if attr == "vm.single" else present
+
+
+def guard_term(guard: Iterable[Iterable[str]], vals: AttrVals) -> z3.BoolRef | None:
+    """A containment guard (clauses of attributes, one of each clause present) on a group's values; None: true."""
+    clauses = [z3.Or(*[presence(vals, a) for a in clause]) for clause in guard]
+    return z3.And(*clauses) if clauses else None
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -171,8 +171,9 @@ def assemble(regions: list[dict[str, Any]], scale_sets: list[dict[str, Any]], av
     wave_list = []
     for i, (phase, names) in enumerate(waves):
         tasks = []
-        for nm in names:
-            ext = by_name[nm]["extensions"][0]
+        for task_name in names:  # "vm" (its first extension) or "vm#extension"
+            nm, _, ext_name = task_name.partition("#")
+            ext = next((e for e in by_name[nm]["extensions"] if e["name"] == ext_name), by_name[nm]["extensions"][0])
             target = (catalog or [OLD_VERSION, NEW_VERSION])[-1]
             tasks.append({"vm": nm, "extension": ext["name"], "from_version": ext["version"], "to_version": target})
         wave_list.append({"index": i, "phase": phase, "tasks": tasks})

@@ -20,9 +20,9 @@ from typing import Any
 
 import z3
 
-from dsl.policy import Capacity, DistinctLimit, NotWhole, Policy, Rule, TrueP
+from dsl.policy import GROUP_KEY, Capacity, DistinctLimit, NotWhole, Policy, Rule, TrueP
 from engine.model.solver import Sat
-from engine.prove.containment import MEMBERSHIP, contains, covers, membership, same_group, unit_covers
+from engine.prove.containment import MEMBERSHIP, Guard, closure, covers, guard, same_group, unit_covers
 from engine.prove.kinds.base import Encoding, RuleClaim, Unsupported
 from engine.prove.symbolic import cap_term
 from engine.prove.witness import Witness, assemble, plain_vm, region_entry
@@ -39,12 +39,30 @@ class DistinctElement:
     claim: DistinctLimit
     d: z3.ArithRef
     size: z3.ArithRef
+    total: z3.ArithRef  # every VM of the group, matching the claim or not
     members: dict[str, z3.BoolRef] = field(default_factory=dict)  # membership attributes the element has
 
     def member(self, attr: str) -> z3.BoolRef:
         if attr not in self.members:
             self.members[attr] = z3.Bool(f"distinct_group_{attr.replace('.', '_')}_known")
         return self.members[attr]
+
+    def holds(self, g: Guard) -> z3.BoolRef | None:
+        """The containment guard on this group (None: always)."""
+        clauses = [z3.Or(*[self.member(a) for a in clause]) for clause in g]
+        return z3.And(*clauses) if clauses else None
+
+    def shape(self) -> list[z3.BoolRef]:
+        """The group's set kind as its scope requires (a set is one scale set or one availability set)."""
+        per = self.claim.per
+        ss, avs = self.member("vm.in_scale_set"), self.member("vm.in_availability_set")
+        if per == "scale_set":
+            return [ss, z3.Not(avs)]
+        if per == "availability_set":
+            return [avs, z3.Not(ss)]
+        if per in ("set", "update_domain", "fault_domain"):
+            return [z3.Xor(ss, avs)]
+        return [z3.Not(z3.And(ss, avs))]
 
 
 def _same_count(r: DistinctLimit, el: DistinctElement, j: int) -> list[z3.BoolRef] | None:
@@ -60,17 +78,17 @@ def _capacity(r: Capacity, el: DistinctElement, j: int) -> list[z3.BoolRef] | No
     if not (unit_covers(r.within, c.within) and covers(r.of, c.per) and r.where == TrueP()):
         return None
     side: list[z3.BoolRef] = []
-    if same_group(r.of, c.per):
-        return [el.d <= cap_term(r.amount, el.size, side, f"d{j}"), *side]
+    if same_group(r.of, c.per):  # the d VMs are among the group's scheduled ones; the cap is of all its VMs
+        return [el.d <= cap_term(r.amount, el.total, side, f"d{j}"), *side]
     outer, sched = z3.Int(f"dsize_{j}"), z3.Int(f"dsched_{j}")
-    return [sched >= el.d, outer >= el.size, outer - el.size >= sched - el.d,
+    return [sched >= el.d, outer >= el.total, outer - el.total >= sched - el.d,
             sched <= cap_term(r.amount, outer, side, f"d{j}"), *side]
 
 
 def _not_whole(r: NotWhole, el: DistinctElement, j: int) -> list[z3.BoolRef] | None:
     c = el.claim
     if same_group(r.of, c.per) and unit_covers(r.within, c.within) and r.where == TrueP():
-        return [z3.Implies(el.size >= max(r.min_size, 1), el.d < el.size)]
+        return [z3.Implies(el.total >= max(r.min_size, 1), el.d < el.total)]
     return None
 
 
@@ -96,10 +114,13 @@ class DistinctLimitClaim(RuleClaim[DistinctLimit]):
             raise Unsupported(f"no encoding for counting distinct '{claim.count}'")
         if claim.limit > MAX_LIMIT:
             raise Unsupported("limit too large for the distinct-values element")
-        el = DistinctElement(claim, z3.Int("distinct"), z3.Int("group_size"))
-        premises: list[z3.BoolRef] = [el.d >= 0, el.d <= claim.limit + 1, el.size >= el.d]
+        el = DistinctElement(claim, z3.Int("distinct"), z3.Int("group_size"), z3.Int("group_total"))
+        premises: list[z3.BoolRef] = [el.d >= 0, el.d <= claim.limit + 1, el.size >= el.d, el.total >= el.size,
+                                      *el.shape()]
         if claim.per in MEMBERSHIP:
             premises.append(el.member(MEMBERSHIP[claim.per]))
+        if set(GROUP_KEY[claim.count]) <= closure(GROUP_KEY[claim.per]):
+            premises.append(el.d <= 1)  # the group's key determines the counted value: its VMs all show one
         involved: list[str] = []
         dropped: list[str] = []
         for j, r in enumerate(spec.rules):
@@ -109,21 +130,24 @@ class DistinctLimitClaim(RuleClaim[DistinctLimit]):
                 dropped.append(r.name)
                 continue
             scope = _rule_scope(r)
-            attr = membership(scope, claim.per) if scope is not None and contains(scope, claim.per) else None
+            cond = el.holds(guard(scope, claim.per)) if scope is not None else None
             involved.append(r.name)
-            premises += [z3.Implies(el.member(attr), p) for p in premise] if attr is not None else premise
+            premises += [z3.Implies(cond, p) for p in premise] if cond is not None else premise
 
         def build(m: Sat, deadline: float) -> Witness:
             in_geography = "region.geography" in el.members and m.value(el.members["region.geography"])
-            return distinct_witness(claim, m.value(el.d), m.value(el.size) - m.value(el.d), in_geography)
+            avset = m.value(el.member("vm.in_availability_set")) is True
+            return distinct_witness(claim, m.value(el.d), m.value(el.total) - m.value(el.d), in_geography, avset)
 
         return Encoding("for all fleet sizes", premises, el.d >= 1, el.d >= claim.limit + 1, involved, dropped,
-                        build, size=el.size)
+                        build, size=el.total)
 
 
-def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geography: bool = False) -> Witness:
+def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geography: bool = False,
+                     availability_set: bool = False) -> Witness:
     """``count`` scheduled VMs of distinct values in one group, plus ``extra`` unscheduled VMs of the same group;
-    with ``in_geography`` the group's regions share one geography."""
+    with ``in_geography`` the group's regions share one geography; with ``availability_set`` a group of sets or
+    domains is an availability set's."""
     regions = [region_entry("region0")]
     vms = []
     for i in range(count + extra):
@@ -139,7 +163,7 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
             if i > 0 and not any(r["name"] == vm["region"] for r in regions):
                 regions.append(region_entry(f"region{i}"))
         elif c in ("update_domain", "fault_domain"):
-            vm["scale_set"] = "ss0"
+            vm["availability_set" if availability_set else "scale_set"] = "as0" if availability_set else "ss0"
             vm[c] = i
         elif c in ("scale_set", "set"):
             vm["scale_set"] = f"ss{i}"
@@ -147,9 +171,11 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
             vm["availability_set"] = f"as{i}"
         elif c == "subscription":
             vm["subscription"] = f"sub{i}"
-        if claim.per in ("scale_set", "set", "update_domain", "fault_domain") and "scale_set" not in vm:
+        if claim.per in ("scale_set", "set", "update_domain", "fault_domain") and not (
+                "scale_set" in vm or "availability_set" in vm):
             vm["scale_set"] = "ss0"
-        if claim.per == "availability_set":
+        if claim.per == "availability_set" or (availability_set and claim.per in ("set", "update_domain",
+                                                                                   "fault_domain")):
             vm.pop("scale_set", None)
             vm["availability_set"] = "as0"
         if claim.per == "subscription":

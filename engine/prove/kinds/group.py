@@ -26,11 +26,12 @@ import z3
 
 from dsl.policy import Capacity, NotWhole, Policy, Predicate
 from engine.model.solver import Sat
-from engine.prove.containment import MEMBERSHIP, SHARED, covers, membership, same_group, unit_covers
+from engine.prove.containment import MEMBERSHIP, SHARED, Shared, covers, guard, same_group, unit_covers
 from engine.prove.kinds.base import Encoding, RuleClaim, Unsupported
-from engine.prove.symbolic import AttrVals, cap_term, eval_pred, vm_level_atoms
+from engine.prove.symbolic import AttrVals, cap_term, eval_pred, guard_term, vm_level_atoms
 from engine.prove.witness import Witness, fleet_and_schedule, interner_for, vm_from
 
+MAX_WITNESS_VMS = 5000  # a larger counterexample is not built (the claim is then unknown, never proven)
 MAX_KIND_ATOMS = 3  # 2**3 kinds of VM per element: enough for three independent VM-level atoms
 GroupRule = Capacity | NotWhole
 
@@ -100,7 +101,7 @@ def _candidates(policy: Policy, scope: str, unit: str, dropped: list[str]) -> li
     return out
 
 
-def _within_budget(claim: GroupRule, candidates: list[GroupRule], shared_keys: tuple[str, ...],
+def _within_budget(claim: GroupRule, candidates: list[GroupRule], shared_keys: Shared,
                    dropped: list[str]) -> tuple[list[GroupRule], int]:
     """The candidate rules whose ``where`` atoms fit the kind budget, and the number of VM-level atoms."""
     preds: list[Predicate] = [claim.where]
@@ -145,15 +146,10 @@ def _group_shape(el: GroupElement) -> list[z3.BoolRef]:
 
 
 def _guarded(r: GroupRule, el: GroupElement, premise: list[z3.BoolRef]) -> list[z3.BoolRef]:
-    """A rule over a set binds a "set" element only as far as it is that kind of set; a rule over a scope with
-    members binds only a member."""
-    if r.of != el.scope and same_group(r.of, el.scope) and el.scope == "set":
-        flag = el.group.get("vm.in_scale_set" if r.of == "scale_set" else "vm.in_availability_set")[1]
-        premise = [z3.Implies(flag, p) for p in premise]
-    attr = membership(r.of, el.scope)
-    if attr is not None:
-        premise = [z3.Implies(el.group.get(attr)[1], p) for p in premise]
-    return premise
+    """A rule binds the element only under the containment table's guard (a rule on scale sets binds a "set" or
+    a domain only when it is a scale set's; a geography rule binds only a region with a known geography)."""
+    cond = guard_term(guard(r.of, el.scope), el.group)
+    return premise if cond is None else [z3.Implies(cond, p) for p in premise]
 
 
 def encode_group_claim(policy: Policy, claim: GroupRule,
@@ -183,8 +179,14 @@ def encode_group_claim(policy: Policy, claim: GroupRule,
     premises += el.side
 
     def build(m: Sat, deadline: float) -> Witness:
-        vms = [vm_from(m, kv, f"vm{i}-{j}", scheduled=j < m.value(el.k[i]))
-               for i, kv in enumerate(kinds) for j in range(m.value(el.n[i]))]
+        total = sum(m.value(x) for x in el.n)
+        if total > MAX_WITNESS_VMS:
+            raise Unsupported(f"the smallest counterexample found has {total} VMs, more than the {MAX_WITNESS_VMS} "
+                              "a witness is built with")
+        vms = []
+        for i, kv in enumerate(kinds):
+            shapes = {flag: vm_from(m, kv, "", scheduled=flag) for flag in (True, False)}
+            vms += [{**shapes[j < m.value(el.k[i])], "name": f"vm{i}-{j}"} for j in range(m.value(el.n[i]))]
         return fleet_and_schedule(m, group, vms)
 
     return Encoding("for all fleet sizes", premises, shape, negated, [r.name for r in kept], dropped, build,
