@@ -211,7 +211,8 @@ class AttrVals:
         return self.numbers.get(key)
 
     def _domain(self, key: str, val: z3.ExprRef, present: z3.BoolRef) -> list[z3.BoolRef]:
-        if key in ("vm.name", "vm.region", "vm.subscription", "region.name", "vm.healthy"):
+        if key in ("vm.name", "vm.region", "vm.subscription", "region.name", "vm.healthy", "extension.name",
+                   "extension.publisher", "extension.type"):
             out: list[z3.BoolRef] = [present]
         elif key in ("region.zones", "region.paired"):
             out = [present]
@@ -265,22 +266,27 @@ def guard_term(guard: Iterable[Iterable[str]], vals: AttrVals) -> z3.BoolRef | N
 # The truth of a filter
 
 
-def eval_pred(p: Predicate, vals: AttrVals) -> z3.BoolRef:
-    """The truth of a ``where`` filter for a VM of this kind; a comparison with null is false except != / not in."""
+def eval_pred(p: Predicate, vals: AttrVals, ext: AttrVals | None = None) -> z3.BoolRef:
+    """The truth of a ``where`` filter for a VM of this kind; a comparison with null is false except != / not in.
+
+    ``extension.*`` attributes are read from ``ext`` (the symbolic extension of one task or one installed
+    extension); without it each such comparison is a free atom of the kind (an over-approximation, which only the
+    claim kinds that do not count per task use)."""
     if isinstance(p, TrueP):
         return z3.BoolVal(True)
     if isinstance(p, Not):
-        return z3.Not(eval_pred(p.item, vals))
+        return z3.Not(eval_pred(p.item, vals, ext))
     if isinstance(p, And):
-        return z3.And(*[eval_pred(q, vals) for q in p.items]) if p.items else z3.BoolVal(True)
+        return z3.And(*[eval_pred(q, vals, ext) for q in p.items]) if p.items else z3.BoolVal(True)
     if isinstance(p, Or):
-        return z3.Or(*[eval_pred(q, vals) for q in p.items]) if p.items else z3.BoolVal(False)
+        return z3.Or(*[eval_pred(q, vals, ext) for q in p.items]) if p.items else z3.BoolVal(False)
     if isinstance(p, HasTag):
         return vals.get(f"vm.tags.{p.key}")[1]
     key = attr_key(p.left)
     if key.startswith("extension."):
-        # Per task, and a VM has several extensions: a free atom per distinct comparison over-approximates.
-        return z3.Bool(f"{vals.tag}_task_{key}_{p.op}_{p.right!r}")
+        if ext is None:
+            return z3.Bool(f"{vals.tag}_task_{key}_{p.op}_{p.right!r}")
+        vals = ext  # the extension's own values, read like any string attribute
     if attr_type(key) not in ("string", "int", "bool"):
         return z3.BoolVal(p.op in ("!=", "not in"))  # not an attribute of a VM (e.g. bare vm.tags): always null
     val, present = vals.get(key)

@@ -21,19 +21,43 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import z3
 
-from dsl.policy import Capacity, NotWhole, Policy, Predicate
+from dsl.policy import Capacity, HasTag, NotWhole, Policy, Predicate
+from engine.check.semantics import uses_extension
 from engine.model.solver import Sat
 from engine.prove.containment import MEMBERSHIP, SHARED, Shared, covers, guard, same_group, unit_covers
 from engine.prove.kinds.base import Encoding, RuleClaim, Unsupported
-from engine.prove.symbolic import AttrVals, cap_term, eval_pred, guard_term, vm_level_atoms
-from engine.prove.witness import Witness, fleet_and_schedule, interner_for, vm_from
+from engine.prove.symbolic import AttrVals, atoms, cap_term, eval_pred, guard_term, vm_level_atoms
+from engine.prove.witness import (
+    NEW_VERSION,
+    OLD_VERSION,
+    Witness,
+    extension_from,
+    fleet_and_schedule,
+    interner_for,
+    vm_from,
+    with_extensions,
+)
 
 MAX_WITNESS_VMS = 5000  # a larger counterexample is not built (the claim is then unknown, never proven)
-MAX_KIND_ATOMS = 3  # 2**3 kinds of VM per element: enough for three independent VM-level atoms
+MAX_KIND_ATOMS = 4  # 2**4 kinds of VM per element: every combination of four VM-level bits
 GroupRule = Capacity | NotWhole
+
+
+@dataclass(frozen=True)
+class TaskReading:
+    """A filter reading ``extension.*`` on one kind of VM, per task: ``has`` — one of its installed extensions
+    matches (it counts in the size); ``in_unit`` — one of its tasks in the unit matches (it counts as scheduled);
+    each with the symbolic extension that matches (``has_ext``, ``in_ext``).  Only the implications towards the
+    filter are asserted (a VM may have further extensions), which over-approximates every real VM."""
+
+    has: z3.BoolRef
+    in_unit: z3.BoolRef
+    has_ext: AttrVals
+    in_ext: AttrVals
 
 
 @dataclass
@@ -46,10 +70,44 @@ class GroupElement:
     kinds: list[AttrVals]
     n: list[z3.ArithRef]  # VMs of each kind in the group
     k: list[z3.ArithRef]  # of which scheduled in the unit
-    side: list[z3.BoolRef] = field(default_factory=list)  # definitions of rounded amounts
+    side: list[z3.BoolRef] = field(default_factory=list)  # definitions of rounded amounts, task readings
+    tasks: dict[tuple[int, Predicate], TaskReading] = field(default_factory=dict)
+    first_task: dict[int, AttrVals] = field(default_factory=dict)  # a task in the unit of each scheduled kind
 
-    def count(self, p: Predicate, xs: list[z3.ArithRef]) -> z3.ArithRef:
-        return z3.Sum(*[z3.If(eval_pred(p, self.kinds[i]), xs[i], 0) for i in range(len(self.kinds))])
+    def first(self, i: int) -> AttrVals:
+        """The extension of one task in the unit that every scheduled VM of kind ``i`` has (it has one at least)."""
+        if i not in self.first_task:
+            self.first_task[i] = AttrVals(f"x_first{i}", None, (), self.kinds[i].strings)
+        return self.first_task[i]
+
+    def reading(self, i: int, p: Predicate) -> TaskReading:
+        """How a filter reading ``extension.*`` selects the VMs of kind ``i`` (created on first use)."""
+        found = self.tasks.get((i, p))
+        if found is None:
+            j = len(self.tasks)
+            strings = self.kinds[i].strings
+            has_ext = AttrVals(f"x{j}h", None, (), strings)
+            in_ext = AttrVals(f"x{j}t", None, (), strings)
+            found = self.tasks[(i, p)] = TaskReading(z3.Bool(f"x{j}_has"), z3.Bool(f"x{j}_in"), has_ext, in_ext)
+            first = self.first(i)
+            by_first = z3.And(self.k[i] >= 1, eval_pred(p, self.kinds[i], first))
+            self.side += [z3.Implies(found.has, eval_pred(p, self.kinds[i], has_ext)),
+                          z3.Implies(found.in_unit, eval_pred(p, self.kinds[i], in_ext)),
+                          z3.Implies(found.in_unit, found.has), z3.Implies(by_first, found.in_unit),
+                          *has_ext.all_side(), *in_ext.all_side(), *first.all_side()]
+        return found
+
+    def size(self, p: Predicate) -> z3.ArithRef:
+        """The group's VMs that count in its size under ``p``."""
+        if not uses_extension(p):
+            return z3.Sum(*[z3.If(eval_pred(p, kv), self.n[i], 0) for i, kv in enumerate(self.kinds)])
+        return z3.Sum(*[z3.If(self.reading(i, p).has, self.n[i], 0) for i in range(len(self.kinds))])
+
+    def sched(self, p: Predicate) -> z3.ArithRef:
+        """The group's VMs scheduled in the unit that ``p`` selects (per task for ``extension.*``)."""
+        if not uses_extension(p):
+            return z3.Sum(*[z3.If(eval_pred(p, kv), self.k[i], 0) for i, kv in enumerate(self.kinds)])
+        return z3.Sum(*[z3.If(self.reading(i, p).in_unit, self.k[i], 0) for i in range(len(self.kinds))])
 
     @property
     def total(self) -> z3.ArithRef:
@@ -58,7 +116,7 @@ class GroupElement:
 
 def capacity_premise(r: Capacity, el: GroupElement, j: int) -> list[z3.BoolRef]:
     """At most ``amount`` of the rule's group (this one, or one containing it with ``outer`` VMs more)."""
-    size, sched = el.count(r.where, el.n), el.count(r.where, el.k)
+    size, sched = el.size(r.where), el.sched(r.where)
     out: list[z3.BoolRef] = []
     if not same_group(r.of, el.scope):
         n_o, k_o = z3.Int(f"outer_n{j}"), z3.Int(f"outer_k{j}")
@@ -69,7 +127,7 @@ def capacity_premise(r: Capacity, el: GroupElement, j: int) -> list[z3.BoolRef]:
 
 def not_whole_premise(r: NotWhole, el: GroupElement, j: int) -> list[z3.BoolRef]:
     """A group with at least ``min_size`` matching VMs never has all of them in the unit."""
-    size, sched = el.count(r.where, el.n), el.count(r.where, el.k)
+    size, sched = el.size(r.where), el.sched(r.where)
     return [z3.Implies(size >= max(r.min_size, 1), sched < size)]
 
 
@@ -107,12 +165,20 @@ def _within_budget(claim: GroupRule, candidates: list[GroupRule], shared_keys: S
     preds: list[Predicate] = [claim.where]
     kept: list[GroupRule] = []
     for r in candidates:
-        if len(vm_level_atoms([*preds, r.where], shared_keys)) > MAX_KIND_ATOMS:
+        if kind_bits([*preds, r.where], shared_keys) > MAX_KIND_ATOMS:
             dropped.append(r.name)
             continue
         preds.append(r.where)
         kept.append(r)
-    return kept, len(vm_level_atoms(preds, shared_keys))
+    return kept, kind_bits(preds, shared_keys)
+
+
+def kind_bits(preds: list[Predicate], shared_keys: Shared) -> int:
+    """What tells two VMs of a group apart for these filters: each VM-level atom, and for each filter reading
+    ``extension.*`` two bits (an installed extension matches; a task in the unit matches)."""
+    ext_atoms = {a for p in preds for a in atoms(p) if not isinstance(a, HasTag) and a.left.path[0] == "extension"}
+    plain = [a for a in vm_level_atoms(preds, shared_keys) if a not in ext_atoms]
+    return len(plain) + 2 * len({p for p in preds if uses_extension(p)})
 
 
 def _group_shape(el: GroupElement) -> list[z3.BoolRef]:
@@ -173,7 +239,7 @@ def encode_group_claim(policy: Policy, claim: GroupRule,
     for j, r in enumerate(kept):
         premises += _guarded(r, el, GROUP_PREMISES[type(r)].premise(r, el, j))
     negated = violation(el)
-    shape = el.count(claim.where, el.k) >= 1
+    shape = el.sched(claim.where) >= 1
     for kv in (group, *kinds):
         premises += kv.all_side()
     premises += el.side
@@ -184,13 +250,31 @@ def encode_group_claim(policy: Policy, claim: GroupRule,
             raise Unsupported(f"the smallest counterexample found has {total} VMs, more than the {MAX_WITNESS_VMS} "
                               "a witness is built with")
         vms = []
-        for i, kv in enumerate(kinds):
-            shapes = {flag: vm_from(m, kv, "", scheduled=flag) for flag in (True, False)}
+        for i in range(len(kinds)):
+            shapes = {flag: _vm_shape(m, el, i, flag) for flag in (True, False)}
             vms += [{**shapes[j < m.value(el.k[i])], "name": f"vm{i}-{j}"} for j in range(m.value(el.n[i]))]
         return fleet_and_schedule(m, group, vms)
 
     return Encoding("for all fleet sizes", premises, shape, negated, [r.name for r in kept], dropped, build,
                     size=el.total)
+
+
+def _vm_shape(m: Sat, el: GroupElement, i: int, scheduled: bool) -> dict[str, Any]:
+    """A VM of kind ``i``: its attributes, and the extensions its task readings need (matching tasks in the unit
+    when scheduled, matching installed extensions for the size)."""
+    vm = vm_from(m, el.kinds[i], "", scheduled=scheduled)
+    due: list[dict[str, Any]] = []
+    installed: list[dict[str, Any]] = []
+    if scheduled and i in el.first_task:
+        due.append(extension_from(m, el.first_task[i], OLD_VERSION))
+    for (kind, _), tr in sorted(el.tasks.items(), key=lambda kv: str(kv[1].has)):
+        if kind != i:
+            continue
+        if scheduled and m.value(tr.in_unit):
+            due.append(extension_from(m, tr.in_ext, OLD_VERSION))
+        if m.value(tr.has):
+            installed.append(extension_from(m, tr.has_ext, NEW_VERSION))
+    return with_extensions(vm, due, installed)
 
 
 class CapacityClaim(RuleClaim[Capacity]):
@@ -200,7 +284,7 @@ class CapacityClaim(RuleClaim[Capacity]):
 
     def encode(self, spec: Policy, claim: Capacity) -> Encoding:
         def violation(el: GroupElement) -> z3.BoolRef:
-            size, sched = el.count(claim.where, el.n), el.count(claim.where, el.k)
+            size, sched = el.size(claim.where), el.sched(claim.where)
             return sched > cap_term(claim.amount, size, el.side, "claim")
 
         return encode_group_claim(spec, claim, violation)
@@ -214,7 +298,7 @@ class NotWholeClaim(RuleClaim[NotWhole]):
 
     def encode(self, spec: Policy, claim: NotWhole) -> Encoding:
         def violation(el: GroupElement) -> z3.BoolRef:
-            size, sched = el.count(claim.where, el.n), el.count(claim.where, el.k)
+            size, sched = el.size(claim.where), el.sched(claim.where)
             return z3.And(size >= max(claim.min_size, 1), sched == size)
 
         return encode_group_claim(spec, claim, violation)
