@@ -433,20 +433,18 @@ def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions:
                     return f"batches of {g} {s1 - e0:.3f} min apart"
         return ""
     if isinstance(claim, RetryGate):
-        starts: dict[tuple[str, str], list[float]] = {}
-        fails: dict[tuple[str, str], list[float]] = {}
-        for e in events:
+        attempts: Counter[tuple[Any, Any]] = Counter()
+        failed_at: dict[tuple[Any, Any], float] = {}
+        for e in events:  # in time order: an attempt (started or deferred), then maybe its failure
             key = (e.get("vm"), e.get("extension"))
             if e["event"] in ("install_started", "install_deferred"):
-                starts.setdefault(key, []).append(e["time"])  # type: ignore[arg-type]
-            elif e["event"] in ("install_failed", "rolled_back", "install_deferred"):
-                fails.setdefault(key, []).append(e["time"])  # type: ignore[arg-type]
-        for key, ss in starts.items():
-            if len(ss) - 1 > claim.max_attempts:
-                return f"{key} attempted {len(ss)} times"
-            for f, s in zip(fails.get(key, []), ss[1:], strict=False):
-                if (s - f) * 60 < claim.after.seconds - 1e-6:
-                    return f"{key} retried {s - f:.3f} min after failing"
+                attempts[key] += 1
+                if attempts[key] - 1 > claim.max_attempts:
+                    return f"{key} attempted {attempts[key]} times"
+                if key in failed_at and (e["time"] - failed_at[key]) * 60 < claim.after.seconds - 1e-6:
+                    return f"{key} retried {e['time'] - failed_at[key]:.3f} min after failing"
+            if e["event"] in ("install_failed", "rolled_back", "install_deferred"):
+                failed_at[key] = e["time"]
         return ""
     if isinstance(claim, HealthWaitGate):
         last: dict[tuple[str, str], str] = {}
@@ -589,10 +587,13 @@ def diff_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
                                        f"new {new.rules!r}\n  {found}")
 
 
-def run(count: int, seed: int, args: argparse.Namespace) -> Stats:
+def run(count: int, seed: int, args: Any) -> Stats:
     bases = [load_policy(ROOT / "specs" / name, ROOT) for name in SPECS]
     stats = Stats()
+    start = time.monotonic()
     for i in range(count):
+        if args.progress and i and i % args.progress == 0:
+            print(f"-- after {i} cases: {report(stats, time.monotonic() - start)}", flush=True)
         rng = random.Random(seed * 1_000_003 + i)
         if rng.random() < args.diff_share:
             diff_case(rng, bases, stats, args)
@@ -630,6 +631,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=6, help="executor runs searched per proven executor claim")
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds the prover has per claim")
     ap.add_argument("--diff-share", type=float, default=0.1, help="fraction of cases that are diff cases")
+    ap.add_argument("--progress", type=int, default=0, help="print the running totals every N cases")
     args = ap.parse_args()
     start = time.monotonic()
     stats = run(args.count, args.seed, args)
