@@ -26,6 +26,7 @@ exits 1 on any disagreement (each one printed with its spec, claim and distingui
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
@@ -74,6 +75,7 @@ from dsl.policy import (  # noqa: E402
     StopUpgradedGate,
     UnitLimit,
 )
+from engine.check.semantics import Semantics  # noqa: E402
 from engine.check.verify import verify_schedule  # noqa: E402
 from engine.model.errors import InputError, MonitorBreach  # noqa: E402
 from engine.model.faults import parse_faults  # noqa: E402
@@ -400,7 +402,7 @@ def rand_faults(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
     vms = doc["vms"]
     out: dict[str, Any] = {}
     if rng.random() < 0.6:
-        n, p, t = rng.choice(EXTENSIONS)
+        _, p, t = rng.choice(EXTENSIONS)
         out["bad_versions"] = [{"publisher": p, "type": t, "version": "1.1", "fail_rate": rng.choice((1.0, 0.5))}]
     if rng.random() < 0.4:
         vm = rng.choice(vms)
@@ -428,7 +430,7 @@ def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions:
                     spans.setdefault(g, []).append((start, e["time"]))
         for g, runs in spans.items():
             runs.sort()
-            for (s0, e0), (s1, _) in zip(runs, runs[1:], strict=False):
+            for (_, e0), (s1, _) in itertools.pairwise(runs):
                 if e0 is not None and (s1 - e0) * 60 < claim.pause.seconds - 1e-6:
                     return f"batches of {g} {s1 - e0:.3f} min apart"
         return ""
@@ -461,8 +463,6 @@ def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions:
 
 
 def _group_getter(scope: str, fleet: Fleet) -> Callable[[Any], Any]:
-    from engine.check.semantics import Semantics  # noqa: PLC0415  (a bench script: read the checker's grouping)
-
     sem = Semantics(fleet)
     return lambda vm: sem.group_key(scope, vm)
 

@@ -10,6 +10,7 @@ from argparse import Namespace
 from pathlib import Path
 from types import ModuleType
 
+from dsl.loader import load_policy
 from dsl.policy import RetryGate
 from engine.model.faults import parse_faults
 from engine.model.fleet import parse_fleet
@@ -46,8 +47,6 @@ def test_the_retry_judge_pairs_each_retry_with_the_failure_before_it() -> None:
     failure at once; the judge once paired it with the wrong failure and saw a retry 9.75 min *before* one."""
     fuzz = _fuzz()
     spec_path = ROOT / "specs" / "azure-default.wg"
-    from dsl.loader import load_policy  # noqa: PLC0415
-
     spec = load_policy(spec_path, ROOT)
     vm = {"name": "vm0", "region": "westus", "subscription": "s1", "healthy": True, "zone": "1",
           "extensions": [{"name": "agent", "publisher": "Contoso", "type": "Agent", "version": "1.0",
