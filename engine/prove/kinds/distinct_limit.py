@@ -114,7 +114,7 @@ class DistinctLimitClaim(RuleClaim[DistinctLimit]):
             raise Unsupported(f"no encoding for counting distinct '{claim.count}'")
         if claim.limit > MAX_LIMIT:
             raise Unsupported("limit too large for the distinct-values element")
-        el = DistinctElement(claim, z3.Int("distinct"), z3.Int("group_size"), z3.Int("group_total"))
+        el = DistinctElement(claim, z3.Int("distinct_values"), z3.Int("group_size"), z3.Int("group_total"))
         premises: list[z3.BoolRef] = [el.d >= 0, el.d <= claim.limit + 1, el.size >= el.d, el.total >= el.size,
                                       *el.shape()]
         if claim.per in MEMBERSHIP:
