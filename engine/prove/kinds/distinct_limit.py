@@ -163,7 +163,9 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
             if i > 0 and not any(r["name"] == vm["region"] for r in regions):
                 regions.append(region_entry(f"region{i}"))
         elif c in ("update_domain", "fault_domain"):
-            vm["availability_set" if availability_set else "scale_set"] = "as0" if availability_set else "ss0"
+            own_set = "set" not in closure(GROUP_KEY[claim.per])  # then each value in a set of its own
+            name = (f"as{i}" if own_set else "as0") if availability_set else (f"ss{i}" if own_set else "ss0")
+            vm["availability_set" if availability_set else "scale_set"] = name
             vm[c] = i
         elif c in ("scale_set", "set"):
             vm["scale_set"] = f"ss{i}"
@@ -180,6 +182,8 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
             vm["availability_set"] = "as0"
         if claim.per == "subscription":
             vm["subscription"] = "sub0"
+        elif c != "subscription":
+            vm["subscription"] = f"sub-{vm['name']}"  # no subscription-wide rule sees them together
         vms.append(vm)
     for k, r in enumerate(regions):
         if claim.count == "geography":
@@ -194,5 +198,7 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
         if "availability_set" in vm and vm["availability_set"] not in {s["name"] for s in avsets}:
             avsets.append({"name": vm["availability_set"], "region": vm["region"]})
     sched_regions = sorted({v["region"] for v in vms})
-    return assemble(regions, scale_sets, avsets, vms, [sched_regions],
-                    [(0, [v["name"] for v in vms if v["_scheduled"]])])
+    scheduled = [v["name"] for v in vms if v["_scheduled"]]
+    # Per phase: one wave per VM, so no rule on waves sees two of them together.
+    waves = [(0, scheduled)] if claim.within == "wave" else [(0, [n]) for n in scheduled]
+    return assemble(regions, scale_sets, avsets, vms, [sched_regions], waves)

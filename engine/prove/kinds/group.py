@@ -25,10 +25,19 @@ from typing import Any
 
 import z3
 
-from dsl.policy import Capacity, HasTag, NotWhole, Policy, Predicate
+from dsl.policy import GROUP_KEY, Capacity, DistinctLimit, HasTag, NotWhole, Policy, Predicate
 from engine.check.semantics import uses_extension
 from engine.model.solver import Sat
-from engine.prove.containment import MEMBERSHIP, SHARED, Shared, covers, guard, same_group, unit_covers
+from engine.prove.containment import (
+    MEMBERSHIP,
+    SHARED,
+    Shared,
+    closure,
+    covers,
+    guard,
+    same_group,
+    unit_covers,
+)
 from engine.prove.kinds.base import Encoding, RuleClaim, Unsupported
 from engine.prove.symbolic import AttrVals, atoms, cap_term, eval_pred, guard_term, vm_level_atoms
 from engine.prove.witness import (
@@ -45,6 +54,7 @@ from engine.prove.witness import (
 MAX_WITNESS_VMS = 5000  # a larger counterexample is not built (the claim is then unknown, never proven)
 MAX_KIND_ATOMS = 4  # 2**4 kinds of VM per element: every combination of four VM-level bits
 GroupRule = Capacity | NotWhole
+PremiseRule = Capacity | NotWhole | DistinctLimit
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ class GroupElement:
     side: list[z3.BoolRef] = field(default_factory=list)  # definitions of rounded amounts, task readings
     tasks: dict[tuple[int, Predicate], TaskReading] = field(default_factory=dict)
     first_task: dict[int, AttrVals] = field(default_factory=dict)  # a task in the unit of each scheduled kind
+    outer: list[tuple[str, z3.ArithRef]] = field(default_factory=list)  # containing groups' further VMs, by scope
 
     def first(self, i: int) -> AttrVals:
         """The extension of one task in the unit that every scheduled VM of kind ``i`` has (it has one at least)."""
@@ -121,14 +132,62 @@ def capacity_premise(r: Capacity, el: GroupElement, j: int) -> list[z3.BoolRef]:
     if not same_group(r.of, el.scope):
         n_o, k_o = z3.Int(f"outer_n{j}"), z3.Int(f"outer_k{j}")
         out += [n_o >= 0, k_o >= 0, k_o <= n_o]
+        el.outer.append((r.of, n_o))
         size, sched = size + n_o, sched + k_o
     return [*out, sched <= cap_term(r.amount, size, el.side, f"p{j}")]
 
 
 def not_whole_premise(r: NotWhole, el: GroupElement, j: int) -> list[z3.BoolRef]:
-    """A group with at least ``min_size`` matching VMs never has all of them in the unit."""
+    """A group with at least ``min_size`` matching VMs never has all of them in the unit (this one, or one
+    containing it with ``outer`` VMs more)."""
     size, sched = el.size(r.where), el.sched(r.where)
-    return [z3.Implies(size >= max(r.min_size, 1), sched < size)]
+    out: list[z3.BoolRef] = []
+    if not same_group(r.of, el.scope):
+        n_o, k_o = z3.Int(f"whole_outer_n{j}"), z3.Int(f"whole_outer_k{j}")
+        out += [n_o >= 0, k_o >= 0, k_o <= n_o]
+        el.outer.append((r.of, n_o))
+        size, sched = size + n_o, sched + k_o
+    return [*out, z3.Implies(size >= max(r.min_size, 1), sched < size)]
+
+
+# The attribute a VM shows when distinct values of a scope are counted, and the key fields that must be the
+# element's own for that attribute alone to tell two values apart (a domain's value is (its set, its number)).
+COUNTED_ATTR: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "zone": ("vm.zone", ("region",)),
+    "update_domain": ("vm.update_domain", ("set",)),
+    "fault_domain": ("vm.fault_domain", ("set",)),
+    "subscription": ("vm.subscription", ()),
+    "region": ("vm.region", ()),
+}
+
+
+def _selected(r: DistinctLimit, el: GroupElement, i: int) -> z3.BoolRef:
+    """Kind ``i`` has VMs scheduled in the unit that the rule's filter selects."""
+    match = el.reading(i, r.where).in_unit if uses_extension(r.where) else eval_pred(r.where, el.kinds[i])
+    return z3.And(el.k[i] >= 1, match)
+
+
+def distinct_premise(r: DistinctLimit, el: GroupElement, j: int) -> list[z3.BoolRef]:
+    """At most ``limit`` distinct counted values among the element's scheduled VMs (they are among the rule's
+    group's).  A kind's VMs share their values here, which only lowers the count: any real group is represented
+    by giving each kind the value of one of its VMs (the kinds' filters do not change)."""
+    attr = COUNTED_ATTR[r.count][0]
+    vals = [kv.get(attr) for kv in el.kinds]
+    sel = [_selected(r, el, i) for i in range(len(el.kinds))]
+    counted = [p if r.count == "zone" else z3.BoolVal(True) for _, p in vals]  # a null zone counts for nothing
+
+    def same(a: int, b: int) -> z3.BoolRef:
+        (va, pa), (vb, pb) = vals[a], vals[b]
+        return z3.Or(z3.And(pa, pb, va == vb), z3.And(z3.Not(pa), z3.Not(pb)))
+
+    new = [z3.And(sel[i], counted[i], *[z3.Not(z3.And(sel[h], counted[h], same(h, i))) for h in range(i)])
+           for i in range(len(el.kinds))]
+    return [z3.Sum(*[z3.If(x, 1, 0) for x in new]) <= r.limit] if new else []
+
+
+def _distinct_speaks(r: DistinctLimit, scope: str) -> bool:
+    found = COUNTED_ATTR.get(r.count)
+    return found is not None and covers(r.per, scope) and set(found[1]) <= closure(GROUP_KEY[scope])
 
 
 @dataclass(frozen=True)
@@ -136,34 +195,39 @@ class GroupPremise:
     """What a spec rule of one kind contributes on a group element: whether it speaks about a group of the claim's
     scope, and the assertions it implies there."""
 
-    speaks_about: Callable[[str, str], bool]  # (rule's scope, claim's scope)
-    premise: Callable[[GroupRule, GroupElement, int], list[z3.BoolRef]]
+    speaks_about: Callable[[Any, str], bool]  # (the rule, the claim's scope)
+    premise: Callable[[Any, GroupElement, int], list[z3.BoolRef]]
 
 
 # What a spec rule of each kind contributes as a premise to a Capacity or NotWhole claim (other kinds: nothing).
 GROUP_PREMISES: Mapping[type, GroupPremise] = {
-    Capacity: GroupPremise(covers, capacity_premise),  # type: ignore[arg-type]
-    NotWhole: GroupPremise(same_group, not_whole_premise),  # type: ignore[arg-type]
+    Capacity: GroupPremise(lambda r, scope: covers(r.of, scope), capacity_premise),
+    NotWhole: GroupPremise(lambda r, scope: covers(r.of, scope), not_whole_premise),
+    DistinctLimit: GroupPremise(_distinct_speaks, distinct_premise),
 }
 
 
-def _candidates(policy: Policy, scope: str, unit: str, dropped: list[str]) -> list[GroupRule]:
-    out: list[GroupRule] = []
+def rule_scope(r: PremiseRule) -> str:
+    return r.per if isinstance(r, DistinctLimit) else r.of
+
+
+def _candidates(policy: Policy, scope: str, unit: str, dropped: list[str]) -> list[PremiseRule]:
+    out: list[PremiseRule] = []
     for r in policy.rules:
         contrib = GROUP_PREMISES.get(type(r))
-        if contrib is not None and isinstance(r, Capacity | NotWhole) and unit_covers(r.within, unit) and (
-                contrib.speaks_about(r.of, scope)):
+        if contrib is not None and isinstance(r, Capacity | NotWhole | DistinctLimit) and (
+                unit_covers(r.within, unit) and contrib.speaks_about(r, scope)):
             out.append(r)
         else:
             dropped.append(r.name)
     return out
 
 
-def _within_budget(claim: GroupRule, candidates: list[GroupRule], shared_keys: Shared,
-                   dropped: list[str]) -> tuple[list[GroupRule], int]:
+def _within_budget(claim: GroupRule, candidates: list[PremiseRule], shared_keys: Shared,
+                   dropped: list[str]) -> tuple[list[PremiseRule], int]:
     """The candidate rules whose ``where`` atoms fit the kind budget, and the number of VM-level atoms."""
     preds: list[Predicate] = [claim.where]
-    kept: list[GroupRule] = []
+    kept: list[PremiseRule] = []
     for r in candidates:
         if kind_bits([*preds, r.where], shared_keys) > MAX_KIND_ATOMS:
             dropped.append(r.name)
@@ -211,10 +275,10 @@ def _group_shape(el: GroupElement) -> list[z3.BoolRef]:
     return out
 
 
-def _guarded(r: GroupRule, el: GroupElement, premise: list[z3.BoolRef]) -> list[z3.BoolRef]:
+def _guarded(r: PremiseRule, el: GroupElement, premise: list[z3.BoolRef]) -> list[z3.BoolRef]:
     """A rule binds the element only under the containment table's guard (a rule on scale sets binds a "set" or
     a domain only when it is a scale set's; a geography rule binds only a region with a known geography)."""
-    cond = guard_term(guard(r.of, el.scope), el.group)
+    cond = guard_term(guard(rule_scope(r), el.scope), el.group)
     return premise if cond is None else [z3.Implies(cond, p) for p in premise]
 
 
@@ -253,10 +317,70 @@ def encode_group_claim(policy: Policy, claim: GroupRule,
         for i in range(len(kinds)):
             shapes = {flag: _vm_shape(m, el, i, flag) for flag in (True, False)}
             vms += [{**shapes[j < m.value(el.k[i])], "name": f"vm{i}-{j}"} for j in range(m.value(el.n[i]))]
+        _own_subscriptions(el, vms)
+        vms += _padding(m, el, vms)
+        if len(vms) > MAX_WITNESS_VMS:
+            raise Unsupported(f"the counterexample found needs {len(vms)} VMs with the groups around it, more than "
+                              f"the {MAX_WITNESS_VMS} a witness is built with")
         return fleet_and_schedule(m, group, vms)
 
     return Encoding("for all fleet sizes", premises, shape, negated, [r.name for r in kept], dropped, build,
                     size=el.total)
+
+
+def _own_subscriptions(el: GroupElement, vms: list[dict[str, Any]]) -> None:
+    """A subscription the model leaves free is each VM's own (so no subscription-wide rule the encoding did not
+    read sees the element's VMs together)."""
+    if "vm.subscription" in SHARED[el.scope]:
+        return
+    named = set(el.group.strings.consts)
+    for vm in vms:
+        if vm.get("subscription") not in named:  # a fresh string of the model: nothing reads which one it is
+            vm["subscription"] = f"sub-{vm['name']}"
+
+
+def _padding(m: Sat, el: GroupElement, vms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unscheduled VMs around the element that the model counts: the rest of a domain's set (its size), and the
+    further VMs of each containing group a percentage of it was taken of (``outer``), each a copy of an element VM
+    moved out of the element's group but kept in the containing one."""
+    if not vms:
+        return []
+    out: list[dict[str, Any]] = []
+    model = {k: v for k, v in vms[0].items() if k not in ("name", "_tasks")}
+    model["_scheduled"] = False
+    model["extensions"] = [{**e, "version": NEW_VERSION} for e in vms[0]["extensions"]]
+    model.pop("_tasks", None)
+    if el.scope in ("update_domain", "fault_domain"):
+        key = "scale_set.size" if m.value(el.group.get("vm.in_scale_set")[1]) else "availability_set.size"
+        size = m.value(el.group.get(key)[0])
+        domain = int(vms[0].get(el.scope, 0) or 0)
+        out += [{**model, "name": f"pad-set{i}", el.scope: domain + 1 + i} for i in range(max(0, size - len(vms)))]
+    for j, (_, n_o) in enumerate(el.outer):
+        for i in range(m.value(n_o)):
+            vm = {**model, "name": f"pad{j}-{i}"}
+            _move_out(vm, el.scope, i)
+            out.append(vm)
+    return out
+
+
+def _move_out(vm: dict[str, Any], scope: str, i: int) -> None:
+    """Take a copy of an element VM out of the element's group (staying in every group containing it)."""
+    if scope in ("scale_set", "availability_set", "set"):
+        vm.pop("scale_set", None)
+        vm.pop("availability_set", None)
+    elif scope in ("update_domain", "fault_domain"):
+        vm[scope] = int(vm.get(scope, 0) or 0) + 1000 + i
+    elif scope == "zone":
+        vm.pop("zone", None)
+    elif scope == "subscription":
+        vm["subscription"] = f"{vm['subscription']}-other"
+    elif scope in ("region", "geography"):
+        vm["region"] = f"{vm['region']}-other"
+        vm.pop("zone", None)
+        vm.pop("scale_set", None)
+        vm.pop("availability_set", None)
+        if scope == "geography":
+            vm.pop("_geography", None)
 
 
 def _vm_shape(m: Sat, el: GroupElement, i: int, scheduled: bool) -> dict[str, Any]:
