@@ -82,6 +82,7 @@ from engine.model.faults import parse_faults  # noqa: E402
 from engine.model.fleet import Fleet, parse_fleet  # noqa: E402
 from engine.model.schedule import Schedule, parse_schedule  # noqa: E402
 from engine.model.upgrades import resolve_upgrades  # noqa: E402
+from engine.prove.certificate import certify  # noqa: E402
 from engine.prove.policydiff import diff_policies  # noqa: E402
 from engine.prove.prover import claim_policy, prove_claim  # noqa: E402
 from engine.prove.results import Outcome  # noqa: E402
@@ -362,6 +363,10 @@ class Stats:
     searched: int = 0  # (fleet, schedule or run) pairs judged for a proven claim or a diff verdict
     accepted: int = 0  # of which the spec (the stricter policy) accepted: the ones that could disagree
     diff_verdicts: Counter[str] = field(default_factory=Counter)
+    unknown_false: int = 0  # unknown answers the search then refuted (false claims the prover could not refute)
+    unknown_open: int = 0  # unknown answers the search did not refute (possibly true claims not proven)
+    certified: int = 0  # claims a plain-Python certificate shows true
+    certified_proven: int = 0
     disagreements: list[str] = field(default_factory=list)
 
 
@@ -543,6 +548,18 @@ def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argp
     stats.kinds[kind] += 1
     out = prove_claim(spec, claim, args.time_limit)
     stats.status[out.status] += 1
+    if certify(spec, claim) is not None:
+        stats.certified += 1
+        stats.certified_proven += out.status == "proven"
+    if out.status == "unknown":
+        if isinstance(claim, Gate):
+            found = search_run(spec, claim, rng, args.runs, stats)
+        else:
+            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats)
+        if found:
+            stats.unknown_false += 1
+        else:
+            stats.unknown_open += 1
     if out.status == "proven":
         stats.proven_by_kind[kind] += 1
         if isinstance(claim, Gate):
@@ -615,6 +632,10 @@ def report(stats: Stats, seconds: float) -> str:
         f"searched       {stats.searched} (fleet, schedule or run) judgements behind proven / diff answers, "
         f"{stats.accepted} accepted by the spec",
         f"disagreements  {len(stats.disagreements)}",
+        f"completeness   {stats.status['proven']} proven of {stats.status['proven'] + stats.unknown_open} claims no "
+        f"search refuted ({100 * stats.status['proven'] / max(1, stats.status['proven'] + stats.unknown_open):.1f}%, "
+        f"a lower bound on the share of true claims proven); {stats.certified_proven} of {stats.certified} claims "
+        f"a certificate shows true are proven; {stats.unknown_false} unknown claims were false",
         f"cases/second   {stats.cases / seconds:.1f} ({seconds:.1f}s)",
         "kinds          " + ", ".join(f"{k} {n} ({stats.proven_by_kind[k]} proven)"
                                       for k, n in sorted(stats.kinds.items())),
