@@ -1,20 +1,25 @@
 """``at most A of a S per U where P`` (Capacity) and ``never whole in a U: a S ...`` (NotWhole): claims on one group.
 
-The element: one group of the claim's scope S, one unit U, and up to eight *kinds* of VM (one per combination of the
-``where`` atoms that vary per VM within a group of S), each kind with symbolic attribute values
+The element: one group of the claim's scope S, one unit U, and up to sixteen *kinds* of VM (one per combination of
+the VM-level bits: each ``where`` atom that varies per VM within a group of S, and for each filter reading
+``extension.*`` its two per-task readings, :class:`TaskReading`), each kind with symbolic attribute values
 (:class:`~engine.prove.symbolic.AttrVals`; the attributes every VM of S shares are the group's), a symbolic count
 ``n_i >= 0`` and a symbolic number scheduled in the unit ``0 <= k_i <= n_i``.  Percentages are exact in linear
-integer arithmetic (``f = floor(p*n/100)`` is ``100f <= p*n < 100(f+1)``).
+integer arithmetic (``f = floor(p*n/100)`` is ``100f <= p*n < 100(f+1)``); sizes and domains are unbounded.
 
-Premises (:data:`GROUP_PREMISES`): a Capacity rule over the same group or one containing it
-(:mod:`engine.prove.containment`; a containing group may hold further VMs, ``outer_n``/``outer_k``), and a NotWhole
-rule over the same group, each for a unit that covers U (a phase contains its waves).  A rule over a scope whose
-groups exist only for members (a geography: regions with a known geography) binds only when the element is one.
+Premises (:data:`GROUP_PREMISES`): a Capacity or NotWhole rule over the same group or one containing it (a containing
+group may hold further VMs, ``outer_n``/``outer_k``), and a DistinctLimit rule over the same or a containing group
+(the element's distinct values are among that group's), each for a unit that covers U (a phase contains its waves)
+and only under the containment table's guard (:mod:`engine.prove.containment`: a rule on scale sets binds a set or a
+domain only when it is a scale set's; a geography rule only a region with a known geography).
 
 Soundness: each premise holds on every fleet containing the element, since the element's counts are a group's own
 counts and every hard rule is downward closed (taking tasks out of a schedule never breaks one, as sizes count
-unscheduled VMs too): a violation with more scheduled VMs implies one with just the violating ones.  Rules beyond
-the atom budget (``MAX_KIND_ATOMS``) or of other kinds are dropped, which only weakens the premises.
+unscheduled VMs too): a violation with more scheduled VMs implies one with just the violating ones.  Every real group
+is represented: VMs with the same bits are interchangeable for every count here (a kind's VMs share their counted
+values for DistinctLimit premises, which only lowers a distinct count), and a task reading asserts only what a real
+VM's matching extension gives.  Rules beyond the bit budget (``MAX_KIND_ATOMS``) or of other kinds are dropped, which
+only weakens the premises.
 """
 
 from __future__ import annotations
