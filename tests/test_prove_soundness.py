@@ -23,6 +23,7 @@ from dsl.policy import (
     HealthWaitGate,
     Not,
     NotWhole,
+    OrderBy,
     PauseGate,
     Percent,
     Policy,
@@ -219,3 +220,43 @@ def test_class5_rollback_end_state_covers_later_retries() -> None:
     assert out.status == "proven", out.message
     out = prove_claim(_without(_default(), "health"), claim, 20.0)
     assert out.status == "refuted", out.message
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Witnesses that need several sets, waves or phases (issue 10, item 3)
+
+
+def test_a_phase_claim_is_refuted_by_several_waves_of_one_phase() -> None:
+    spec = _default()
+    claim = DistinctLimit("t", SPAN, limit=1, count="zone", per="region", within="phase")
+    out = prove_claim(spec, claim, 20.0)
+    assert out.status == "refuted", out.message  # one_zone holds per wave: two zones in two waves of one phase
+    _replays(spec, claim, out)
+    assert out.counterexample is not None and len(out.counterexample.schedule["waves"]) >= 2
+
+
+def test_a_fleet_claim_is_refuted_by_several_sets() -> None:
+    spec = _default()
+    claim = DistinctLimit("t", SPAN, limit=2, count="update_domain", per="fleet", within="wave")
+    out = prove_claim(spec, claim, 20.0)
+    assert out.status == "refuted", out.message  # one update domain per set: three sets, three domains
+    _replays(spec, claim, out)
+    assert out.counterexample is not None and len(out.counterexample.fleet["scale_sets"]) >= 3
+
+
+def test_a_group_claim_is_refuted_with_the_containing_set_built_around_it() -> None:
+    """One VM per update domain per wave does not follow from the default; the counterexample's domain needs its
+    set's other VMs (unscheduled), or the set's own rules would fail."""
+    spec = _default()
+    claim = Capacity("t", SPAN, amount=Count(1), of="update_domain", within="wave")
+    out = prove_claim(spec, claim, 20.0)
+    assert out.status == "refuted", out.message
+    _replays(spec, claim, out)
+
+
+def test_an_order_by_domain_claim_is_refuted_over_two_waves() -> None:
+    spec = _default()
+    claim = OrderBy("t", SPAN, key=Attr(("vm", "update_domain")), unit="wave")
+    out = prove_claim(spec, claim, 20.0)
+    assert out.status == "refuted", out.message
+    _replays(spec, claim, out)
