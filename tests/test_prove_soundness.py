@@ -241,7 +241,9 @@ def test_a_fleet_claim_is_refuted_by_several_sets() -> None:
     out = prove_claim(spec, claim, 20.0)
     assert out.status == "refuted", out.message  # one update domain per set: three sets, three domains
     _replays(spec, claim, out)
-    assert out.counterexample is not None and len(out.counterexample.fleet["scale_sets"]) >= 3
+    assert out.counterexample is not None
+    fleet = out.counterexample.fleet
+    assert len(fleet["scale_sets"]) + len(fleet["availability_sets"]) >= 3
 
 
 def test_a_group_claim_is_refuted_with_the_containing_set_built_around_it() -> None:

@@ -130,7 +130,10 @@ def two_phase_scenario() -> Scenario:
 
 
 class PhaseClaim(RunClaim[PhaseGate]):
-    """Premise: the spec's phase gates (``gates.may_start_phase``: with one, a phase waits for every due task)."""
+    """Premise: the spec's phase gates (``gates.may_start_phase``: with one, a phase waits for every due task of an
+    eligible VM).  The claim is read as the Azure sentence it encodes: "only if *eligible* VMs in the previous phase
+    upgrade successfully" — a VM unhealthy when its turn comes is not eligible, and its deferred task does not hold
+    the next phase (``Executor.holders``)."""
 
     kind = PhaseGate
 
@@ -139,11 +142,15 @@ class PhaseClaim(RunClaim[PhaseGate]):
         unfinished, starts = z3.Int("unfinished_due_tasks"), z3.Bool("next_phase_starts")
         return Decision([unfinished >= 0, starts == (z3.BoolVal(not gates) | (unfinished == 0)), starts,
                          unfinished > 0],
-                        "a phase starts only after every due task of the previous phases succeeded",
+                        "a phase starts only after every due task of an eligible VM (healthy when its turn came) of "
+                        "the previous phases succeeded",
                         tuple(g.name for g in gates))
 
     def scenarios(self, claim: PhaseGate) -> list[Scenario]:
         return [two_phase_scenario()]
+
+    def run_argument(self, claim: PhaseGate) -> str:
+        return "the executor takes it before starting each phase, and again after each retry it waits for"
 
     def broken_in_log(self, claim: PhaseGate, events: list[dict[str, Any]]) -> str:
         failed_open = False
