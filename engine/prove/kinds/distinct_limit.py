@@ -1,11 +1,14 @@
 """``at most L <count> per <group> per U`` (DistinctLimit): distinct values among a group's scheduled VMs in a unit.
 
 The element: one group of scope ``per`` whose scheduled VMs in one unit show ``d`` pairwise distinct values of
-``count`` (``d`` symbolic, up to ``L + 1``), and ``size``, the group's VMs matching the claim, scheduled or not.
+``count`` (``d`` symbolic, up to ``L + 1``), ``size``, the group's VMs matching the claim, and ``total``, all its
+VMs, scheduled or not; the group's set kind as its scope requires.  When the group's key determines the counted value
+(a zone lies in one region; a domain in one set) it shows one value (``d <= 1``).
 Premises (:data:`DISTINCT_PREMISES`): a DistinctLimit rule counting the same scope over the same or a containing
 group with no filter or the claim's (``d <= limit``); a Capacity rule without filter over the same or a containing
-group (``d`` VMs are scheduled, so ``d <= cap``); a NotWhole rule without filter over the same group (not all of
-``size`` VMs at once).  A rule over a scope with members (a geography) binds only an element that is a member.
+group (``d`` VMs are scheduled, so ``d <= cap`` of the group's ``total``); a NotWhole rule without filter over the
+same group (not all of ``total`` VMs at once).  Every premise binds only under the containment table's guard
+(:mod:`engine.prove.containment`: a rule on scale sets binds a set or domain only when it is a scale set's).
 
 Soundness: ``d`` distinct values need ``d`` scheduled VMs, and each premise is its rule applied to the element's
 group (a containing group has at least as many VMs and scheduled VMs as the element); every hard rule is downward

@@ -6,9 +6,12 @@ wait up to D for health, else roll back`` (HealthWaitGate: a VM whose upgrade fa
 version).  Each kind gives the property the model's states must keep, the spec gates it is about, and how a real
 event log of the one-set scenario breaks it (a refutation is a model trace replayed by the real executor).
 
-The premises are the spec's gates of the claim's scope (``transition.gate_params``: prechecks, stop gates, the
-health wait), exactly as the executor applies them; the model is one group of symbolic size, so a proof holds for
-sets of every size.  Soundness is the model's (its conformance with the executor is tested on random event logs).
+The premises are the spec's gates on exactly the claim's groups (``transition.gate_params`` with
+``containment.same_groups_everywhere``: the executor applies a gate to the groups of its own scope, so a gate on
+scale sets is no premise of a claim on sets or availability sets), as the executor applies them; the model is one set
+of symbolic size whose batches run one at a time, so a proof holds for sets of every size, and a claim on a scope
+whose batches may overlap (a region, a zone, a VM's several sets…) is unknown (:data:`BATCH_SCOPES`).  Soundness is
+the model's (its conformance with the executor is tested on random event logs).
 """
 
 from __future__ import annotations

@@ -7,8 +7,13 @@ symbolic inputs, built from the spec's gates of the claim's kind (its premises),
 unsatisfiable exactly when the decision can never break the claim, for every fleet.  A refutation is a small scenario
 run by the real executor whose event log breaks the claim.
 
-What this covers is the decision function, stated as such in each result's scope; how decisions combine over a whole
-run (several groups of a region, a later retry) is not modelled here.
+A decision proves a claim about the whole run only with an argument from the executor's structure, which each kind
+states (:meth:`RunClaim.run_argument`) and restricts itself to: a pause claim only on a set scope (one batch per set
+per executed wave, executed waves one after another; the batches of several sets of a region start together, so a
+region's pause claim is refuted by two scale sets run by the real executor); a retry claim from the first retry gate,
+the one the executor reads (failed attempts are counted over the run), and *vacuous* when the spec never retries;
+a phase claim from the phase gate the executor asks before each phase.  Where the structure does not carry the
+decision to the run (:meth:`RunClaim.covered`), the claim is refuted by a replayed scenario or unknown.
 """
 
 from __future__ import annotations

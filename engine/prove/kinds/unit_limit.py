@@ -4,7 +4,8 @@ The element: one group of scope ``per`` whose scheduled VMs use ``d`` distinct u
 ``L + 1``).  Premises: the schedule format (a region's tasks all lie in one phase, so a group inside one region uses
 at most one phase) and (:data:`UNIT_LIMIT_PREMISES`) a UnitLimit rule over the same or a containing group, with no
 filter or the claim's, counting the same unit or waves where the claim counts phases (a group using ``d`` phases
-uses at least ``d`` waves).  A rule over a scope with members (a geography) binds only an element that is a member.
+uses at least ``d`` waves), each only under the containment table's guard (a rule on scale sets binds a set, a
+domain or a VM only when it is a scale set's; a geography rule only a member).
 
 Soundness: the units a group uses are at most the units a containing group uses, and each premise is its rule on
 that group.
