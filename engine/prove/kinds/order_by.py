@@ -55,7 +55,7 @@ class OrderByClaim(RuleClaim[OrderBy]):
         keys = (0, 1) if claim.descending else (1, 0)  # the wrong order: the larger key first
         for vm, key in zip(vms, keys, strict=True):
             if path[1] == "tags":
-                vm["tags"] = {**vm.get("tags", {}), path[2]: str(key)}
+                vm["tags"] = {**vm.get("tags", {}), path[-1]: str(key)}
             elif path[1] == "zone":
                 vm["zone"] = str(key + 1)
             else:
