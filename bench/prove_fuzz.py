@@ -123,8 +123,7 @@ def rand_atom(rng: random.Random) -> Predicate:
         return Compare(rng.choice(("==", "!=", "in")), Attr(("vm", "tags", key)),
                        rng.choice(TAGS[key]) if rng.random() < 0.7 else tuple(rng.sample(TAGS[key], 2)))
     if r < 0.35:
-        return Compare(rng.choice(("==", "!=")), Attr(("vm", rng.choice(BOOL_ATTRS)[3:]))
-                       if rng.random() < 0.7 else Attr(("region", "paired")), rng.random() < 0.5)
+        return Compare(rng.choice(("==", "!=")), Attr(tuple(rng.choice(BOOL_ATTRS).split("."))), rng.random() < 0.5)
     if r < 0.6:
         key = rng.choice(tuple(INT_VALUES))
         return Compare(rng.choice(("==", "!=", "<", "<=", ">", ">=")), Attr(tuple(key.split("."))),
