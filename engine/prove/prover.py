@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from dsl.policy import Gate, Policy, Rule, Theorem, TimeRule, VersionClaim, VersionPolicy
+from engine.prove.certificate import certify
 from engine.prove.kinds import CLAIMS, UNSUPPORTED
 from engine.prove.kinds.base import ClaimKind, SymbolicClaim
 from engine.prove.results import Outcome, TheoremResult
@@ -29,7 +31,22 @@ def prove_claim(spec: Policy, claim: Claim, time_limit: float = 10.0,
     if kind is None:
         reason = UNSUPPORTED.get(type(claim), f"no proof method for claims of kind {type(claim).__name__}")
         return Outcome("unknown", "none", f"{reason}: cannot be proven here")
-    return kind.prove(spec, claim, deadline)
+    return confirmed(spec, claim, kind.prove(spec, claim, deadline))
+
+
+def confirmed(spec: Policy, claim: Claim, out: Outcome) -> Outcome:
+    """A "proven" stands only when re-checked without trusting Z3: by a plain-Python implication certificate
+    (:mod:`engine.prove.certificate`), else by a second solver on the same query; otherwise it is unknown."""
+    if out.status != "proven":
+        return out
+    cert = certify(spec, claim)
+    if cert is not None:
+        return replace(out, message=f"{out.message}; re-derived without a solver: {cert}",
+                       rechecked=f"certificate: {cert}")
+    if out.rechecked:
+        return replace(out, message=f"{out.message}; re-checked: {out.rechecked}")
+    return replace(out, status="unknown", message=f"{out.message}; but no check independent of Z3 confirmed it "
+                   "(no implication certificate, and no second solver's answer), so it is not reported proven")
 
 
 def claim_policy(spec: Policy, claim: Rule | VersionClaim) -> Policy:

@@ -57,3 +57,4 @@ class Outcome:
     counterexample: Counterexample | None = None
     involved: tuple[str, ...] = ()
     obligations: tuple[Obligation, ...] = ()
+    rechecked: str = ""  # how an unsat answer was confirmed independently of Z3 ('' : not yet)

@@ -16,7 +16,7 @@ of fleets, which is what a proof needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -121,7 +121,7 @@ def attr_type(key: str) -> str:
     return ATTRIBUTES.get(key, "unknown")
 
 
-def vm_level_atoms(preds: Iterable[Predicate], shared_keys: Sequence[str]) -> list[Compare | HasTag]:
+def vm_level_atoms(preds: Iterable[Predicate], shared_keys: Container[str]) -> list[Compare | HasTag]:
     out: list[Compare | HasTag] = []
     for p in preds:
         for a in atoms(p):
@@ -167,10 +167,10 @@ class AttrVals:
     String values are ids of an :class:`Interner`; ``vm.zone`` is the zone's number (zone names are "1" .. "16").
     """
 
-    def __init__(self, tag: str, shared: AttrVals | None, shared_keys: Sequence[str], strings: Interner) -> None:
+    def __init__(self, tag: str, shared: AttrVals | None, shared_keys: Container[str], strings: Interner) -> None:
         self.tag = tag
         self.shared = shared
-        self.shared_keys = set(shared_keys)
+        self.shared_keys = shared_keys
         self.strings = strings
         self.vals: dict[str, tuple[z3.ExprRef, z3.BoolRef]] = {}
         self.numbers: dict[str, tuple[z3.BoolRef, z3.ArithRef]] = {}
@@ -211,7 +211,8 @@ class AttrVals:
         return self.numbers.get(key)
 
     def _domain(self, key: str, val: z3.ExprRef, present: z3.BoolRef) -> list[z3.BoolRef]:
-        if key in ("vm.name", "vm.region", "vm.subscription", "region.name", "vm.healthy"):
+        if key in ("vm.name", "vm.region", "vm.subscription", "region.name", "vm.healthy", "extension.name",
+                   "extension.publisher", "extension.type"):
             out: list[z3.BoolRef] = [present]
         elif key in ("region.zones", "region.paired"):
             out = [present]
@@ -223,9 +224,9 @@ class AttrVals:
         elif key == "region.zones":
             out += [val >= 0, val <= MAX_ZONE]
         elif key in ("vm.update_domain", "vm.fault_domain"):
-            out += [val >= 0, val <= 1000]
+            out += [val >= 0]  # the fleet format bounds domains below only
         elif key in ("scale_set.size", "availability_set.size"):
-            out += [val >= 1, val <= 100000]
+            out += [val >= 1]  # a set of the fleet has at least its one VM, and no upper bound
         elif attr_type(key) == "string":
             out += [val >= 0, val <= self.strings.limit]
         if key == "region.geography":
@@ -249,26 +250,43 @@ class AttrVals:
         return list(self.side)
 
 
+def presence(vals: AttrVals, attr: str) -> z3.BoolRef:
+    """The attribute is known (not null) for a VM of this kind; ``vm.single`` (never null) reads its value."""
+    value, present = vals.get(attr)
+    return value if attr == "vm.single" else present
+
+
+def guard_term(guard: Iterable[Iterable[str]], vals: AttrVals) -> z3.BoolRef | None:
+    """A containment guard (clauses of attributes, one of each clause present) on a group's values; None: true."""
+    clauses = [z3.Or(*[presence(vals, a) for a in clause]) for clause in guard]
+    return z3.And(*clauses) if clauses else None
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The truth of a filter
 
 
-def eval_pred(p: Predicate, vals: AttrVals) -> z3.BoolRef:
-    """The truth of a ``where`` filter for a VM of this kind; a comparison with null is false except != / not in."""
+def eval_pred(p: Predicate, vals: AttrVals, ext: AttrVals | None = None) -> z3.BoolRef:
+    """The truth of a ``where`` filter for a VM of this kind; a comparison with null is false except != / not in.
+
+    ``extension.*`` attributes are read from ``ext`` (the symbolic extension of one task or one installed
+    extension); without it each such comparison is a free atom of the kind (an over-approximation, which only the
+    claim kinds that do not count per task use)."""
     if isinstance(p, TrueP):
         return z3.BoolVal(True)
     if isinstance(p, Not):
-        return z3.Not(eval_pred(p.item, vals))
+        return z3.Not(eval_pred(p.item, vals, ext))
     if isinstance(p, And):
-        return z3.And(*[eval_pred(q, vals) for q in p.items]) if p.items else z3.BoolVal(True)
+        return z3.And(*[eval_pred(q, vals, ext) for q in p.items]) if p.items else z3.BoolVal(True)
     if isinstance(p, Or):
-        return z3.Or(*[eval_pred(q, vals) for q in p.items]) if p.items else z3.BoolVal(False)
+        return z3.Or(*[eval_pred(q, vals, ext) for q in p.items]) if p.items else z3.BoolVal(False)
     if isinstance(p, HasTag):
         return vals.get(f"vm.tags.{p.key}")[1]
     key = attr_key(p.left)
     if key.startswith("extension."):
-        # Per task, and a VM has several extensions: a free atom per distinct comparison over-approximates.
-        return z3.Bool(f"{vals.tag}_task_{key}_{p.op}_{p.right!r}")
+        if ext is None:
+            return z3.Bool(f"{vals.tag}_task_{key}_{p.op}_{p.right!r}")
+        vals = ext  # the extension's own values, read like any string attribute
     if attr_type(key) not in ("string", "int", "bool"):
         return z3.BoolVal(p.op in ("!=", "not in"))  # not an attribute of a VM (e.g. bare vm.tags): always null
     val, present = vals.get(key)

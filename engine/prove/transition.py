@@ -12,6 +12,13 @@ the three things that happen in ``engine.run.executor`` (see docs/executor.md):
 * ``finish`` — the batch ends with ``f`` VMs failing their health wait: ``m += b``, ``uu += f``; a failed VM is rolled
   back or kept per ``health_outcome``; the set stops on ``upgraded_breach`` or a breach seen during the batch.
 
+A *tracked* VM (``tph``: pending, in a batch, done; ``tv`` its version; ``tfail`` its last watch failed) follows one
+VM through the run: under a retry gate a rolled-back tracked VM may join a later batch again (``engine.run.executor``
+queues a rolled-back task as a failure to retry), so its properties hold on the whole run, not only on the attempt.
+
+Only gates on exactly the group's scope are premises (``containment.same_groups_everywhere``: the executor applies
+a gate to the groups of its own scope; a gate on scale sets does nothing to an availability set).
+
 Each invariant is checked the IVy/Apalache way: first bounded model checking from the initial states (a failure is
 a trace), then an inductive invariant ``P and lemmas`` (lemmas kept by a Houdini pass: candidates that are not
 inductive are dropped), reported as three obligations — initiation, consecution, safety — each PASS or FAIL;
@@ -38,6 +45,7 @@ from dsl.policy import (
     Percent,
     Policy,
     PrecheckGate,
+    RetryGate,
     StopUnhealthyGate,
     StopUpgradedGate,
     TrueP,
@@ -47,7 +55,7 @@ from engine.model.faults import parse_faults
 from engine.model.fleet import parse_fleet
 from engine.model.schedule import parse_schedule
 from engine.model.solver import Result, Sat, Solver, Unknown, Unsat, solve
-from engine.prove.containment import same_group
+from engine.prove.containment import same_groups_everywhere
 from engine.prove.results import Counterexample, Obligation, Outcome, Status
 from engine.prove.symbolic import cap_term, exceeded_term
 from engine.run.driver import SimDriver
@@ -69,19 +77,21 @@ class GateParams:
     stop_unhealthy: tuple[Percent, ...]
     rollback: bool
     names: tuple[str, ...]
+    retry: bool = False  # a failed task is retried (a retry gate allowing at least one retry)
 
 
 def gate_params(policy: Policy, scope: str) -> GateParams:
     """What the spec's gates contribute to the model of one group: its prechecks, stop gates and health wait."""
-    pre = [g for g in policy.gates if isinstance(g, PrecheckGate) and same_group(g.of, scope)]
-    up = [g for g in policy.gates if isinstance(g, StopUpgradedGate) and same_group(g.of, scope)]
-    un = [g for g in policy.gates if isinstance(g, StopUnhealthyGate) and same_group(g.of, scope)]
+    pre = [g for g in policy.gates if isinstance(g, PrecheckGate) and same_groups_everywhere(g.of, scope)]
+    up = [g for g in policy.gates if isinstance(g, StopUpgradedGate) and same_groups_everywhere(g.of, scope)]
+    un = [g for g in policy.gates if isinstance(g, StopUnhealthyGate) and same_groups_everywhere(g.of, scope)]
     wait = [g for g in policy.gates if isinstance(g, HealthWaitGate)]
+    retries = [g for g in policy.gates if isinstance(g, RetryGate)]
     # Without a wait gate the executor never watches health: a VM broken by its upgrade stays on the new version.
     rollback = bool(wait) and wait[0].on_timeout == "rollback"
     names = tuple(g.name for g in (*pre, *up, *un, *wait[:1]))
     return GateParams(scope, tuple(g.cap for g in pre), tuple(g.cap for g in up), tuple(g.cap for g in un),
-                      rollback, names)
+                      rollback, names, bool(retries) and retries[0].max_attempts >= 1)
 
 
 def batch_caps(policy: Policy, scope: str) -> tuple[Capacity, ...]:
@@ -166,7 +176,10 @@ class GateModel:
             *[t["b"] <= lim for lim in self.batch_limits],
             t["su"] == s["u"], t["suu"] == s["uu"], t["sm"] == s["m"], t["sbflag"] == s["bflag"],
             t["breach"] == self._breach(s["u"]), t["sae"] == _any_exceeded(self.p.stop_unhealthy, s["u"], n),
-            z3.If(s["tph"] == 0, z3.Or(t["tph"] == 0, t["tph"] == 1), t["tph"] == s["tph"]),
+            z3.If(s["tph"] == 0, z3.Or(t["tph"] == 0, t["tph"] == 1),
+                  # A tracked VM rolled back after a failed watch may be retried in a later batch.
+                  z3.If(z3.And(s["tph"] == 2, s["tfail"], z3.BoolVal(self.p.retry and self.p.rollback)),
+                        z3.Or(t["tph"] == 2, t["tph"] == 1), t["tph"] == s["tph"])),
             *self._unchanged(s, t, ("u", "m", "uu", "stopped", "bflag", "tfail", "tv")),
         )
 
@@ -390,6 +403,7 @@ class GateProperty:
     involved: tuple[str, ...]
     log_check: Callable[[BatchLog], str]
     unhealthy_cap: Percent | None = None
+    shape: Callable[[GateModel], Prop] | None = None  # a state the claim is about, reachable unless it is vacuous
 
 
 def prove_gate_claim(spec: Policy, claim: GateProperty, deadline: float) -> Outcome:
@@ -397,8 +411,9 @@ def prove_gate_claim(spec: Policy, claim: GateProperty, deadline: float) -> Outc
     params = replace(gate_params(spec, claim.scope), names=claim.involved)
     model = GateModel(params, claim.unhealthy_cap)
     prop = claim.prop(model)
-    # Vacuity: the executor must be able to start (and finish) a batch at all.
-    r, _ = bmc(model, prop, 3, deadline, target=lambda s: z3.And(s["tph"] == 2, s["m"] >= 1))
+    # Vacuity: the executor must be able to start (and finish) a batch at all, and reach the claim's shape.
+    shape = claim.shape(model) if claim.shape is not None else (lambda s: z3.BoolVal(True))
+    r, _ = bmc(model, prop, 3, deadline, target=lambda s: z3.And(s["tph"] == 2, s["m"] >= 1, shape(s)))
     if not isinstance(r, Sat):
         status: Status = "vacuous" if isinstance(r, Unsat) else "unknown"
         return Outcome(status, SCOPE, "the gates never let a batch run: the claim holds only because nothing runs",
@@ -446,8 +461,11 @@ def realizable_trace(spec: Policy, claim: GateProperty, deadline: float) -> tupl
     return ()
 
 
-def scenario(trace: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Fleet, schedule and fault script that make the executor walk the realizable trace."""
+def scenario(trace: tuple[dict[str, Any], ...], kind: str = "scale_set"
+             ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Fleet, schedule and fault script that make the executor walk the realizable trace, on one set of ``kind``
+    (``scale_set`` or ``availability_set``)."""
+    set_name = "ss0" if kind == "scale_set" else "as0"
     n, u0 = trace[0]["set_size"], trace[0]["u"]
     batches: list[tuple[int, int]] = []  # (size, failures)
     for prev, step in itertools.pairwise(trace):
@@ -459,7 +477,7 @@ def scenario(trace: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], dict[st
     vms: list[dict[str, Any]] = []
 
     def vm(i: int, healthy: bool, typ: str, version: str) -> dict[str, Any]:
-        return {"name": f"vm{i:02d}", "region": "region0", "scale_set": "ss0", "update_domain": 0,
+        return {"name": f"vm{i:02d}", "region": "region0", kind: set_name, "update_domain": 0,
                 "subscription": "sub0", "healthy": healthy,
                 "extensions": [{"name": "agent", "publisher": WITNESS["publisher"], "type": typ, "version": version,
                                 "enable_automatic_upgrade": True}]}
@@ -480,7 +498,8 @@ def scenario(trace: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], dict[st
     fleet = {"regions": [{"name": "region0", "pair": None, "zones": 0}],
              "catalog": [{"publisher": WITNESS["publisher"], "type": t, "versions": ["1.0", "1.1"]}
                          for t in (WITNESS["type"], BAD_TYPE)],
-             "scale_sets": [{"name": "ss0", "region": "region0"}], "availability_sets": [], "vms": vms}
+             "scale_sets": [], "availability_sets": [], "vms": vms}
+    fleet["scale_sets" if kind == "scale_set" else "availability_sets"] = [{"name": set_name, "region": "region0"}]
     schedule = {"phases": [{"index": 0, "regions": ["region0"]}], "waves": waves, "skipped": [], "lower_bound": 0,
                 "optimal": False, "stats": {}}
     faults = {"bad_versions": [{"publisher": WITNESS["publisher"], "type": BAD_TYPE, "version": "1.1",
@@ -555,8 +574,21 @@ def _batches(events: list[dict[str, Any]], outside_unhealthy: int) -> list[Batch
 
 def replay_trace(spec: Policy, claim: GateProperty, trace: tuple[dict[str, Any], ...]
                  ) -> tuple[bool, str, dict[str, Any]]:
-    """Reproduce a (realizable) model trace with the real executor before calling it a counterexample."""
-    fleet, schedule, faults = scenario(trace)
+    """Reproduce a (realizable) model trace with the real executor before calling it a counterexample, on each
+    set kind the claim's scope has (a gate on scale sets is no gate on an availability set)."""
+    kinds = {"availability_set": ("availability_set",), "set": ("scale_set", "availability_set")}.get(
+        claim.scope, ("scale_set",))
+    why = ""
+    for kind in kinds:
+        ok, why, files = _replay_on(spec, claim, trace, kind)
+        if ok:
+            return ok, why, files
+    return False, why, {}
+
+
+def _replay_on(spec: Policy, claim: GateProperty, trace: tuple[dict[str, Any], ...], kind: str
+               ) -> tuple[bool, str, dict[str, Any]]:
+    fleet, schedule, faults = scenario(trace, kind)
     try:
         events, result = run_executor(spec, fleet, schedule, faults)
     except InputError as e:

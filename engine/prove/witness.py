@@ -119,6 +119,43 @@ def vm_from(m: Sat, kv: AttrVals, name: str, scheduled: bool) -> dict[str, Any]:
     return vm
 
 
+def extension_from(m: Sat, ext: AttrVals, version: str) -> dict[str, Any]:
+    """An extension JSON with the name, publisher and type a model gives one symbolic extension."""
+    def get(key: str, prefix: str) -> str:
+        val, _ = ext.get(key)
+        return _string_value(m, ext, key, m.value(val), prefix)
+
+    return {"name": get("extension.name", "ext"), "publisher": get("extension.publisher", "Wavegate.Pub"),
+            "type": get("extension.type", "WitnessType"), "version": version, "enable_automatic_upgrade": True}
+
+
+def with_extensions(vm: dict[str, Any], scheduled: list[dict[str, Any]], installed: list[dict[str, Any]]
+                    ) -> dict[str, Any]:
+    """The VM with these extensions instead of the witness agent: ``scheduled`` ones due (a task each in the VM's
+    wave), ``installed`` ones up to date; two of one name are one extension (scheduled wins), or renamed when they
+    differ in publisher or type."""
+    if not scheduled and not installed:
+        return vm
+    exts: dict[str, dict[str, Any]] = {}
+    tasks: list[str] = []
+    for e, due in [*((e, True) for e in scheduled), *((e, False) for e in installed)]:
+        e = {**e, "version": OLD_VERSION if due else NEW_VERSION}
+        same = exts.get(e["name"])
+        if same is not None and (same["publisher"], same["type"]) == (e["publisher"], e["type"]):
+            continue
+        if same is not None:
+            e["name"] = next(f"{e['name']}-{i}" for i in itertools.count(2) if f"{e['name']}-{i}" not in exts)
+        exts[e["name"]] = e
+        if due:
+            tasks.append(e["name"])
+    out = {**vm, "extensions": list(exts.values())}
+    if vm.get("_scheduled") and not tasks:
+        out["extensions"] = [*vm["extensions"], *out["extensions"]]  # the witness agent carries the VM's task
+        tasks = [vm["extensions"][0]["name"]]
+    out["_tasks"] = tasks
+    return out
+
+
 def fleet_and_schedule(m: Sat, group: AttrVals, vms: list[dict[str, Any]]) -> Witness:
     """The VMs of one element in one wave: regions (zones, pairing and geography as the model has them) and sets."""
     regions: dict[str, dict[str, Any]] = {}
@@ -144,7 +181,8 @@ def fleet_and_schedule(m: Sat, group: AttrVals, vms: list[dict[str, Any]]) -> Wi
             extra.append(region_entry(r["pair"]))
     scale_sets = [{"name": n, "region": reg} for (kind, n), reg in sorted(sets.items()) if kind == "scale_set"]
     avsets = [{"name": n, "region": reg} for (kind, n), reg in sorted(sets.items()) if kind == "availability_set"]
-    sched = [v["name"] for v in vms if v["_scheduled"]]
+    sched = [f"{v['name']}#{e}" for v in vms if v["_scheduled"]
+             for e in v.get("_tasks") or [v["extensions"][0]["name"]]]
     sched_regions = sorted({v["region"] for v in vms if v["_scheduled"]})
     return assemble([*regions.values(), *extra], scale_sets, avsets, vms, [sched_regions or sorted(regions)],
                     [(0, sched)])
@@ -160,10 +198,11 @@ def assemble(regions: list[dict[str, Any]], scale_sets: list[dict[str, Any]], av
         v = {k: val for k, val in vm.items() if not k.startswith("_")}
         clean.append(v)
         by_name[v["name"]] = v
+    kinds = sorted({(e["publisher"], e["type"]) for v in clean for e in v["extensions"]}
+                   | {(WITNESS_EXTENSION["publisher"], WITNESS_EXTENSION["type"])})
     fleet = {
         "regions": sorted(regions, key=lambda r: r["name"]),
-        "catalog": [{"publisher": WITNESS_EXTENSION["publisher"], "type": WITNESS_EXTENSION["type"],
-                     "versions": catalog or [OLD_VERSION, NEW_VERSION]}],
+        "catalog": [{"publisher": p, "type": t, "versions": catalog or [OLD_VERSION, NEW_VERSION]} for p, t in kinds],
         "scale_sets": scale_sets,
         "availability_sets": avsets,
         "vms": clean,
@@ -171,8 +210,9 @@ def assemble(regions: list[dict[str, Any]], scale_sets: list[dict[str, Any]], av
     wave_list = []
     for i, (phase, names) in enumerate(waves):
         tasks = []
-        for nm in names:
-            ext = by_name[nm]["extensions"][0]
+        for task_name in names:  # "vm" (its first extension) or "vm#extension"
+            nm, _, ext_name = task_name.partition("#")
+            ext = next((e for e in by_name[nm]["extensions"] if e["name"] == ext_name), by_name[nm]["extensions"][0])
             target = (catalog or [OLD_VERSION, NEW_VERSION])[-1]
             tasks.append({"vm": nm, "extension": ext["name"], "from_version": ext["version"], "to_version": target})
         wave_list.append({"index": i, "phase": phase, "tasks": tasks})

@@ -15,7 +15,9 @@ bounded; "unknown" never passes):
 
 * unsat  -> the premises are checked together with ``shape``: unsat too is *vacuous*, sat is *proven*;
 * sat    -> the model, shrunk to few VMs, is built into a fleet + schedule and replayed through the independent
-  checker (:mod:`engine.prove.replay`): only a replayed one is a counterexample (*refuted*), else *unknown*;
+  checker (:mod:`engine.prove.replay`): only a replayed one is a counterexample (*refuted*); when it does not
+  replay, a seeded search over small concrete fleets and schedules (:mod:`engine.prove.search`) may still find one
+  the checker separates, else *unknown*;
 * unknown -> *unknown*.
 
 A claim whose parameters the encoding cannot express (``Unsupported``) goes to the kind's candidate witnesses; one
@@ -30,20 +32,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Generic, TypeVar
 
 import z3
 
 from dsl.policy import Policy, Rule
 from engine.model.solver import Sat, Unknown, Unsat, solve
+from engine.prove.certificate import certify
+from engine.prove.recheck import recheck_unsat
 from engine.prove.replay import Precondition, complete_schedule, replay, rule_claim_policy
 from engine.prove.results import Counterexample, Outcome
+from engine.prove.search import search_counterexample
 from engine.prove.witness import Witness
 
 C = TypeVar("C")
 R = TypeVar("R", bound=Rule)
 SHRINK_STEPS = 8  # a counterexample is asked for a strictly smaller element this many times at most
+SEARCH_SECONDS = 1.0  # the concrete search after a model's witness failed
 
 
 class Unsupported(Exception):
@@ -139,16 +145,38 @@ def prove_encoded(kind: SymbolicClaim[C], spec: Policy, claim: C, deadline: floa
     if isinstance(result, Unknown):
         return Outcome("unknown", enc.scope, "the solver gave no answer within the time limit", involved=involved)
     if isinstance(result, Unsat):
-        return _proven_unless_vacuous(enc, deadline)
+        out = _proven_unless_vacuous(enc, deadline)
+        # A claim with a plain-Python certificate is confirmed by it (engine.prove.prover); the rest by cvc5.
+        if out.status == "proven" and certify(spec, claim) is None and recheck_unsat(  # type: ignore[arg-type]
+                [*enc.premises, enc.violation], deadline):
+            out = replace(out, rechecked="cvc5 (a second solver) finds the same query unsatisfiable")
+        return out
     try:
         witness = enc.build(result, deadline)
     except Unsupported as e:
-        return Outcome("unknown", enc.scope, f"a candidate counterexample could not be built: {e}", involved=involved)
+        return _searched(kind, spec, claim, deadline, Outcome(
+            "unknown", enc.scope, f"a candidate counterexample could not be built: {e}", involved=involved))
     ok, why = kind.replay(spec, claim, witness)
     if not ok:
-        return Outcome("unknown", enc.scope, f"a candidate counterexample did not replay: {why}", involved=involved)
+        return _searched(kind, spec, claim, deadline, Outcome(
+            "unknown", enc.scope, f"a candidate counterexample did not replay: {why}", involved=involved))
     cex = Counterexample(witness[0], complete_schedule(spec, *witness), explanation=why)
     return Outcome("refuted", enc.scope, f"counterexample: {why}", counterexample=cex, involved=involved)
+
+
+def _searched(kind: SymbolicClaim[C], spec: Policy, claim: C, deadline: float, unknown: Outcome) -> Outcome:
+    """The model's witness failed: search small concrete fleets and schedules (:mod:`engine.prove.search`); one the
+    checker separates refutes the claim (after the same replay), else the answer stays unknown."""
+    found = search_counterexample(spec, kind.claim_policy(spec, claim), deadline, SEARCH_SECONDS,
+                                  kind.precondition(spec, claim), key=f"{spec.name}|{claim!r}")
+    if found is None:
+        return unknown
+    ok, why = kind.replay(spec, claim, found)
+    if not ok:
+        return unknown
+    cex = Counterexample(found[0], complete_schedule(spec, *found), explanation=why)
+    return Outcome("refuted", unknown.scope, f"counterexample (found by search): {why}", counterexample=cex,
+                   involved=unknown.involved)
 
 
 def _proven_unless_vacuous(enc: Encoding, deadline: float) -> Outcome:
@@ -174,4 +202,4 @@ def refute_by_witness(kind: SymbolicClaim[C], spec: Policy, claim: C, reason: st
             cex = Counterexample(witness[0], complete_schedule(spec, *witness), explanation=why)
             return Outcome("refuted", "by a replayed witness", f"counterexample: {why}", counterexample=cex)
     tried = f"; none of {len(candidates)} candidate witness(es) replayed" if candidates else ""
-    return Outcome("unknown", "none", f"{reason}: cannot be proven here{tried}")
+    return _searched(kind, spec, claim, deadline, Outcome("unknown", "none", f"{reason}: cannot be proven here{tried}"))

@@ -1,11 +1,14 @@
 """``at most L <count> per <group> per U`` (DistinctLimit): distinct values among a group's scheduled VMs in a unit.
 
 The element: one group of scope ``per`` whose scheduled VMs in one unit show ``d`` pairwise distinct values of
-``count`` (``d`` symbolic, up to ``L + 1``), and ``size``, the group's VMs matching the claim, scheduled or not.
+``count`` (``d`` symbolic, up to ``L + 1``), ``size``, the group's VMs matching the claim, and ``total``, all its
+VMs, scheduled or not; the group's set kind as its scope requires.  When the group's key determines the counted value
+(a zone lies in one region; a domain in one set) it shows one value (``d <= 1``).
 Premises (:data:`DISTINCT_PREMISES`): a DistinctLimit rule counting the same scope over the same or a containing
 group with no filter or the claim's (``d <= limit``); a Capacity rule without filter over the same or a containing
-group (``d`` VMs are scheduled, so ``d <= cap``); a NotWhole rule without filter over the same group (not all of
-``size`` VMs at once).  A rule over a scope with members (a geography) binds only an element that is a member.
+group (``d`` VMs are scheduled, so ``d <= cap`` of the group's ``total``); a NotWhole rule without filter over the
+same group (not all of ``total`` VMs at once).  Every premise binds only under the containment table's guard
+(:mod:`engine.prove.containment`: a rule on scale sets binds a set or domain only when it is a scale set's).
 
 Soundness: ``d`` distinct values need ``d`` scheduled VMs, and each premise is its rule applied to the element's
 group (a containing group has at least as many VMs and scheduled VMs as the element); every hard rule is downward
@@ -20,9 +23,9 @@ from typing import Any
 
 import z3
 
-from dsl.policy import Capacity, DistinctLimit, NotWhole, Policy, Rule, TrueP
+from dsl.policy import GROUP_KEY, Capacity, DistinctLimit, NotWhole, Policy, Rule, TrueP
 from engine.model.solver import Sat
-from engine.prove.containment import MEMBERSHIP, contains, covers, membership, same_group, unit_covers
+from engine.prove.containment import MEMBERSHIP, Guard, closure, covers, guard, same_group, unit_covers
 from engine.prove.kinds.base import Encoding, RuleClaim, Unsupported
 from engine.prove.symbolic import cap_term
 from engine.prove.witness import Witness, assemble, plain_vm, region_entry
@@ -39,12 +42,30 @@ class DistinctElement:
     claim: DistinctLimit
     d: z3.ArithRef
     size: z3.ArithRef
+    total: z3.ArithRef  # every VM of the group, matching the claim or not
     members: dict[str, z3.BoolRef] = field(default_factory=dict)  # membership attributes the element has
 
     def member(self, attr: str) -> z3.BoolRef:
         if attr not in self.members:
             self.members[attr] = z3.Bool(f"distinct_group_{attr.replace('.', '_')}_known")
         return self.members[attr]
+
+    def holds(self, g: Guard) -> z3.BoolRef | None:
+        """The containment guard on this group (None: always)."""
+        clauses = [z3.Or(*[self.member(a) for a in clause]) for clause in g]
+        return z3.And(*clauses) if clauses else None
+
+    def shape(self) -> list[z3.BoolRef]:
+        """The group's set kind as its scope requires (a set is one scale set or one availability set)."""
+        per = self.claim.per
+        ss, avs = self.member("vm.in_scale_set"), self.member("vm.in_availability_set")
+        if per == "scale_set":
+            return [ss, z3.Not(avs)]
+        if per == "availability_set":
+            return [avs, z3.Not(ss)]
+        if per in ("set", "update_domain", "fault_domain"):
+            return [z3.Xor(ss, avs)]
+        return [z3.Not(z3.And(ss, avs))]
 
 
 def _same_count(r: DistinctLimit, el: DistinctElement, j: int) -> list[z3.BoolRef] | None:
@@ -60,17 +81,17 @@ def _capacity(r: Capacity, el: DistinctElement, j: int) -> list[z3.BoolRef] | No
     if not (unit_covers(r.within, c.within) and covers(r.of, c.per) and r.where == TrueP()):
         return None
     side: list[z3.BoolRef] = []
-    if same_group(r.of, c.per):
-        return [el.d <= cap_term(r.amount, el.size, side, f"d{j}"), *side]
+    if same_group(r.of, c.per):  # the d VMs are among the group's scheduled ones; the cap is of all its VMs
+        return [el.d <= cap_term(r.amount, el.total, side, f"d{j}"), *side]
     outer, sched = z3.Int(f"dsize_{j}"), z3.Int(f"dsched_{j}")
-    return [sched >= el.d, outer >= el.size, outer - el.size >= sched - el.d,
+    return [sched >= el.d, outer >= el.total, outer - el.total >= sched - el.d,
             sched <= cap_term(r.amount, outer, side, f"d{j}"), *side]
 
 
 def _not_whole(r: NotWhole, el: DistinctElement, j: int) -> list[z3.BoolRef] | None:
     c = el.claim
     if same_group(r.of, c.per) and unit_covers(r.within, c.within) and r.where == TrueP():
-        return [z3.Implies(el.size >= max(r.min_size, 1), el.d < el.size)]
+        return [z3.Implies(el.total >= max(r.min_size, 1), el.d < el.total)]
     return None
 
 
@@ -96,10 +117,13 @@ class DistinctLimitClaim(RuleClaim[DistinctLimit]):
             raise Unsupported(f"no encoding for counting distinct '{claim.count}'")
         if claim.limit > MAX_LIMIT:
             raise Unsupported("limit too large for the distinct-values element")
-        el = DistinctElement(claim, z3.Int("distinct"), z3.Int("group_size"))
-        premises: list[z3.BoolRef] = [el.d >= 0, el.d <= claim.limit + 1, el.size >= el.d]
+        el = DistinctElement(claim, z3.Int("distinct_values"), z3.Int("group_size"), z3.Int("group_total"))
+        premises: list[z3.BoolRef] = [el.d >= 0, el.d <= claim.limit + 1, el.size >= el.d, el.total >= el.size,
+                                      *el.shape()]
         if claim.per in MEMBERSHIP:
             premises.append(el.member(MEMBERSHIP[claim.per]))
+        if set(GROUP_KEY[claim.count]) <= closure(GROUP_KEY[claim.per]):
+            premises.append(el.d <= 1)  # the group's key determines the counted value: its VMs all show one
         involved: list[str] = []
         dropped: list[str] = []
         for j, r in enumerate(spec.rules):
@@ -109,21 +133,24 @@ class DistinctLimitClaim(RuleClaim[DistinctLimit]):
                 dropped.append(r.name)
                 continue
             scope = _rule_scope(r)
-            attr = membership(scope, claim.per) if scope is not None and contains(scope, claim.per) else None
+            cond = el.holds(guard(scope, claim.per)) if scope is not None else None
             involved.append(r.name)
-            premises += [z3.Implies(el.member(attr), p) for p in premise] if attr is not None else premise
+            premises += [z3.Implies(cond, p) for p in premise] if cond is not None else premise
 
         def build(m: Sat, deadline: float) -> Witness:
             in_geography = "region.geography" in el.members and m.value(el.members["region.geography"])
-            return distinct_witness(claim, m.value(el.d), m.value(el.size) - m.value(el.d), in_geography)
+            avset = m.value(el.member("vm.in_availability_set")) is True
+            return distinct_witness(claim, m.value(el.d), m.value(el.total) - m.value(el.d), in_geography, avset)
 
         return Encoding("for all fleet sizes", premises, el.d >= 1, el.d >= claim.limit + 1, involved, dropped,
-                        build, size=el.size)
+                        build, size=el.total)
 
 
-def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geography: bool = False) -> Witness:
+def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geography: bool = False,
+                     availability_set: bool = False) -> Witness:
     """``count`` scheduled VMs of distinct values in one group, plus ``extra`` unscheduled VMs of the same group;
-    with ``in_geography`` the group's regions share one geography."""
+    with ``in_geography`` the group's regions share one geography; with ``availability_set`` a group of sets or
+    domains is an availability set's."""
     regions = [region_entry("region0")]
     vms = []
     for i in range(count + extra):
@@ -139,7 +166,9 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
             if i > 0 and not any(r["name"] == vm["region"] for r in regions):
                 regions.append(region_entry(f"region{i}"))
         elif c in ("update_domain", "fault_domain"):
-            vm["scale_set"] = "ss0"
+            own_set = "set" not in closure(GROUP_KEY[claim.per])  # then each value in a set of its own
+            name = (f"as{i}" if own_set else "as0") if availability_set else (f"ss{i}" if own_set else "ss0")
+            vm["availability_set" if availability_set else "scale_set"] = name
             vm[c] = i
         elif c in ("scale_set", "set"):
             vm["scale_set"] = f"ss{i}"
@@ -147,13 +176,17 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
             vm["availability_set"] = f"as{i}"
         elif c == "subscription":
             vm["subscription"] = f"sub{i}"
-        if claim.per in ("scale_set", "set", "update_domain", "fault_domain") and "scale_set" not in vm:
+        if claim.per in ("scale_set", "set", "update_domain", "fault_domain") and not (
+                "scale_set" in vm or "availability_set" in vm):
             vm["scale_set"] = "ss0"
-        if claim.per == "availability_set":
+        if claim.per == "availability_set" or (availability_set and claim.per in ("set", "update_domain",
+                                                                                   "fault_domain")):
             vm.pop("scale_set", None)
             vm["availability_set"] = "as0"
         if claim.per == "subscription":
             vm["subscription"] = "sub0"
+        elif c != "subscription":
+            vm["subscription"] = f"sub-{vm['name']}"  # no subscription-wide rule sees them together
         vms.append(vm)
     for k, r in enumerate(regions):
         if claim.count == "geography":
@@ -168,5 +201,7 @@ def distinct_witness(claim: DistinctLimit, count: int, extra: int = 0, in_geogra
         if "availability_set" in vm and vm["availability_set"] not in {s["name"] for s in avsets}:
             avsets.append({"name": vm["availability_set"], "region": vm["region"]})
     sched_regions = sorted({v["region"] for v in vms})
-    return assemble(regions, scale_sets, avsets, vms, [sched_regions],
-                    [(0, [v["name"] for v in vms if v["_scheduled"]])])
+    scheduled = [v["name"] for v in vms if v["_scheduled"]]
+    # Per phase: one wave per VM, so no rule on waves sees two of them together.
+    waves = [(0, scheduled)] if claim.within == "wave" else [(0, [n]) for n in scheduled]
+    return assemble(regions, scale_sets, avsets, vms, [sched_regions], waves)

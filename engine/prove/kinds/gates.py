@@ -6,14 +6,18 @@ wait up to D for health, else roll back`` (HealthWaitGate: a VM whose upgrade fa
 version).  Each kind gives the property the model's states must keep, the spec gates it is about, and how a real
 event log of the one-set scenario breaks it (a refutation is a model trace replayed by the real executor).
 
-The premises are the spec's gates of the claim's scope (``transition.gate_params``: prechecks, stop gates, the
-health wait), exactly as the executor applies them; the model is one group of symbolic size, so a proof holds for
-sets of every size.  Soundness is the model's (its conformance with the executor is tested on random event logs).
+The premises are the spec's gates on exactly the claim's groups (``transition.gate_params`` with
+``containment.same_groups_everywhere``: the executor applies a gate to the groups of its own scope, so a gate on
+scale sets is no premise of a claim on sets or availability sets), as the executor applies them; the model is one set
+of symbolic size whose batches run one at a time, so a proof holds for sets of every size, and a claim on a scope
+whose batches may overlap (a region, a zone, a VM's several sets…) is unknown (:data:`BATCH_SCOPES`).  Soundness is
+the model's (its conformance with the executor is tested on random event logs).
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import ClassVar, TypeVar
 
 import z3
@@ -27,13 +31,16 @@ from dsl.policy import (
     StopUnhealthyGate,
     StopUpgradedGate,
 )
-from engine.prove.containment import same_group
+from engine.prove.containment import same_groups_everywhere
 from engine.prove.kinds.base import ClaimKind
 from engine.prove.results import Outcome
 from engine.prove.symbolic import exceeded_term
 from engine.prove.transition import SCOPE, BatchLog, GateModel, GateProperty, Prop, prove_gate_claim
 
 G = TypeVar("G")
+# Scopes whose groups the executor runs one batch at a time (a batch is one set's tasks of a wave): the model's one
+# group with one running batch is such a group.
+BATCH_SCOPES = frozenset({"scale_set", "availability_set", "set"})
 ROLLBACK_TEXT = "a VM whose upgrade failed health ends on its previous version"
 
 
@@ -56,7 +63,7 @@ def rollback_broken(log: BatchLog) -> str:
 
 def gate_names(spec: Policy, kind: type, scope: str) -> tuple[str, ...]:
     """The spec's gates of ``kind`` on the claim's group (where a SARIF result or a refutation points)."""
-    return tuple(g.name for g in spec.gates if isinstance(g, kind) and same_group(getattr(g, "of", scope), scope))
+    return tuple(g.name for g in spec.gates if isinstance(g, kind) and same_groups_everywhere(getattr(g, "of", scope), scope))
 
 
 class GateClaim(ClaimKind[G]):
@@ -80,13 +87,22 @@ class GateClaim(ClaimKind[G]):
         """The cap that drives the model's breach monitor (a stop-unhealthy claim's)."""
         return None
 
+    def shape(self, claim: G) -> Callable[[GateModel], Prop] | None:
+        """The states the claim is about, for the vacuity check (None: any state after a batch)."""
+        return None
+
     def gate_property(self, spec: Policy, claim: G) -> GateProperty:
         scope = self.scope(claim)
         return GateProperty(scope, lambda model: self.prop(claim, model), self.text(claim),
                             gate_names(spec, self.involved_kind, scope), lambda log: self.broken_in_log(claim, log),
-                            self.unhealthy_cap(claim))
+                            self.unhealthy_cap(claim), self.shape(claim))
 
     def prove(self, spec: Policy, claim: G, deadline: float) -> Outcome:
+        scope = self.scope(claim)
+        if scope not in BATCH_SCOPES:
+            return Outcome("unknown", "none", f"the executor's transition model is of one set's batches, which never "
+                           f"overlap; the batches of a {scope.replace('_', ' ')} may (several sets at once), which it "
+                           "does not model: cannot be proven here")
         return prove_gate_claim(spec, self.gate_property(spec, claim), deadline)
 
 
@@ -158,14 +174,20 @@ class StopUnhealthyClaim(GateClaim[StopUnhealthyGate]):
 
 class HealthWaitClaim(GateClaim[HealthWaitGate]):
     """``after a batch wait up to D for health, else roll back``: a VM whose upgrade failed health ends on its
-    previous version.  Only the rollback after a failed wait is modelled: a claim with another wait than the spec's
-    is unknown, and one that keeps unhealthy VMs has no encoding."""
+    previous version — read on the whole run: a VM whose *last* attempt failed its health watch (a retry that
+    succeeds is an upgrade that did not fail).  The model lets the tracked VM, once rolled back, be retried in a later
+    batch whenever the spec retries, so the property holds in every state of the run, its end state included.  How
+    long the wait is is not modelled: a claim with another wait than the spec's is unknown, and one that keeps
+    unhealthy VMs has no encoding."""
 
     kind = HealthWaitGate
     involved_kind = HealthWaitGate
 
     def prop(self, claim: HealthWaitGate, model: GateModel) -> Prop:
         return rollback_property(model)
+
+    def shape(self, claim: HealthWaitGate) -> Callable[[GateModel], Prop] | None:
+        return lambda model: lambda s: s["tfail"]  # some upgrade fails its health watch
 
     def text(self, claim: HealthWaitGate) -> str:
         return ROLLBACK_TEXT

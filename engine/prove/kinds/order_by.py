@@ -42,15 +42,25 @@ class OrderByClaim(RuleClaim[OrderBy]):
         return two_units_encoding(spec, claim, premise, lambda deadline: self.witnesses(spec, claim, deadline))
 
     def witnesses(self, spec: Policy, claim: OrderBy, deadline: float) -> list[Witness]:
-        """Two VMs matching the filter, tagged "1" and "0" (the wrong order), one per unit."""
-        if claim.key.path[:2] != ("vm", "tags") or len(claim.key.path) != 3:
+        """Two VMs matching the filter with keys 1 and 0 (the wrong order: the larger first), one per unit; the key
+        is a tag, an update or fault domain (the VMs then in a scale set each), or a zone (of a region with two)."""
+        path = claim.key.path
+        if not ((path[:2] == ("vm", "tags") and len(path) == 3)
+                or path in (("vm", "update_domain"), ("vm", "fault_domain"), ("vm", "zone"))):
             return []
-        tag = claim.key.path[2]
         vms = satisfying_vms(spec, claim, [[(claim.where, True)], [(claim.where, True)]], claim.unit == "phase",
                              deadline)
         if vms is None:
             return []
-        first, second = ("0", "1") if claim.descending else ("1", "0")  # the wrong order: larger key first
-        vms[0]["tags"] = {**vms[0].get("tags", {}), tag: first}
-        vms[1]["tags"] = {**vms[1].get("tags", {}), tag: second}
+        keys = (0, 1) if claim.descending else (1, 0)  # the wrong order: the larger key first
+        for vm, key in zip(vms, keys, strict=True):
+            if path[1] == "tags":
+                vm["tags"] = {**vm.get("tags", {}), path[-1]: str(key)}
+            elif path[1] == "zone":
+                vm["zone"] = str(key + 1)
+            else:
+                if not (vm.get("scale_set") or vm.get("availability_set")):
+                    vm["scale_set"] = f"ss-{vm['name']}"
+                vm[path[1]] = key
+            vm["subscription"] = f"sub-{vm['name']}"
         return [layout(vms, claim.unit)]

@@ -1,0 +1,569 @@
+"""Differential soundness testing of ``wavegate prove`` and ``wavegate diff`` against the normative checker, as Cedar
+tests its symbolic compiler against its Lean model.
+
+Each case is a random claim under a random spec (a bundled spec, with rules dropped, added or changed), over every
+rule kind, scope, ``where`` filter (``extension.*`` conditions among them) and the executor's gates; or a random
+pair of policies for ``diff``.  The prover answers; then:
+
+* **proven** — a bounded search for a counterexample: small random fleets (regions, zones, pairs, geographies,
+  scale and availability sets, domains, tags, several extensions per VM, names the policy mentions) and schedules
+  (random phase splits, one VM per wave, random buckets, tasks of one VM split over waves, every task in one wave),
+  each judged by the checker (``engine.check.verify``) under the spec and under the claim.  A schedule the spec
+  accepts and the claim rejects is a *disagreement*.  Executor claims are searched on real runs of the executor
+  (``engine.run``) under the spec with random fault scripts, judged by the claim's runtime monitor (precheck, stop
+  on upgraded) or by the event log (pause, retries, rollback end state).
+* **refuted** — the counterexample is replayed again here (checker, or the executor for traces); one that does not
+  separate spec and claim is a disagreement.
+* **diff stricter / equivalent / looser** — the same search for a fleet and schedule that the stricter policy
+  accepts and the other rejects.
+
+    python bench/prove_fuzz.py --count 1000 --seed 1
+
+prints cases, proven, refuted, unknown, vacuous, disagreements, cases per second and the spread over claim kinds;
+exits 1 on any disagreement (each one printed with its spec, claim and distinguishing fleet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dsl.diagnostics import Span  # noqa: E402
+from dsl.loader import load_policy  # noqa: E402
+from dsl.policy import (  # noqa: E402
+    ALWAYS,
+    And,
+    Attr,
+    Canary,
+    Capacity,
+    Compare,
+    Count,
+    DistinctLimit,
+    Duration,
+    ExtensionOrder,
+    ExtensionSelector,
+    Gate,
+    HasTag,
+    HealthWaitGate,
+    Not,
+    NotWhole,
+    Or,
+    Order,
+    OrderBy,
+    PauseGate,
+    Percent,
+    Policy,
+    PrecheckGate,
+    Predicate,
+    RetryGate,
+    Rule,
+    SeparatePairs,
+    SeparateRegions,
+    StopUpgradedGate,
+    UnitLimit,
+)
+from engine.check.semantics import Semantics  # noqa: E402
+from engine.check.verify import verify_schedule  # noqa: E402
+from engine.model.errors import InputError, MonitorBreach  # noqa: E402
+from engine.model.faults import parse_faults  # noqa: E402
+from engine.model.fleet import Fleet, parse_fleet  # noqa: E402
+from engine.model.schedule import parse_schedule  # noqa: E402
+from engine.prove.certificate import certify  # noqa: E402
+from engine.prove.policydiff import diff_policies  # noqa: E402
+from engine.prove.prover import claim_policy, prove_claim  # noqa: E402
+from engine.prove.results import Outcome  # noqa: E402
+from engine.prove.search import EXTENSIONS, REGIONS, TAGS, rand_fleet, rand_schedules  # noqa: E402
+from engine.run.driver import SimDriver  # noqa: E402
+from engine.run.events import MemorySink  # noqa: E402
+from engine.run.executor import execute  # noqa: E402
+from engine.run.gates import REAL_GATES, GateFns  # noqa: E402
+
+SPAN = Span("<fuzz>", 1, 1, 1, 2)
+SPECS = ("azure-default.wg", "team-strict.wg", "ring-ordered.wg")
+SCOPES = ("fleet", "region", "zone", "scale_set", "availability_set", "set", "update_domain", "fault_domain",
+          "subscription", "geography", "vm")
+SET_SCOPES = ("scale_set", "availability_set", "set")
+COUNTED = ("zone", "region", "scale_set", "availability_set", "set", "update_domain", "fault_domain",
+           "subscription", "geography", "extension")
+STRING_VALUES = {
+    "vm.region": REGIONS, "region.name": REGIONS, "vm.zone": ("1", "2", "3"), "vm.subscription": ("s0", "s1"),
+    "region.geography": ("United States", "Europe", "geo0"), "scale_set.name": ("ss0", "ss1"),
+    "availability_set.name": ("as0", "as1"), "scale_set.upgrade_mode": ("automatic", "rolling"),
+    "extension.name": tuple(e[0] for e in EXTENSIONS), "extension.publisher": tuple(e[1] for e in EXTENSIONS),
+    "extension.type": tuple(e[2] for e in EXTENSIONS), "vm.name": ("vm0", "vm1"),
+}
+INT_VALUES = {"vm.update_domain": (0, 1, 2), "vm.fault_domain": (0, 1), "scale_set.size": (2, 3, 5, 10),
+              "availability_set.size": (2, 3, 5), "region.zones": (0, 2, 3)}
+BOOL_ATTRS = ("vm.healthy", "vm.single", "region.paired")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Random policies and claims
+
+
+def rand_atom(rng: random.Random) -> Predicate:
+    r = rng.random()
+    if r < 0.1:
+        return HasTag(rng.choice(tuple(TAGS)))
+    if r < 0.2:
+        key = rng.choice(tuple(TAGS))
+        return Compare(rng.choice(("==", "!=", "in")), Attr(("vm", "tags", key)),
+                       rng.choice(TAGS[key]) if rng.random() < 0.7 else tuple(rng.sample(TAGS[key], 2)))
+    if r < 0.35:
+        return Compare(rng.choice(("==", "!=")), Attr(tuple(rng.choice(BOOL_ATTRS).split("."))), rng.random() < 0.5)
+    if r < 0.6:
+        key = rng.choice(tuple(INT_VALUES))
+        return Compare(rng.choice(("==", "!=", "<", "<=", ">", ">=")), Attr(tuple(key.split("."))),
+                       rng.choice(INT_VALUES[key]))
+    key = rng.choice(tuple(STRING_VALUES))
+    if rng.random() < 0.3:
+        return Compare(rng.choice(("in", "not in")), Attr(tuple(key.split("."))),
+                       tuple(rng.sample(STRING_VALUES[key], min(2, len(STRING_VALUES[key])))))
+    return Compare(rng.choice(("==", "!=", "==", "<")), Attr(tuple(key.split("."))), rng.choice(STRING_VALUES[key]))
+
+
+def rand_where(rng: random.Random, depth: int = 2) -> Predicate:
+    r = rng.random()
+    if depth == 0 or r < 0.45:
+        return ALWAYS if r < 0.3 else rand_atom(rng)
+    if r < 0.6:
+        return Not(rand_where(rng, depth - 1))
+    items = tuple(rand_where(rng, depth - 1) for _ in range(rng.randint(2, 3)))
+    items = tuple(i for i in items if i != ALWAYS) or (rand_atom(rng),)
+    return And(items) if r < 0.85 else Or(items)
+
+
+def rand_amount(rng: random.Random) -> Count | Percent:
+    if rng.random() < 0.4:
+        return Count(rng.randint(1, 4))
+    return Percent(Fraction(rng.choice((10, 20, 25, 34, 50, 100))), rng.choice(("floor", "ceil")), rng.choice((0, 1, 1)))
+
+
+def rand_selector(rng: random.Random) -> ExtensionSelector:
+    name, pub, typ = rng.choice(EXTENSIONS)
+    field_ = rng.choice(("name", "publisher", "type"))
+    return ExtensionSelector(**{field_: {"name": name, "publisher": pub, "type": typ}[field_]})
+
+
+def rand_rule(rng: random.Random, name: str) -> Rule:
+    unit = rng.choice(("wave", "wave", "phase"))
+    kind = rng.choice(("capacity", "capacity", "distinct", "distinct", "not_whole", "unit_limit", "pairs", "regions",
+                       "canary", "order", "order_by", "extension_order"))
+    where = rand_where(rng)
+    if kind == "capacity":
+        return Capacity(name, SPAN, amount=rand_amount(rng), of=rng.choice(SCOPES), within=unit, where=where)
+    if kind == "distinct":
+        return DistinctLimit(name, SPAN, limit=rng.randint(1, 3), count=rng.choice(COUNTED), per=rng.choice(SCOPES),
+                             within=unit, where=where)
+    if kind == "not_whole":
+        return NotWhole(name, SPAN, of=rng.choice(SCOPES), within=unit, min_size=rng.randint(1, 3), where=where)
+    if kind == "unit_limit":
+        return UnitLimit(name, SPAN, limit=rng.randint(1, 3), unit=unit, per=rng.choice(SCOPES), where=where)
+    if kind == "pairs":
+        return SeparatePairs(name, SPAN, within=unit)
+    if kind == "regions":
+        return SeparateRegions(name, SPAN, regions=tuple(rng.sample(REGIONS, rng.randint(2, 3))), within=unit)
+    if kind == "canary":
+        return Canary(name, SPAN, regions=tuple(rng.sample(REGIONS, rng.randint(1, 2))), alone=rng.random() < 0.5)
+    if kind == "order":
+        return Order(name, SPAN, earlier=rand_where(rng, 1), later=rand_where(rng, 1), unit=unit)
+    if kind == "order_by":
+        key = rng.choice((("vm", "tags", "ring"), ("vm", "update_domain"), ("vm", "zone")))
+        return OrderBy(name, SPAN, key=Attr(key), unit=unit, descending=rng.random() < 0.5, where=where)
+    return ExtensionOrder(name, SPAN, first=rand_selector(rng), second=rand_selector(rng))
+
+
+def mutate_rule(rng: random.Random, r: Rule) -> Rule:
+    """A neighbour of a spec rule: a claim that is often true (the rule itself, looser) and often barely false."""
+    choice = rng.random()
+    if choice < 0.2:
+        return r
+    if isinstance(r, Capacity):
+        if choice < 0.5:
+            return replace(r, amount=rand_amount(rng))
+        if choice < 0.7:
+            return replace(r, of=rng.choice(SCOPES))
+        if choice < 0.85:
+            return replace(r, where=And((r.where, rand_atom(rng))) if r.where != ALWAYS else rand_atom(rng))
+        return replace(r, within="phase" if r.within == "wave" else "wave")
+    if isinstance(r, DistinctLimit):
+        if choice < 0.5:
+            return replace(r, limit=max(1, r.limit + rng.choice((-1, 0, 1))), per=rng.choice(SCOPES))
+        if choice < 0.75:
+            return replace(r, count=rng.choice(COUNTED))
+        return replace(r, where=rand_atom(rng))
+    if isinstance(r, NotWhole):
+        return replace(r, of=rng.choice(SCOPES), min_size=rng.randint(1, 4))
+    if isinstance(r, UnitLimit):
+        return replace(r, limit=max(1, r.limit + rng.choice((-1, 0, 1))), per=rng.choice(SCOPES))
+    if isinstance(r, SeparatePairs | SeparateRegions):
+        return replace(r, within="phase" if r.within == "wave" else "wave")
+    return rand_rule(rng, r.name)
+
+
+def rand_gate_claim(rng: random.Random, spec: Policy) -> Gate:
+    kind = rng.choice(("precheck", "stop_upgraded", "pause", "retry", "rollback"))
+    scope = rng.choice((*SET_SCOPES, *SET_SCOPES, "region", "vm"))
+    cap = Percent(Fraction(rng.choice((10, 20, 30, 50))))
+    if kind == "precheck":
+        return PrecheckGate("claim", SPAN, of=scope, cap=cap)
+    if kind == "stop_upgraded":
+        return StopUpgradedGate("claim", SPAN, of=scope, cap=cap)
+    if kind == "pause":
+        return PauseGate("claim", SPAN, pause=Duration(rng.choice((30, 60, 120))), of=scope)
+    if kind == "retry":
+        return RetryGate("claim", SPAN, after=Duration(rng.choice((3600, 3 * 86400))), max_attempts=rng.randint(1, 4))
+    waits = [g.wait for g in spec.gates if isinstance(g, HealthWaitGate)]
+    return HealthWaitGate("claim", SPAN, wait=waits[0] if waits else Duration(300))
+
+
+def rand_gates(rng: random.Random, spec: Policy) -> tuple[Gate, ...]:
+    gates = [g for g in spec.gates if rng.random() < 0.8]
+    if rng.random() < 0.4:
+        gates.append(PrecheckGate("g_pre", SPAN, of=rng.choice(SET_SCOPES), cap=Percent(Fraction(rng.choice((10, 30))))))
+    if rng.random() < 0.3:
+        gates.append(PauseGate("g_pause", SPAN, pause=Duration(rng.choice((30, 120))), of=rng.choice(SET_SCOPES)))
+    if rng.random() < 0.2:
+        gates.append(StopUpgradedGate("g_up", SPAN, of=rng.choice(SET_SCOPES), cap=Percent(Fraction(10))))
+    return tuple(gates)
+
+
+def rand_spec(rng: random.Random, bases: list[Policy]) -> Policy:
+    base = rng.choice(bases)
+    rules = [r for r in base.rules if rng.random() < 0.85]
+    for i in range(rng.choice((0, 0, 1, 1, 2))):
+        rules.append(rand_rule(rng, f"added{i}"))
+    return replace(base, rules=tuple(rules), gates=rand_gates(rng, base), preferences=())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Random fleets and schedules
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Judges
+
+
+@dataclass
+class Stats:
+    cases: int = 0
+    status: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    proven_by_kind: Counter[str] = field(default_factory=Counter)
+    searched: int = 0  # (fleet, schedule or run) pairs judged for a proven claim or a diff verdict
+    accepted: int = 0  # of which the spec (the stricter policy) accepted: the ones that could disagree
+    diff_verdicts: Counter[str] = field(default_factory=Counter)
+    unknown_false: int = 0  # unknown answers the search then refuted (false claims the prover could not refute)
+    unknown_open: int = 0  # unknown answers the search did not refute (possibly true claims not proven)
+    certified: int = 0  # claims a plain-Python certificate shows true
+    certified_proven: int = 0
+    disagreements: list[str] = field(default_factory=list)
+
+
+def search_rule(spec: Policy, claim_pol: Policy, rng: random.Random, fleets: int, schedules: int,
+                stats: Stats) -> str:
+    """A fleet + schedule the spec accepts and ``claim_pol`` rejects (its JSON), or ''."""
+    for _ in range(fleets):
+        doc = rand_fleet(rng)
+        try:
+            fleet = parse_fleet(doc, "<fuzz fleet>")
+        except InputError:
+            continue
+        for sched in rand_schedules(rng, spec, fleet, schedules):
+            stats.searched += 1
+            if not verify_schedule(spec, fleet, sched).ok:
+                continue
+            stats.accepted += 1
+            if not verify_schedule(claim_pol, fleet, sched).ok:
+                return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json")})
+    return ""
+
+
+class _Neutral:
+    """The executor's gate decisions with the claim's own gate switched off (so the run is the spec's run while
+    the claim's runtime monitor watches it)."""
+
+    def __init__(self, claim: Gate) -> None:
+        self.claim = claim
+
+    def fns(self) -> GateFns:
+        real, claim = REAL_GATES, self.claim
+        return replace(real,
+                       may_start_batch=lambda n, u, g: True if g is claim else real.may_start_batch(n, u, g),
+                       upgraded_breach=lambda m, uu, g: False if g is claim else real.upgraded_breach(m, uu, g))
+
+
+def rand_faults(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
+    vms = doc["vms"]
+    out: dict[str, Any] = {}
+    if rng.random() < 0.6:
+        _, p, t = rng.choice(EXTENSIONS)
+        out["bad_versions"] = [{"publisher": p, "type": t, "version": "1.1", "fail_rate": rng.choice((1.0, 0.5))}]
+    if rng.random() < 0.4:
+        vm = rng.choice(vms)
+        out["vm_failures"] = [{"vm": vm["name"], "extension": vm["extensions"][0]["name"],
+                               "attempts": rng.choice((None, 1, 2))}]
+    if rng.random() < 0.3:
+        out["maintenance"] = [{"at_minutes": rng.choice((0, 3, 10)), "vms": [v["name"] for v in rng.sample(vms, 1)],
+                               "minutes": rng.choice((5, 60))}]
+    return out
+
+
+def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions: dict[Any, str]) -> str:
+    """How the event log of a run breaks an executor claim read from the log ('' when it keeps it)."""
+    if isinstance(claim, PauseGate):
+        group_of = _group_getter(claim.of, fleet)
+        spans: dict[Any, list[tuple[float, float | None]]] = {}
+        open_: dict[str, tuple[float, list[Any]]] = {}
+        for e in events:
+            if e["event"] == "batch_started":
+                members = [v for v in fleet.vms if (v.scale_set or v.availability_set or v.name) == e["detail"]["set"]]
+                open_[e["detail"]["set"]] = (e["time"], sorted({group_of(v) for v in members} - {None}, key=repr))
+            elif e["event"] == "batch_finished":
+                start, groups = open_.pop(e["detail"]["set"])
+                for g in groups:
+                    spans.setdefault(g, []).append((start, e["time"]))
+        for g, runs in spans.items():
+            runs.sort()
+            for (_, e0), (s1, _) in itertools.pairwise(runs):
+                if e0 is not None and (s1 - e0) * 60 < claim.pause.seconds - 1e-6:
+                    return f"batches of {g} {s1 - e0:.3f} min apart"
+        return ""
+    if isinstance(claim, RetryGate):
+        attempts: Counter[tuple[Any, Any]] = Counter()
+        failed_at: dict[tuple[Any, Any], float] = {}
+        for e in events:  # in time order: an attempt (started or deferred), then maybe its failure
+            key = (e.get("vm"), e.get("extension"))
+            if e["event"] in ("install_started", "install_deferred"):
+                attempts[key] += 1
+                if attempts[key] - 1 > claim.max_attempts:
+                    return f"{key} attempted {attempts[key]} times"
+                if key in failed_at and (e["time"] - failed_at[key]) * 60 < claim.after.seconds - 1e-6:
+                    return f"{key} retried {e['time'] - failed_at[key]:.3f} min after failing"
+            if e["event"] in ("install_failed", "rolled_back", "install_deferred"):
+                failed_at[key] = e["time"]
+        return ""
+    if isinstance(claim, HealthWaitGate):
+        last: dict[tuple[str, str], str] = {}
+        for e in events:
+            key = (e.get("vm"), e.get("extension"))
+            if e["event"] in ("health_failed", "health_ok", "install_failed"):
+                last[key] = e["event"]  # type: ignore[index]
+        for (vm, ext), ev in last.items():
+            old = next(x.version for v in fleet.vms if v.name == vm for x in v.extensions if x.name == ext)
+            if ev == "health_failed" and versions.get((vm, ext), old) != old:
+                return f"{vm}/{ext} failed its last health watch and ended on {versions.get((vm, ext))}"
+        return ""
+    return ""
+
+
+def _group_getter(scope: str, fleet: Fleet) -> Callable[[Any], Any]:
+    sem = Semantics(fleet)
+    return lambda vm: sem.group_key(scope, vm)
+
+
+def search_run(spec: Policy, claim: Gate, rng: random.Random, runs: int, stats: Stats) -> str:
+    """A run of the spec's executor that breaks the claim (its fleet, schedule and faults as JSON), or ''."""
+    monitored = isinstance(claim, PrecheckGate | StopUpgradedGate)
+    pol = replace(spec, gates=(*spec.gates, claim)) if monitored else spec
+    gates = _Neutral(claim).fns() if monitored else REAL_GATES
+    for _ in range(runs):
+        doc = rand_fleet(rng, max_vms=10)
+        try:
+            fleet = parse_fleet(doc, "<fuzz fleet>")
+        except InputError:
+            continue
+        scheds = [s for s in rand_schedules(rng, spec, fleet, 3) if verify_schedule(spec, fleet, s).ok]
+        for sched in scheds[:1]:
+            faults_doc = rand_faults(rng, doc)
+            stats.searched += 1
+            stats.accepted += 1
+            try:
+                faults = parse_faults(faults_doc, fleet, "<fuzz faults>")
+                sink = MemorySink()
+                result = execute(pol, fleet, sched, SimDriver(fleet, faults, seed=rng.randint(0, 9)), sink,
+                                 gates=gates)
+            except MonitorBreach as e:
+                if claim.name in str(e):
+                    return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json"), "faults": faults_doc,
+                                       "breach": str(e)})
+                continue
+            except InputError:
+                continue
+            events = [json.loads(line) for line in sink.lines]
+            why = judge_run(claim, fleet, events, dict(result.versions))
+            if why:
+                return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json"), "faults": faults_doc,
+                                   "why": why})
+    return ""
+
+
+def replay_refutation(spec: Policy, claim: Rule | Gate, out: Outcome) -> str:
+    """'' when the refutation's counterexample separates spec and claim again here; else why not."""
+    cex = out.counterexample
+    if cex is None:
+        return "a refutation without a counterexample"
+    if cex.schedule is None:
+        return "" if cex.trace else "a trace refutation without a trace"
+    try:
+        fleet, sched = parse_fleet(cex.fleet), parse_schedule(cex.schedule)
+    except InputError as e:
+        return f"the counterexample is not valid input: {e}"
+    if not verify_schedule(spec, fleet, sched).ok:
+        return "the counterexample breaks the spec"
+    if verify_schedule(claim_policy(spec, claim), fleet, sched).ok:  # type: ignore[arg-type]
+        return "the counterexample keeps the claim"
+    return ""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Cases
+
+
+def describe(spec: Policy, claim: object) -> str:
+    return f"spec {spec.name}: rules {[r for r in spec.rules]!r} gates {[g for g in spec.gates]!r}\n  claim {claim!r}"
+
+
+def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
+    spec = rand_spec(rng, bases)
+    claim: Rule | Gate
+    if rng.random() < 0.12:
+        claim = rand_gate_claim(rng, spec)
+    elif spec.rules and rng.random() < 0.55:
+        claim = mutate_rule(rng, rng.choice(spec.rules))
+        claim = replace(claim, name="claim")
+    else:
+        claim = rand_rule(rng, "claim")
+    kind = type(claim).__name__
+    stats.kinds[kind] += 1
+    out = prove_claim(spec, claim, args.time_limit)
+    stats.status[out.status] += 1
+    if certify(spec, claim) is not None:
+        stats.certified += 1
+        stats.certified_proven += out.status == "proven"
+    if out.status == "unknown":
+        if isinstance(claim, Gate):
+            found = search_run(spec, claim, rng, args.runs, stats)
+        else:
+            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats)
+        if found:
+            stats.unknown_false += 1
+        else:
+            stats.unknown_open += 1
+    if out.status == "proven":
+        stats.proven_by_kind[kind] += 1
+        if isinstance(claim, Gate):
+            found = search_run(spec, claim, rng, args.runs, stats)
+        else:
+            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats)
+        if found:
+            stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  {found}")
+    elif out.status == "refuted":
+        why = replay_refutation(spec, claim, out)
+        if why:
+            stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}")
+
+
+def diff_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
+    old = rand_spec(rng, bases)
+    old = replace(old, gates=())
+    rules = list(old.rules)
+    for _ in range(rng.randint(1, 2)):
+        r = rng.random()
+        if rules and r < 0.3:
+            rules.pop(rng.randrange(len(rules)))
+        elif rules and r < 0.7:
+            i = rng.randrange(len(rules))
+            rules[i] = mutate_rule(rng, rules[i])
+        else:
+            rules.append(rand_rule(rng, f"new{len(rules)}"))
+    new = replace(old, name=f"{old.name}-new", rules=tuple(rules))
+    stats.kinds["diff"] += 1
+    res = diff_policies(old, new, args.time_limit)
+    stats.diff_verdicts[res.verdict] += 1
+    stats.status[f"diff {res.verdict}"] += 1
+    checks: list[tuple[Policy, Policy]] = []  # (accepting, rejecting) must never both happen
+    if res.verdict in ("stricter", "equivalent"):
+        checks.append((new, old))
+    if res.verdict in ("looser", "equivalent"):
+        checks.append((old, new))
+    for sub, sup in checks:
+        found = search_rule(sub, sup, rng, args.fleets, args.schedules, stats)
+        if found:
+            stats.disagreements.append(f"diff {res.verdict} but a fleet tells them apart: old {old.rules!r}\n  "
+                                       f"new {new.rules!r}\n  {found}")
+
+
+def run(count: int, seed: int, args: Any) -> Stats:
+    bases = [load_policy(ROOT / "specs" / name, ROOT) for name in SPECS]
+    stats = Stats()
+    start = time.monotonic()
+    for i in range(count):
+        if args.progress and i and i % args.progress == 0:
+            print(f"-- after {i} cases: {report(stats, time.monotonic() - start)}", flush=True)
+        rng = random.Random(seed * 1_000_003 + i)
+        if rng.random() < args.diff_share:
+            diff_case(rng, bases, stats, args)
+        else:
+            claim_case(rng, bases, stats, args)
+        stats.cases += 1
+    return stats
+
+
+def report(stats: Stats, seconds: float) -> str:
+    s = stats.status
+    lines = [
+        f"cases          {stats.cases}",
+        f"proven         {s['proven']}",
+        f"refuted        {s['refuted']}",
+        f"unknown        {s['unknown']}",
+        f"vacuous        {s['vacuous']}",
+        f"diff verdicts  {dict(sorted(stats.diff_verdicts.items()))}",
+        f"searched       {stats.searched} (fleet, schedule or run) judgements behind proven / diff answers, "
+        f"{stats.accepted} accepted by the spec",
+        f"disagreements  {len(stats.disagreements)}",
+        f"completeness   {stats.status['proven']} proven of {stats.status['proven'] + stats.unknown_open} claims no "
+        f"search refuted ({100 * stats.status['proven'] / max(1, stats.status['proven'] + stats.unknown_open):.1f}%, "
+        f"a lower bound on the share of true claims proven); {stats.certified_proven} of {stats.certified} claims "
+        f"a certificate shows true are proven; {stats.unknown_false} unknown claims were false",
+        f"cases/second   {stats.cases / seconds:.1f} ({seconds:.1f}s)",
+        "kinds          " + ", ".join(f"{k} {n} ({stats.proven_by_kind[k]} proven)"
+                                      for k, n in sorted(stats.kinds.items())),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fleets", type=int, default=12, help="random fleets searched per proven claim")
+    ap.add_argument("--schedules", type=int, default=6, help="random schedules per fleet")
+    ap.add_argument("--runs", type=int, default=6, help="executor runs searched per proven executor claim")
+    ap.add_argument("--time-limit", type=float, default=5.0, help="seconds the prover has per claim")
+    ap.add_argument("--diff-share", type=float, default=0.1, help="fraction of cases that are diff cases")
+    ap.add_argument("--progress", type=int, default=0, help="print the running totals every N cases")
+    args = ap.parse_args()
+    start = time.monotonic()
+    stats = run(args.count, args.seed, args)
+    print(report(stats, time.monotonic() - start))
+    for d in stats.disagreements[:20]:
+        print("\nDISAGREEMENT", d)
+    return 1 if stats.disagreements else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
