@@ -217,8 +217,11 @@ def _timed(policy: Policy, fleet: Fleet, schedule: Schedule, placed: list[Placed
            facts: FleetFacts, start: int, install: int, region_lower: Mapping[str, int]) -> Schedule:
     ends = [p.end for p in placed]
     finish = ends[-1] if ends else start
-    bound, set_by = lower_bound(policy, fleet, schedule, kinds, facts, start, install, region_lower)
-    bound = min(bound, finish)
+    if placed:
+        bound, set_by = lower_bound(policy, fleet, schedule, kinds, facts, start, install, region_lower)
+        bound = min(bound, finish)
+    else:
+        bound, set_by = start, "nothing to upgrade: the rollout ends when it starts"
     new_waves = [w.model_copy(update={"start": format_instant(p.start), "end": format_instant(p.end)})
                  for w, p in zip(schedule.waves, placed, strict=True)]
     return schedule.model_copy(update={
