@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dsl.diagnostics import Span
@@ -510,3 +512,29 @@ def test_zone_and_wave_bakes_are_planned_verified_and_run(bake: str) -> None:
     ends = [e["time"] for e in events if e["event"] == "wave_finished"]
     assert min(t for t in starts if t > ends[0]) - ends[0] >= (60 if "zone" in bake else 30)
     assert any(e["event"] == "bake_started" for e in events)
+
+
+# -- properties of the calendar ----------------------------------------------------------------------------------
+
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata")
+
+
+@settings(max_examples=60, deadline=None)
+@given(days=st.sets(st.integers(0, 6), min_size=1), start=st.integers(0, 47), end=st.integers(1, 48),
+       zone_name=st.sampled_from(ZONES), t=st.integers(at("2026-01-01T00:00Z") // 1800, at("2027-12-31T00:00Z") // 1800),
+       length=st.integers(0, 8))
+def test_next_fit_is_the_earliest_start_inside_an_opening(days: set[int], start: int, end: int, zone_name: str,
+                                                           t: int, length: int) -> None:
+    if start == end:
+        end = (end % 48) + 1
+    assume(length + 2 <= (end - start) % 48 or (end - start) % 48 == 0)  # fits even on a day shortened by DST
+    w = Window("w", SPAN, days=tuple(DaySpec(weekday=d) for d in sorted(days)), start=start * 30, end=end * 30,
+               zone=zone_name)
+    tz = zone(zone_name)
+    t0, seconds = t * 1800, length * 1800
+    s = next_fit(w, tz, t0, seconds, 30)
+    assert s is not None and s >= t0  # every window opens within a month
+    assert inside(w, tz, s, s + seconds)
+    # No earlier half-hour (nor the start itself) fits: openings start and end on half hours in these zones.
+    for earlier in range(t0, s, 1800):
+        assert not inside(w, tz, earlier, earlier + seconds)
