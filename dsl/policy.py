@@ -456,11 +456,11 @@ class InstallTime(RuleBase):
 
 @dataclass(frozen=True)
 class Bake(RuleBase):
-    """A wait after which the rollout may go on: ``phase`` (``wave``): every wave of a later phase (every later
-    wave) starts at least ``duration`` after the previous phase's (wave's) last wave ends; ``first_wave``
-    (``first_zone``): per region, every wave after the region's first wave (holding tasks of the region outside
-    the zone of its first wave) that holds tasks of the region starts at least ``duration`` after that first wave
-    ends (after the last wave holding tasks of that first zone ends)."""
+    """A wait after which the rollout may go on: ``phase`` (``wave``): every wave of a phase (every wave) starts at
+    least ``duration`` after the previous phase's last wave (the previous wave) ends; ``first_wave``: per region,
+    every later wave holding tasks of the region starts at least ``duration`` after the region's first wave ends;
+    ``first_zone``: per region, every wave holding tasks of the region outside the zones of its first wave starts
+    at least ``duration`` after every earlier wave holding tasks of those zones ends."""
 
     duration: Duration = Duration(86400)
     after: BakeAfter = "phase"

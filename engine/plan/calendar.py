@@ -77,7 +77,8 @@ Earliest = Callable[[TimeKind[object], int], "int | None"]  # (kind, t) -> the e
 def _fixpoint(kinds: Sequence[TimeKind[object]], earliest: Earliest, t: int, length: int, w: int,
               ends: Sequence[int], prev: int | None) -> Placed | None:
     """The earliest start every kind admits (iterated until none moves it); None: none within the horizon."""
-    reason, after = (PREVIOUS if prev is not None else "the rollout starts"), prev
+    reasons: list[str] = []
+    after = prev
     stop = t + HORIZON_DAYS * 86400
     for _ in range(MAX_STEPS):
         moved = False
@@ -88,9 +89,15 @@ def _fixpoint(kinds: Sequence[TimeKind[object]], earliest: Earliest, t: int, len
             if s > t:
                 t, moved = s, True
                 blocker = k.blocker(w, ends)
-                reason, after = k.reason(blocker), blocker
+                if blocker is not None:  # the wave it waited for continues the critical path
+                    after = blocker
+                why = k.reason(blocker)
+                if why in reasons:
+                    reasons.remove(why)
+                reasons.append(why)
         if not moved:
-            return Placed(t, t + length, reason, after)
+            first = PREVIOUS if prev is not None else "the rollout starts"
+            return Placed(t, t + length, ", then ".join(reasons) if reasons else first, after)
     return None
 
 
@@ -217,8 +224,11 @@ def _timed(policy: Policy, fleet: Fleet, schedule: Schedule, placed: list[Placed
            facts: FleetFacts, start: int, install: int, region_lower: Mapping[str, int]) -> Schedule:
     ends = [p.end for p in placed]
     finish = ends[-1] if ends else start
-    bound, set_by = lower_bound(policy, fleet, schedule, kinds, facts, start, install, region_lower)
-    bound = min(bound, finish)
+    if placed:
+        bound, set_by = lower_bound(policy, fleet, schedule, kinds, facts, start, install, region_lower)
+        bound = min(bound, finish)
+    else:
+        bound, set_by = start, "nothing to upgrade: the rollout ends when it starts"
     new_waves = [w.model_copy(update={"start": format_instant(p.start), "end": format_instant(p.end)})
                  for w, p in zip(schedule.waves, placed, strict=True)]
     return schedule.model_copy(update={
