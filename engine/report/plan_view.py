@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.model.calendar import parse_instant
 from engine.model.errors import InputError
-from engine.model.schedule import Schedule
+from engine.model.schedule import Finish, Schedule
 
 # A recorded value longer than this is cut (the page stays small whatever the planner records).
 RECORDED_CHARS = 400
@@ -64,6 +65,10 @@ class PlanView:
     lower_bound: int
     optimal: bool
     recorded: tuple[tuple[str, str], ...]
+    # The calendar, when the schedule has one: its start, each wave's (start, end), the finish (epoch seconds UTC)
+    start: int | None = None
+    times: tuple[tuple[int, int], ...] = ()
+    finish: Finish | None = None
 
     def planned_share(self) -> list[float]:
         """Share of the scheduled tasks done by the end of each wave, as planned."""
@@ -110,7 +115,15 @@ def plan_view(schedule: Schedule, vm_region: Mapping[str, str], fleet_regions: l
         scheduled_vms=len(scheduled), fleet_vms=len(vm_region),
         idle_regions=tuple(sorted(set(fleet_regions) - set(span))),
         skipped=tuple(sorted(Counter(s.reason for s in schedule.skipped).items())),
-        lower_bound=schedule.lower_bound, optimal=schedule.optimal, recorded=recorded(schedule))
+        lower_bound=schedule.lower_bound, optimal=schedule.optimal, recorded=recorded(schedule), **_calendar(schedule))  # type: ignore[arg-type]
+
+
+def _calendar(schedule: Schedule) -> dict[str, object]:
+    """The schedule's times, when it has a start and every wave its start and end (else no calendar)."""
+    if schedule.start is None or any(w.start is None or w.end is None for w in schedule.waves):
+        return {}
+    return {"start": parse_instant(schedule.start), "finish": schedule.finish,
+            "times": tuple((parse_instant(w.start or ""), parse_instant(w.end or "")) for w in schedule.waves)}
 
 
 def _phases(schedule: Schedule, span: Mapping[str, tuple[int, int]], region_phase: Mapping[str, int],
