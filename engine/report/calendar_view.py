@@ -68,10 +68,10 @@ def bands(policy: Policy, plan: PlanView, axis: Axis) -> tuple[list[Band], list[
             tz = zone(rule.zone)
             if isinstance(rule, Freeze):
                 s, e = freeze_interval(rule, tz)
-                out.append(Band("freeze", rule.name, s, e, note=f"no upgrades ({rule.zone})"))
+                out.append(Band("freeze", rule.name, s, e, note=f"read in {rule.zone}"))
             else:
                 opened = openings(rule, tz, axis.lo, axis.hi)
-                out += [Band("window", rule.name, s, e, note=f"open ({rule.zone})")
+                out += [Band("window", rule.name, s, e, note=f"read in {rule.zone}")
                         for s, e in opened[:BANDS_PER_RULE]]
                 if len(opened) > BANDS_PER_RULE:
                     undrawn.append(f"{rule.name}: {len(opened) - BANDS_PER_RULE:,} later openings not drawn")

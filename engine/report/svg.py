@@ -166,8 +166,10 @@ class CalendarAxis:
         per_day = self.width * DAY / max(1, self.hi - self.lo)
         every = next(k for k in (1, 2, 7, 14, 28, 56, 112, 364, 10**6) if k * per_day >= 80)
         first = -(-self.lo // DAY) * DAY
-        return [(self.instant(t), dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d"))
-                for t in range(first, self.hi + 1, every * DAY)]
+        ticks = [(self.instant(t), dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d"))
+                 for t in range(first, self.hi + 1, every * DAY)]
+        # not over the axis label at the left nor past the right edge (a label is about 70 px wide)
+        return [(x, label) for x, label in ticks if self.x0 + 36 <= x <= self.x0 + self.width - 30]
 
     @property
     def caption(self) -> str:

@@ -130,11 +130,15 @@ def _bands(plan: PlanView, axis: Axis, height: float) -> str:
     for i, ph in enumerate(plan.phases):
         x0, x1 = axis.span(ph.first_wave)[0], axis.span(ph.last_wave)[1]
         label = f"phase {ph.index} · {len(ph.regions)} regions · waves {ph.first_wave}–{ph.last_wave}"
+        if foot == FOOT_CAL:  # on a calendar a phase may be hours among weeks: a label only where it fits
+            room = (axis.span(plan.phases[i + 1].first_wave)[0] if i + 1 < len(plan.phases) else WIDTH) - x0
+            label = label if room > 6.5 * len(label) else f"phase {ph.index}" if room > 50 else ""
         out.append(el("rect", (("x", x0), ("y", 0.0), ("width", x1 - x0), ("height", float(height - foot)),
                                ("fill", BANDS[i % 2]))))
         out.append(el("line", (("x1", x0), ("y1", 0.0), ("x2", x0), ("y2", float(height - foot)),
                                ("stroke", GRID))))
-        out.append(text(x0 + 4, 14, label, ("class", "band-label")))
+        if label:
+            out.append(text(x0 + 4, 14, label, ("class", "band-label")))
     return el("g", (("class", "bands"),), *out)
 
 
