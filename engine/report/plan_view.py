@@ -108,6 +108,8 @@ def plan_view(schedule: Schedule, vm_region: Mapping[str, str], fleet_regions: l
     region_phase = {region: wave_phase[first] for region, (first, _) in span.items()}
     lanes = tuple(sorted(span, key=lambda r: (region_phase[r], r)))
     scheduled = {t.vm for w in schedule.waves for t in w.tasks}
+    # a calendar: a start, and every wave its start and end
+    timed = schedule.start is not None and all(w.start is not None and w.end is not None for w in schedule.waves)
     return PlanView(
         waves=len(schedule.waves), wave_phase=wave_phase, phases=_phases(schedule, span, region_phase, by_cell),
         lanes=lanes, region_phase=region_phase, region_span=span, cells=cells,
@@ -115,15 +117,10 @@ def plan_view(schedule: Schedule, vm_region: Mapping[str, str], fleet_regions: l
         scheduled_vms=len(scheduled), fleet_vms=len(vm_region),
         idle_regions=tuple(sorted(set(fleet_regions) - set(span))),
         skipped=tuple(sorted(Counter(s.reason for s in schedule.skipped).items())),
-        lower_bound=schedule.lower_bound, optimal=schedule.optimal, recorded=recorded(schedule), **_calendar(schedule))  # type: ignore[arg-type]
-
-
-def _calendar(schedule: Schedule) -> dict[str, object]:
-    """The schedule's times, when it has a start and every wave its start and end (else no calendar)."""
-    if schedule.start is None or any(w.start is None or w.end is None for w in schedule.waves):
-        return {}
-    return {"start": parse_instant(schedule.start), "finish": schedule.finish,
-            "times": tuple((parse_instant(w.start or ""), parse_instant(w.end or "")) for w in schedule.waves)}
+        lower_bound=schedule.lower_bound, optimal=schedule.optimal, recorded=recorded(schedule),
+        start=parse_instant(schedule.start) if timed and schedule.start else None,
+        times=tuple((parse_instant(w.start or ""), parse_instant(w.end or "")) for w in schedule.waves) if timed else (),
+        finish=schedule.finish if timed else None)
 
 
 def _phases(schedule: Schedule, span: Mapping[str, tuple[int, int]], region_phase: Mapping[str, int],
