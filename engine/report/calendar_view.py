@@ -38,17 +38,13 @@ def axis_for(plan: PlanView, run: RunView | None) -> Axis:
         return wave_axis(plan.waves)
     last = max(end for _, end in plan.times)
     if plan.finish is not None:
-        last = max(last, _epoch(plan.finish.planned), _epoch(plan.finish.lower_bound))
+        last = max(last, parse_instant(plan.finish.planned), parse_instant(plan.finish.lower_bound))
     if run is not None:
         last = max(last, plan.start + round(run.minutes * 60))
     lo = plan.start // DAY * DAY
     hi = max(lo + DAY, -(-last // DAY) * DAY)
     return CalendarAxis(tuple(s for s, _ in plan.times), tuple(e for _, e in plan.times), lo, hi,
                         float(LABEL_W), float(WIDTH - LABEL_W - PAD_R), plan.start)
-
-
-def _epoch(instant: str) -> int:
-    return parse_instant(instant)
 
 
 def bands(policy: Policy, plan: PlanView, axis: Axis) -> tuple[list[Band], list[str]]:
