@@ -21,7 +21,7 @@ from engine.report.changes import changes
 from engine.report.page import Report, render
 from engine.report.plan_view import plan_view
 from engine.report.run_view import run_view
-from engine.report.svg import WaveAxis
+from engine.report.svg import CalendarAxis, WaveAxis
 
 MAX_PAGE = 500_000
 
@@ -272,3 +272,80 @@ def test_a_schedule_with_nothing_to_do_still_gives_a_page(tmp_path: Path) -> Non
     page = (tmp_path / "r.html").read_text()
     assert '<g class="lane"' not in page and "Regions of the fleet with nothing to upgrade: australiacentral" in page
     assert ". ." not in page
+
+
+# ---- on the calendar: the bundled team-windows policy planned from a start ---------------------------------------
+
+TEAM = "specs/team-windows.wg"
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("timed")
+    paths = {"schedule": folder / "schedule.json", "events": folder / "events.jsonl", "page": folder / "report.html"}
+    code, _, err = wavegate("plan", "-q", "--spec", TEAM, "--start", "2026-12-02T00:00Z", "-o", str(paths["schedule"]))
+    assert code == 0, err
+    code, _, err = wavegate("simulate", "--spec", TEAM, "--schedule", str(paths["schedule"]),
+                            "--events", str(paths["events"]))
+    assert code in (0, 3), err
+    code, _, err = wavegate("report", "--spec", TEAM, "--schedule", str(paths["schedule"]), "--events",
+                            str(paths["events"]), "-o", str(paths["page"]))
+    assert code == 0, err
+    return paths
+
+
+def test_a_calendar_axis_places_waves_at_their_times() -> None:
+    day = 86400
+    axis = CalendarAxis((0, 2 * day), (3600, 2 * day + 60), 0, 10 * day, 100.0, 1000.0, origin=0)
+    assert axis.span(0) == (100.0, 100.0 + 1000 * 3600 / (10 * day))
+    assert axis.span(1)[0] == 300.0 and axis.span(1)[1] - axis.span(1)[0] >= 2.0  # a minute is still drawn
+    assert axis.at(0, 0.5) == pytest.approx(100 + 500 * 3600 / (10 * day))
+    assert axis.minutes(24 * 60) == 200.0 and axis.instant(-5) == 100.0 and axis.instant(99 * day) == 1100.0
+    ticks = axis.ticks()
+    assert [label for _, label in ticks] == ["1970-01-02", "1970-01-03", "1970-01-04", "1970-01-05", "1970-01-06",
+                                             "1970-01-07", "1970-01-08", "1970-01-09", "1970-01-10"]
+    assert ticks[0][0] == 200.0
+
+
+def test_the_timed_page_shows_dates_bands_lanes_and_the_finish(timed: dict[str, Path], tmp_path: Path) -> None:
+    page = timed["page"].read_text(encoding="utf-8")
+    schedule = json.loads(timed["schedule"].read_text())
+    assert len(page.encode()) <= MAX_PAGE
+    ticks = re.findall(r'class="tick">(\d{4}-\d\d-\d\d)</text>', page)
+    half = ticks[:len(ticks) // 2]  # the swimlanes' and the progress chart's axes: the same dates
+    assert half and ticks == half + half and half == sorted(half) and half[0].startswith("2026-12")
+    assert "date (UTC)" in page and "Swimlanes on the calendar" in page
+    lanes = set(re.findall(r'<g class="lane" data-region="([^"]+)"', page))
+    assert lanes == lanes_of_schedule(timed["schedule"])
+    # bands: a freeze, the windows' openings, the bakes; each with its hover text and a row in the table view
+    bands = re.findall(r'<g class="tband tband-(\w+) tip" tabindex="0" data-kind="\w+" data-rule="(\w+)"><title>'
+                       r'([^<]+)</title>', page)
+    kinds = {(k, rule) for k, rule, _ in bands}
+    assert {("freeze", "year_end"), ("window", "prod_nights"), ("bake", "bake"), ("bake", "first_bake")} <= kinds
+    assert all(" UTC" in tip and rule in tip for _, rule, tip in bands)
+    assert "freeze: no upgrades: year_end, read in UTC, 2026-12-20 00:00 UTC to 2027-01-05 00:00 UTC" in page  # to 2027-01-04: its end included
+    table = re.search(r"<caption>Calendar bands: (\d+) ", page)
+    assert table is not None and int(table.group(1)) >= len(bands)
+    # window waits from the event log, at their moment: every waiting batch accounted for
+    waits = sum(1 for line in timed["events"].read_text().splitlines() if '"event": "window_wait"' in line)
+    drawn = sum(int(n) for n in re.findall(r'<g class="wait tip" tabindex="0" data-sets="(\d+)"', page))
+    assert waits > 0 and drawn == waits
+    # halts are still all marked
+    halts = halts_in_log(timed["events"])
+    marked = sum(int(c.split(":")[1]) for counts in re.findall(r'<g class="halt tip" tabindex="0" data-n="([a-z_:\d ]+)"',
+                                                               page) for c in counts.split())
+    assert marked == sum(n for k, n in halts.items() if k != "phase_held")
+    # the finish beside the lower bound
+    fin = schedule["finish"]
+    bound = page[page.index('id="bound-h"'):]
+    assert f"Planned finish: {fin['planned'][:10]} {fin['planned'][11:16]} UTC." in bound
+    assert f"Lower bound on any schedule&#x27;s finish: {fin['lower_bound'][:10]} {fin['lower_bound'][11:16]} UTC." in bound
+    assert f"Finish set by {html.escape(fin['set_by'])}." in bound
+    # same inputs, same bytes; nothing outside the page
+    again = tmp_path / "again.html"
+    code, _, err = wavegate("report", "--spec", TEAM, "--schedule", str(timed["schedule"]), "--events",
+                            str(timed["events"]), "-o", str(again))
+    assert code == 0, err
+    assert again.read_bytes() == timed["page"].read_bytes()
+    assert set(re.findall(r"url\(([^)]*)\)", page)) == {"#hatch", "#freeze-hatch"}
+    assert not re.search(r"(?i)(https?:|<link|<img|<iframe|@import|src=)", page)

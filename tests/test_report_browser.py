@@ -107,3 +107,27 @@ def test_hovering_a_halt_or_a_bar_shows_its_details(page: Page) -> None:
         lane.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: at.x, clientY: at.y}));
         return document.getElementById('tip').textContent; })()""")
     assert " · wave " in bar and "upgrades on" in bar and "done" in bar
+
+
+def test_the_calendar_page_renders_with_its_dates_bands_and_lanes(tmp_path: Path) -> None:
+    """The team-windows sample planned from 2026-12-02 and run: dates on the axis, the time rules' bands on screen
+    with their hover texts, every lane, no console error, no request, no sideways scrolling."""
+    spec, sched, events, out = "specs/team-windows.wg", tmp_path / "s.json", tmp_path / "e.jsonl", tmp_path / "r.html"
+    assert wavegate("plan", "-q", "--spec", spec, "--start", "2026-12-02T00:00Z", "-o", str(sched))[0] == 0
+    assert wavegate("simulate", "--spec", spec, "--schedule", str(sched), "--events", str(events))[0] in (0, 3)
+    assert wavegate("report", "--spec", spec, "--schedule", str(sched), "--events", str(events), "-o", str(out))[0] == 0
+    assert BINARY is not None
+    with Browser(BINARY) as browser:
+        page = open_page(browser, out, 1280, 800)
+        run = page.settle()
+        assert run.errors() == [] and run.requests == [run.url]
+        ticks = page.evaluate("[...document.querySelectorAll('#lanes-fig text.tick')].map(t => t.textContent)")
+        assert any(t.startswith("2026-12-") for t in ticks)
+        bands = page.evaluate("""[...document.querySelectorAll('g.tband')].map(g => {
+            const r = g.getBoundingClientRect(); return [g.dataset.kind, r.width, g.querySelector('title').textContent];
+            })""")
+        assert {k for k, _, _ in bands} == {"bake", "window", "freeze"}
+        assert all(w > 0 and tip for _, w, tip in bands)
+        lanes = page.evaluate("[...document.querySelectorAll('g.lane')].map(g => g.dataset.region)")
+        assert set(lanes) == lanes_of_schedule(sched)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from engine import api
 from engine.cli import app
+from engine.model.calendar import parse_instant
 from engine.model.fault_model import SAMPLE_FAULT_MODEL
 from engine.model.resources import bundled_spec, sample_fleet
 from engine.risk.outcomes import outcome_from_json
@@ -130,3 +131,23 @@ def test_simulate_refuses_model_and_faults_together(tmp_path: Path) -> None:
     faults.write_text("{}")
     code, _, err = cli("simulate", "--model", str(SAMPLE_FAULT_MODEL), "--faults", str(faults))
     assert code == 2 and "--model and --faults exclude each other" in err
+
+
+def test_on_a_calendar_the_finish_is_reported_as_utc_instants_too(tmp_path: Path) -> None:
+    """The bundled team-windows policy planned from a start: the JSON carries the virtual minutes and the instants
+    (start + minutes); the text prints both, on one screen."""
+    sched = tmp_path / "s.json"
+    code, _, err = cli("plan", "--spec", "specs/team-windows.wg", "--start", "2026-12-02T00:00Z", "-o", str(sched))
+    assert code == 0, err
+    common = ("risk", "--spec", "specs/team-windows.wg", "--schedule", str(sched), "-n", "3", "--workers", "0")
+    code, out, err = cli(*common, "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    utc, minutes = report["finish_utc"], report["finish_minutes"]
+    assert utc["start"] == "2026-12-02T00:00:00Z" and set(utc) == {"start", "p50", "p95", "max"}
+    for key in ("p50", "p95", "max"):  # minutes are rounded to 3 decimals: within a second
+        assert abs(parse_instant(utc[key]) - parse_instant(utc["start"]) - minutes[key] * 60) < 1
+    code, text, err = cli(*common)
+    assert code == 0, err
+    assert "finish time   P50" in text and f"finish (UTC)  P50 {utc['p50'][:10]} {utc['p50'][11:16]}" in text
+    assert all(len(line) <= 110 for line in text.splitlines() if line.startswith("finish")), text

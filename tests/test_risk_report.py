@@ -44,6 +44,23 @@ def test_causes_regions_and_worst_scenarios() -> None:
     assert [(r["region"], r["scenarios"]) for r in report["regions"]] == [("eastus", 2), ("(several regions)", 1)]
     assert [w["seed"] for w in report["worst"]] == [100, 103, 102, 101]  # 2, 2, 1, 0 tasks not upgraded
     assert report["finish_minutes"] == {"p50": 5.0, "p95": 15.0, "max": 15.0, "nominal": 21.0}
+    assert "finish_utc" not in report and all("finish_utc" not in w for w in report["worst"])  # no calendar
     text = render_text(report)
     assert "P(halt) 75.0%" in text and "replay one: wavegate simulate --model m.json --seed 100" in text
     assert "stop_upgraded" in text and "spec.wg:12:3" in text
+
+
+def test_with_a_calendar_the_finish_is_also_given_as_utc_instants() -> None:
+    outcomes = [_outcome(0, (), 600), _outcome(1, (), 300), _outcome(2, (), 86400 + 75)]
+    plain = build_report(outcomes, RiskContext(X.policy(), "f.json", "m.json", 3, 10, 0, 1260, "wavegate simulate"))
+    ctx = RiskContext(X.policy(), "f.json", "m.json", 3, 10, 0, 1260, "wavegate simulate", "2026-12-31T23:00:00Z")
+    report = build_report(outcomes, ctx)
+    assert report["finish_minutes"] == plain["finish_minutes"]  # the virtual durations as without a calendar
+    assert report["finish_utc"] == {"start": "2026-12-31T23:00:00Z", "p50": "2026-12-31T23:10:00Z",
+                                    "p95": "2027-01-01T23:01:15Z", "max": "2027-01-01T23:01:15Z"}
+    assert [w["finish_utc"] for w in report["worst"]][:1] == ["2027-01-01T23:01:15Z"]
+    text = render_text(report)
+    assert "finish (UTC)  P50 2026-12-31 23:10   P95 2027-01-01 23:01   max 2027-01-01 23:01" in text
+    assert "(start 2026-12-31 23:00)" in text
+    assert render_text(plain) == text.replace(text.splitlines()[5] + "\n", "")  # one line more, nothing else
+    assert all(len(line) <= 110 for line in text.splitlines())

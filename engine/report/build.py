@@ -14,12 +14,14 @@ from dsl.loader import load_policy
 from dsl.policy import Capacity, DistinctLimit, NotWhole, Order, OrderBy, Policy
 from engine.model.fleet import Fleet, load_fleet
 from engine.model.schedule import Schedule, load_schedule
+from engine.report.calendar_view import axis_for, bands
 from engine.report.changes import changes
 from engine.report.page import Report, render
 from engine.report.plan_view import plan_view
 from engine.report.risk import RiskSummary, load_risk
 from engine.report.run_view import read_run
 from engine.report.sources import display_path, param_lines, path_cleaner, read_sources, source_lines, where
+from engine.report.svg import CalendarAxis
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,14 @@ def report_html(policy: Policy, fleet: Fleet, schedule: Schedule, names: Names, 
         run = read_run(events, vm_region, plan.tasks, plan.waves,
                        lambda rule: rule_where.get(rule or "", "not a rule of this policy"), path_cleaner(policy))
     sources = read_sources(policy)
+    axis = axis_for(plan, run)
+    time_bands, undrawn = bands(policy, plan, axis)
     report = Report(
         policy=policy.name, fleet=names.fleet, version=engine.__version__, inputs=_inputs(names), plan=plan, run=run, risk=risk,
         changes=changes(previous, schedule, vm_region) if previous is not None else None,
         rules=tuple(source_lines(policy, sources)), params=tuple(param_lines(policy, sources)),
-        rule_where=rule_where, wave_rules=wave_rules(policy))
+        rule_where=rule_where, wave_rules=wave_rules(policy),
+        axis=axis if isinstance(axis, CalendarAxis) else None, bands=tuple(time_bands), undrawn=tuple(undrawn))
     return render(report)
 
 

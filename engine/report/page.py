@@ -14,6 +14,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine.model.calendar import format_instant, parse_instant
+from engine.model.schedule import Finish
+from engine.report.calendar_view import Band
 from engine.report.changes import Changes
 from engine.report.plan_view import PlanView
 from engine.report.progress import progress_chart
@@ -21,7 +24,7 @@ from engine.report.risk import RiskSummary
 from engine.report.riskcharts import finish_chart, halts_by_rule_chart, p_halt_chart
 from engine.report.run_view import TASK_HALTS, RunView
 from engine.report.sources import SourceLine
-from engine.report.svg import PLANNED, duration, el, esc, percent
+from engine.report.svg import PLANNED, Axis, CalendarAxis, duration, el, esc, percent
 from engine.report.swimlane import glyph_defs, legend_items, swimlane
 from engine.report.tables import (
     changes_table,
@@ -31,7 +34,9 @@ from engine.report.tables import (
     progress_table,
     recorded_table,
     risk_tables,
+    row,
     rules_table,
+    table,
     task_halts_table,
 )
 
@@ -52,6 +57,9 @@ class Report:
     params: tuple[SourceLine, ...]
     rule_where: Mapping[str, str]  # rule name -> file:line
     wave_rules: tuple[str, ...]  # the rules that limit a wave (the terms of the lower bound)
+    axis: Axis | None = None  # the calendar axis when the schedule has times (None: the wave axis)
+    bands: tuple[Band, ...] = ()  # the time rules' bands on the calendar
+    undrawn: tuple[str, ...] = ()  # time rules without a band, and why
 
     def where(self, rule: str | None) -> str:
         return self.rule_where.get(rule or "", "not a rule of this policy")
@@ -187,6 +195,8 @@ def _lanes(r: Report) -> str:
         f"{', '.join(ph.longest)} ({ph.longest_waves} waves)" for ph in plan.phases)
     caption = (f"Swimlanes: one lane per region ({len(plan.lanes)}), its waves as bars on a wave axis "
                f"({plan.waves} waves; no calendar yet), phases as bands." + (f" {phases}." if phases else ""))
+    if isinstance(r.axis, CalendarAxis):
+        caption = _calendar_caption(r, phases)
     if run is not None:
         caption += (" Solid: upgrades done; hatched: planned but not done. Markers: halts at their moment, "
                     f"{len(run.halts):,} in all, listed under Halts.")
@@ -197,8 +207,45 @@ def _lanes(r: Report) -> str:
     idle = (_p(f"Regions of the fleet with nothing to upgrade: {', '.join(plan.idle_regions)}.", "note")
             if plan.idle_regions else "")
     return _section("lanes", "Swimlanes: regions and waves", _filter(r),
-                    _figure("lanes-fig", swimlane(plan, run, "lanes-fig-cap"), caption, lanes_table(plan, run),
-                            legend), idle)
+                    _figure("lanes-fig", swimlane(plan, run, "lanes-fig-cap", r.axis, r.bands), caption,
+                            lanes_table(plan, run) + _calendar_tables(r), legend), idle)
+
+
+def _calendar_caption(r: Report, phases: str) -> str:
+    plan = r.plan
+    kinds = Counter(b.kind for b in r.bands)
+    drawn = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in sorted(kinds.items())) or "none"
+    text_ = (f"Swimlanes on the calendar: one lane per region ({len(plan.lanes)}), its waves as bars at their "
+             f"planned times ({plan.waves} waves, dates in UTC), phases as bands." + (f" {phases}." if phases else "")
+             + f" Time rules as bands ({drawn}): W a maintenance window open (green), F a freeze (hatched), K a "
+             "bake (orange); each is listed in the table view.")
+    if r.run is not None and r.run.waits:
+        text_ += (f" Under the lanes, W squares: {sum(w.sets for w in r.run.waits):,} batches that waited for a "
+                  "window or a freeze to end, from when they waited (square) to when the calendar opened (dotted).")
+    return text_
+
+
+def _calendar_tables(r: Report) -> str:
+    if not isinstance(r.axis, CalendarAxis):
+        return ""
+    rows = [row([b.kind, b.rule, b.region or "every region", b.note, _when(b.start), _when(b.end)], b.region)
+            for b in r.bands]
+    out = table(["kind", "rule", "where", "what", "from (UTC)", "to (UTC)"], rows,
+                f"Calendar bands: {len(r.bands)} (bakes, maintenance windows' openings, freezes)")
+    if r.undrawn:
+        out += _p("Not drawn: " + "; ".join(r.undrawn) + ".", "note")
+    if r.run is not None and r.run.waits:
+        origin = r.axis.origin
+        wrows = [row([w.rule, w.reason, str(w.wave), f"{w.sets:,}", _when(origin + round(w.minutes * 60)),
+                      _when(origin + round(w.until * 60)) if w.until is not None else "never"])
+                 for w in r.run.waits]
+        out += table(["rule", "reason", "wave", "batches", "waited from (UTC)", "until (UTC)"], wrows,
+                     f"Window waits of the run: {sum(w.sets for w in r.run.waits):,} batches")
+    return out
+
+
+def _when(t: int) -> str:
+    return format_instant(t).replace("T", " ").removesuffix(":00Z").removesuffix("Z")
 
 
 def _progress(r: Report) -> str:
@@ -215,7 +262,7 @@ def _progress(r: Report) -> str:
         states = _p("Tasks at the end of the run: " + ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in run.states)
                     + f" ({run.executed_waves} executed waves, retry waves included; {run.events:,} events).")
     return _section("progress", "Progress: the cumulative share upgraded",
-                    _figure("progress-fig", progress_chart(plan, run, "progress-fig-cap"), caption,
+                    _figure("progress-fig", progress_chart(plan, run, "progress-fig-cap", r.axis), caption,
                             progress_table(plan, run)), states)
 
 
@@ -244,6 +291,8 @@ def _bound(r: Report) -> str:
     asks = [f"wavegate explain --schedule SCHEDULE --vm {ph.last_vm}" for ph in plan.phases if ph.last_vm]
     parts = [_p(verdict), _p(" ".join(phases) + " Phases run one after another (geo-paired regions never share "
                              "one), so the schedule's length is the sum of its phases'.")]
+    if plan.finish is not None:
+        parts.append(_finish(plan.finish))
     if asks:
         parts.append(el("p", (), esc("Which rules keep the last VMs of a phase out of every earlier wave: "),
                         *(el("code", (), esc(a)) + " " for a in asks)))
@@ -260,6 +309,17 @@ def _bound(r: Report) -> str:
     parts.append(el("h3", (), "What the planner recorded"))
     parts.append(recorded_table(plan))
     return _section("bound", "Why not faster: the lower bound", *parts)
+
+
+def _finish(f: Finish) -> str:
+    """The calendar's answer beside the wave bound: when the rollout ends as planned, the earliest any schedule
+    could end, and what sets that bound."""
+    items = [el("li", (), esc(f"Planned finish: {_when(parse_instant(f.planned))} UTC.")),
+             el("li", (), esc(f"Lower bound on any schedule's finish: {_when(parse_instant(f.lower_bound))} UTC.")),
+             el("li", (), esc(f"Finish set by {f.set_by}."))]
+    items += [el("li", (), esc(f"Critical path: {step}.")) for step in f.critical_path]
+    return el("div", (("class", "finish"), ("id", "finish")), el("h3", (), "On the calendar"),
+              el("ul", (), *items))
 
 
 def _risk(r: Report) -> str:

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dsl.diagnostics import Diagnostic, JsonLocation
+from engine.model.calendar import parse_instant
 from engine.model.errors import InputError
-from engine.model.schedule import Schedule, why_lines
+from engine.model.schedule import Finish, Schedule, why_lines
 
 # A recorded value longer than this is cut (the page stays small whatever the planner records).
 RECORDED_CHARS = 400
@@ -65,6 +66,10 @@ class PlanView:
     optimal: bool
     recorded: tuple[tuple[str, str], ...]
     why: tuple[str, ...] = ()  # the certificate's witness as text lines (empty without a certificate)
+    # The calendar, when the schedule has one: its start, each wave's (start, end), the finish (epoch seconds UTC)
+    start: int | None = None
+    times: tuple[tuple[int, int], ...] = ()
+    finish: Finish | None = None
 
     def planned_share(self) -> list[float]:
         """Share of the scheduled tasks done by the end of each wave, as planned."""
@@ -104,6 +109,8 @@ def plan_view(schedule: Schedule, vm_region: Mapping[str, str], fleet_regions: l
     region_phase = {region: wave_phase[first] for region, (first, _) in span.items()}
     lanes = tuple(sorted(span, key=lambda r: (region_phase[r], r)))
     scheduled = {t.vm for w in schedule.waves for t in w.tasks}
+    # a calendar: a start, and every wave its start and end
+    timed = schedule.start is not None and all(w.start is not None and w.end is not None for w in schedule.waves)
     return PlanView(
         waves=len(schedule.waves), wave_phase=wave_phase, phases=_phases(schedule, span, region_phase, by_cell),
         lanes=lanes, region_phase=region_phase, region_span=span, cells=cells,
@@ -112,7 +119,10 @@ def plan_view(schedule: Schedule, vm_region: Mapping[str, str], fleet_regions: l
         idle_regions=tuple(sorted(set(fleet_regions) - set(span))),
         skipped=tuple(sorted(Counter(s.reason for s in schedule.skipped).items())),
         lower_bound=schedule.lower_bound, optimal=schedule.optimal, recorded=recorded(schedule),
-        why=tuple(why_lines(schedule.certificate.witness)) if schedule.certificate is not None else ())
+        why=tuple(why_lines(schedule.certificate.witness)) if schedule.certificate is not None else (),
+        start=parse_instant(schedule.start) if timed and schedule.start else None,
+        times=tuple((parse_instant(w.start or ""), parse_instant(w.end or "")) for w in schedule.waves) if timed else (),
+        finish=schedule.finish if timed else None)
 
 
 def _phases(schedule: Schedule, span: Mapping[str, tuple[int, int]], region_phase: Mapping[str, int],

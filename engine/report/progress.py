@@ -16,6 +16,7 @@ from engine.report.svg import (
     PLANNED,
     WIDTH,
     Axis,
+    CalendarAxis,
     duration,
     el,
     percent,
@@ -34,8 +35,8 @@ def y_of(share: float) -> float:
     return TOP + PLOT_H * (1 - share)
 
 
-def progress_chart(plan: PlanView, run: RunView | None, label_id: str) -> str:
-    axis = wave_axis(plan.waves)
+def progress_chart(plan: PlanView, run: RunView | None, label_id: str, axis: Axis | None = None) -> str:
+    axis = axis or wave_axis(plan.waves)
     parts = [_frame(plan, axis)]
     planned = [(axis.span(0)[0], y_of(0))] + [(axis.span(w)[1], y_of(s)) for w, s in enumerate(plan.planned_share())]
     parts.append(el("polyline", (("points", _points(planned)), ("fill", "none"), ("stroke", PLANNED),
@@ -61,7 +62,7 @@ def _frame(plan: PlanView, axis: Axis) -> str:
                         ("class", "tick")))
     out += [text(x, TOP + PLOT_H + 16, label, ("text-anchor", "middle"), ("class", "tick"))
             for x, label in axis.ticks()]
-    out.append(text(LABEL_W + (WIDTH - LABEL_W) / 2, HEIGHT - 6, f"{axis.label}s of the schedule, in order",
+    out.append(text(LABEL_W + (WIDTH - LABEL_W) / 2, HEIGHT - 6, axis.caption,
                     ("text-anchor", "middle"), ("class", "axis-label")))
     out.append(text(12, TOP + PLOT_H / 2, "upgrades done", ("class", "axis-label")))
     return el("g", (("class", "frame"),), *out)
@@ -80,6 +81,8 @@ def _actual(run: RunView, axis: Axis) -> list[str]:
     out = [el("polyline", (("points", _points(points)), ("fill", "none"), ("stroke", DONE), ("stroke-width", 2.5))),
            *dots]
     x, y = points[-1][0], y_of(run.final_share)
+    if isinstance(axis, CalendarAxis):  # on a calendar the run's end is a moment of its own (retries days later)
+        x = max(x, axis.minutes(run.minutes))
     if abs(y - points[-1][1]) > 0.05:  # retries after the last wave moved the share: show the step
         out.append(el("line", (("x1", x), ("y1", points[-1][1]), ("x2", x), ("y2", y), ("stroke", DONE),
                                ("stroke-width", 1.5), ("stroke-dasharray", "2 2"))))

@@ -25,7 +25,7 @@ from engine.run.events import EVENT_KINDS
 SET_HALTS = ("set_blocked", "set_stopped", "install_refused", "phase_held")
 TASK_HALTS = ("retries_exhausted",)
 # Kinds whose lines are parsed; the others are only counted.
-READ = frozenset({"run_started", "run_finished", "wave_started", "wave_finished", "health_failed", "install_failed", "install_deferred", *SET_HALTS, *TASK_HALTS})
+READ = frozenset({"run_started", "run_finished", "wave_started", "wave_finished", "health_failed", "install_failed", "install_deferred", "window_wait", *SET_HALTS, *TASK_HALTS})
 KIND_PREFIX = '"event": "'
 VM_PREFIX = '"vm": "'
 # What would unblock a task given up after its retries, by the kind of its last failure.
@@ -53,6 +53,19 @@ class Halt:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """Batches of one wave that waited for a window to open (or a freeze to end), from one moment until another
+    (virtual minutes; ``until`` None: no opening came within the executor's horizon)."""
+
+    rule: str
+    reason: str  # window | freeze
+    wave: int | None
+    minutes: float
+    until: float | None
+    sets: int
+
+
+@dataclass(frozen=True)
 class RunView:
     done: Mapping[tuple[str, int], int]  # tasks that succeeded, by (region, schedule wave)
     actual_share: tuple[float | None, ...]  # by schedule wave: share done when it first finished; None: never ran
@@ -64,6 +77,7 @@ class RunView:
     ideal_minutes: float
     executed_waves: int
     events: int
+    waits: tuple[Wait, ...] = ()  # window waits (a schedule with a calendar), grouped per rule, wave and moment
 
 
 @dataclass
@@ -92,6 +106,7 @@ class _Reader:
     executed: int = 0
     finished: dict[str, Any] | None = None
     started: bool = False
+    waits: Counter[tuple[str, str, int | None, float, float | None]] = field(default_factory=Counter)
 
 
 def read_run(path: Path, vm_region: Mapping[str, str], tasks: int, waves: int,
@@ -179,6 +194,11 @@ def _read_line(rd: _Reader, obj: dict[str, Any], kind: str, file: str, number: i
         rd.last_failure[(str(obj.get("vm")), str(obj.get("extension")))] = (kind, _failure_text(kind, detail))
     elif kind in SET_HALTS or kind in TASK_HALTS:
         _halt(rd, obj, kind, detail, file, number)
+    elif kind == "window_wait":
+        until = detail.get("until_minutes")
+        wave = detail.get("wave")
+        rd.waits[(str(obj.get("rule")), str(detail.get("reason")), wave if isinstance(wave, int) else None,
+                  _number(obj.get("time")), float(until) if isinstance(until, int | float) else None)] += 1
 
 
 def _check_same_schedule(rd: _Reader, detail: Mapping[str, Any], file: str, number: int) -> None:
@@ -291,7 +311,9 @@ def _view(rd: _Reader, events: int, file: str) -> RunView:
         outcome=str(fin.get("outcome", "")),
         states=tuple(sorted((str(k), v) for k, v in states.items() if isinstance(v, int))),
         minutes=_number(fin.get("duration_minutes", fin.get("time"))), ideal_minutes=_number(fin.get("ideal_minutes")),
-        executed_waves=rd.executed, events=events)
+        executed_waves=rd.executed, events=events,
+        waits=tuple(Wait(rule, reason, wave, t, until, n) for (rule, reason, wave, t, until), n in sorted(
+            rd.waits.items(), key=lambda kv: (kv[0][3], kv[0][0], kv[0][1], kv[0][2] or -1))))
 
 
 def _number(value: object) -> float:

@@ -2,13 +2,14 @@
 fixed precision (so the page is byte-identical for identical inputs), the horizontal axes, and the palette.
 
 Charts place things in time only through an ``Axis``: ``span(wave)`` (the x-extent of a wave), ``at(wave, f)`` (a
-moment a fraction ``f`` into it) and ``ticks()``.  ``WaveAxis`` gives every wave the same width; a calendar axis
-(waves with start and end times, when the time issue lands) implements the same three methods and every chart
-draws on it unchanged.
+moment a fraction ``f`` into it) and ``ticks()``.  ``WaveAxis`` gives every wave the same width; ``CalendarAxis``
+(a schedule with start and end times) implements the same methods from the waves' times, and every chart draws on
+it unchanged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ class Axis(Protocol):
 
     def ticks(self) -> list[tuple[float, str]]: ...
 
+    @property
+    def caption(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class WaveAxis:
@@ -117,6 +121,59 @@ class WaveAxis:
         """A label every k waves, k chosen so labels are at least 24 px apart."""
         every = next(k for k in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if k * self.step >= 24)
         return [(self.at(w, 0.5), str(w)) for w in range(0, self.waves, every)]
+
+    @property
+    def caption(self) -> str:
+        return f"{self.label}s of the schedule, in order"
+
+
+DAY = 86400
+MIN_BAR = 2.0  # a wave of minutes on a calendar of weeks is still drawn this wide
+
+
+@dataclass(frozen=True)
+class CalendarAxis:
+    """Waves at their start and end times (epoch seconds, UTC) on a calendar from ``lo`` to ``hi``: the same three
+    methods as ``WaveAxis``, and ``instant(t)`` for a moment of the event log."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    lo: int
+    hi: int
+    x0: float
+    width: float
+    origin: int = 0  # the schedule's start: minute 0 of the event log
+    label: str = "date (UTC)"
+
+    def minutes(self, m: float) -> float:
+        """Where a moment of the event log (virtual minutes since the start) lies."""
+        return self.instant(self.origin + m * 60)
+
+    def instant(self, t: float) -> float:
+        share = (min(max(t, self.lo), self.hi) - self.lo) / max(1, self.hi - self.lo)
+        return self.x0 + self.width * share
+
+    def span(self, wave: int) -> tuple[float, float]:
+        a, b = self.instant(self.starts[wave]), self.instant(self.ends[wave])
+        return a, max(b, min(a + MIN_BAR, self.x0 + self.width))
+
+    def at(self, wave: int, fraction: float) -> float:
+        a, b = self.span(wave)
+        return a + (b - a) * fraction
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """A date (UTC midnight) every k days, k chosen so labels are at least 80 px apart."""
+        per_day = self.width * DAY / max(1, self.hi - self.lo)
+        every = next(k for k in (1, 2, 7, 14, 28, 56, 112, 364, 10**6) if k * per_day >= 80)
+        first = -(-self.lo // DAY) * DAY
+        ticks = [(self.instant(t), dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d"))
+                 for t in range(first, self.hi + 1, every * DAY)]
+        # not over the axis label at the left nor past the right edge (a label is about 70 px wide)
+        return [(x, label) for x, label in ticks if self.x0 + 36 <= x <= self.x0 + self.width - 30]
+
+    @property
+    def caption(self) -> str:
+        return "the calendar: dates in UTC (each tick is midnight UTC)"
 
 
 # Every chart is this wide (in SVG units, scaled to the page width) with the same label column on the left, so

@@ -11,8 +11,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from engine.model.calendar import format_instant
+from engine.report.calendar_view import Band
 from engine.report.plan_view import PlanView
-from engine.report.run_view import Halt, RunView
+from engine.report.run_view import Halt, RunView, Wait
 from engine.report.svg import (
     BANDS,
     BLOCKED,
@@ -27,6 +29,7 @@ from engine.report.svg import (
     STOPPED,
     WIDTH,
     Axis,
+    CalendarAxis,
     el,
     num,
     percent,
@@ -40,6 +43,7 @@ LANE_H = 22
 BAR_H = 15
 HEAD = 60  # band labels, then the held-phase labels, then the wave ticks
 FOOT = 30
+FOOT_CAL = 50  # on a calendar: the window waits' row under the lanes, then the axis caption
 OTHER = "(several regions)"
 # kind -> (glyph letter, fill, letter colour, what it means)
 GLYPHS = {
@@ -95,11 +99,19 @@ def lanes_of(plan: PlanView, run: RunView | None) -> list[str]:
     return lanes
 
 
-def swimlane(plan: PlanView, run: RunView | None, label_id: str) -> str:
-    axis = wave_axis(plan.waves)
+def swimlane(plan: PlanView, run: RunView | None, label_id: str, axis: Axis | None = None,
+             time_bands: Sequence[Band] = ()) -> str:
+    axis = axis or wave_axis(plan.waves)
     lanes = lanes_of(plan, run)
-    height = HEAD + len(lanes) * LANE_H + FOOT
-    parts = [_bands(plan, axis, height), _ticks(axis, height)]
+    timed = isinstance(axis, CalendarAxis)
+    height = HEAD + len(lanes) * LANE_H + (FOOT_CAL if timed else FOOT)
+    parts = [_bands(plan, axis, height)]
+    if isinstance(axis, CalendarAxis):
+        parts.insert(0, el("defs", (), FREEZE_HATCH))
+        parts.append(_time_bands(time_bands, axis, lanes, height))
+        if run is not None and run.waits:
+            parts.append(_waits(run.waits, axis, HEAD + len(lanes) * LANE_H + 16))
+    parts.append(_ticks(axis, height))
     lane_marks: dict[str, list[Mark]] = {}
     all_marks = marks(run.halts if run else (), lanes)
     for m in all_marks:
@@ -113,22 +125,92 @@ def swimlane(plan: PlanView, run: RunView | None, label_id: str) -> str:
 
 
 def _bands(plan: PlanView, axis: Axis, height: float) -> str:
+    foot = FOOT_CAL if isinstance(axis, CalendarAxis) else FOOT
     out = []
     for i, ph in enumerate(plan.phases):
         x0, x1 = axis.span(ph.first_wave)[0], axis.span(ph.last_wave)[1]
         label = f"phase {ph.index} · {len(ph.regions)} regions · waves {ph.first_wave}–{ph.last_wave}"
-        out.append(el("rect", (("x", x0), ("y", 0.0), ("width", x1 - x0), ("height", float(height - FOOT)),
+        if foot == FOOT_CAL:  # on a calendar a phase may be hours among weeks: a label only where it fits
+            room = (axis.span(plan.phases[i + 1].first_wave)[0] if i + 1 < len(plan.phases) else WIDTH) - x0
+            label = label if room > 6.5 * len(label) else f"phase {ph.index}" if room > 50 else ""
+        out.append(el("rect", (("x", x0), ("y", 0.0), ("width", x1 - x0), ("height", float(height - foot)),
                                ("fill", BANDS[i % 2]))))
-        out.append(el("line", (("x1", x0), ("y1", 0.0), ("x2", x0), ("y2", float(height - FOOT)),
+        out.append(el("line", (("x1", x0), ("y1", 0.0), ("x2", x0), ("y2", float(height - foot)),
                                ("stroke", GRID))))
-        out.append(text(x0 + 4, 14, label, ("class", "band-label")))
+        if label:
+            out.append(text(x0 + 4, 14, label, ("class", "band-label")))
     return el("g", (("class", "bands"),), *out)
+
+
+# Band kinds: fill, opacity, letter, what it means (the letter and the pattern carry the meaning, not the colour).
+BAND_STYLE = {
+    "window": ("#009e73", 0.16, "W", "maintenance window open"),
+    "freeze": ("url(#freeze-hatch)", 1.0, "F", "freeze: no upgrades"),
+    "bake": ("#e69f00", 0.22, "K", "bake: waiting before going on"),
+}
+FREEZE_HATCH = ('<pattern id="freeze-hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
+                'patternTransform="rotate(-45)"><rect width="8" height="8" fill="#fbe3d6"/>'
+                f'<line x1="0" y1="0" x2="0" y2="8" stroke="{STOPPED}" stroke-width="2"/></pattern>')
+
+
+def _time_bands(time_bands: Sequence[Band], axis: CalendarAxis, lanes: Sequence[str], height: float) -> str:
+    """The time rules' bands: across every lane (a first-wave bake: in its region's lane), each named by its
+    hover text and a letter at its foot."""
+    row = {region: HEAD + i * LANE_H for i, region in enumerate(lanes)}
+    bottom = height - FOOT_CAL
+    out = []
+    for b in time_bands:
+        if b.region is not None and b.region not in row:
+            continue
+        x0, x1 = axis.instant(b.start), axis.instant(b.end)
+        if x1 <= x0:
+            continue
+        fill, opacity, letter, meaning = BAND_STYLE[b.kind]
+        y0, y1 = (row[b.region], row[b.region] + LANE_H) if b.region is not None else (float(HEAD), bottom)
+        tip = f"{meaning}: {b.rule}, {b.note}, {_utc(b.start)} to {_utc(b.end)}"
+        parts = [title(tip), el("rect", (("x", x0), ("y", float(y0)), ("width", max(1.0, x1 - x0)),
+                                         ("height", float(y1 - y0)), ("fill", fill),
+                                         ("fill-opacity", opacity if opacity < 1 else None)))]
+        if b.region is None:
+            parts.append(text(x0 + 1, bottom - 3, letter, ("class", "glyph")))
+        out.append(el("g", (("class", f"tband tband-{b.kind} tip"), ("tabindex", 0), ("data-kind", b.kind),
+                             ("data-rule", b.rule)), *parts))
+    return el("g", (("class", "time-bands"),), *out)
+
+
+def _waits(waits: Sequence[Wait], axis: CalendarAxis, y: float) -> str:
+    """Window waits at their moment, under the lanes: a line from when the batches waited to when the calendar
+    opened, one per rule and moment (its waves and sets counted in the hover text)."""
+    groups: dict[tuple[str, str, float, float | None], list[Wait]] = {}
+    for w in waits:
+        groups.setdefault((w.rule, w.reason, w.minutes, w.until), []).append(w)
+    out = []
+    for (rule, reason, minutes, until), ws in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])):
+        x0 = axis.minutes(minutes)
+        x1 = axis.minutes(until) if until is not None else axis.x0 + axis.width
+        sets = sum(w.sets for w in ws)
+        waves = sorted({w.wave for w in ws if w.wave is not None})
+        opened = _utc(axis.origin + round(until * 60)) if until is not None else "never (no opening ahead)"
+        tip = (f"window wait: {sets:,} batches of wave{'s' if len(waves) > 1 else ''} "
+               f"{', '.join(map(str, waves))} waited for {reason} {rule} from "
+               f"{_utc(axis.origin + round(minutes * 60))} until {opened}")
+        out.append(el("g", (("class", "wait tip"), ("tabindex", 0), ("data-sets", sets)), title(tip),
+                      el("line", (("x1", x0), ("y1", y), ("x2", max(x1, x0 + 2)), ("y2", y), ("stroke", INK),
+                                  ("stroke-width", 1.5), ("stroke-dasharray", "2 2"))),
+                      el("rect", (("x", x0 - 3), ("y", y - 3), ("width", 6.0), ("height", 6.0), ("fill", "#ffffff"),
+                                  ("stroke", INK))),
+                      text(x0 + 5, y - 4, "W", ("class", "glyph"))))
+    return el("g", (("class", "waits"),), *out)
+
+
+def _utc(t: int) -> str:
+    return format_instant(t).replace("T", " ").replace(":00Z", " UTC")
 
 
 def _ticks(axis: Axis, height: float) -> str:
     out = [text(x, HEAD - 8, label, ("text-anchor", "middle"), ("class", "tick")) for x, label in axis.ticks()]
     out.append(text(LABEL_W - 8, HEAD - 8, axis.label, ("text-anchor", "end"), ("class", "tick")))
-    out.append(text(LABEL_W + (WIDTH - LABEL_W) / 2, height - 8, f"{axis.label}s of the schedule, in order",
+    out.append(text(LABEL_W + (WIDTH - LABEL_W) / 2, height - 8, axis.caption,
                     ("text-anchor", "middle"), ("class", "axis-label")))
     return el("g", (("class", "ticks"),), *out)
 
@@ -197,7 +279,10 @@ DIAMOND = ((0, -1.2), (1.2, 0), (0, 1.2), (-1.2, 0))
 
 def _mark(m: Mark, axis: Axis, y: float, why: bool) -> str:
     lo, hi = axis.span(m.wave)
-    x = min(max(axis.at(m.wave, m.halts[0].fraction), lo + 7), max(lo + 7, hi - 7))
+    if isinstance(axis, CalendarAxis):  # at its moment on the calendar (a retry days later, too)
+        x = axis.minutes(m.halts[0].minutes)
+    else:
+        x = min(max(axis.at(m.wave, m.halts[0].fraction), lo + 7), max(lo + 7, hi - 7))
     n = len(m.halts)
     kinds = Counter(h.kind for h in m.halts)
     what = ", ".join(f"{c:,} × {GLYPHS.get(k, ('', '', '', k))[3]}" for k, c in sorted(kinds.items()))
@@ -241,7 +326,7 @@ def _holds(plan: PlanView, run: RunView, axis: Axis, height: float) -> list[str]
         label = f"phase {phase} held ({numbers})"
         out.append(el("g", (("class", "hold tip"), ("tabindex", 0), ("data-halts", " ".join(str(h.number) for h in hs))),
                       title(tip),
-                      el("line", (("x1", x), ("y1", 20.0), ("x2", x), ("y2", float(height - FOOT)), ("stroke", INK),
+                      el("line", (("x1", x), ("y1", 20.0), ("x2", x), ("y2", float(height - (FOOT_CAL if isinstance(axis, CalendarAxis) else FOOT))), ("stroke", INK),
                                   ("stroke-width", 2.5), ("stroke-dasharray", "7 4"))),
                       el("rect", (("x", x + 3), ("y", 20.0), ("width", 14.0 + 7.2 * len(label)), ("height", 17.0),
                                   ("fill", "#ffffff"), ("stroke", INK), ("stroke-width", 0.8))),

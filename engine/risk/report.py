@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dsl.policy import Policy
+from engine.model.calendar import format_instant, parse_instant
 from engine.risk.outcomes import ScenarioOutcome, results_digest
 
 Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
@@ -42,6 +43,7 @@ class RiskContext:
     seed: int
     nominal_seconds: int
     replay: str  # the simulate command line that replays a scenario, without --seed
+    start: str | None = None  # the schedule's calendar start (UTC), when it has one: second 0 of the virtual clock
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -126,20 +128,37 @@ def build_report(outcomes: Sequence[ScenarioOutcome], ctx: RiskContext) -> dict[
                     for r, k in sorted(regions.items(), key=lambda x: (-x[1], x[0]))],
         "groups": [{"group": g, "what": what, "rule": rule, "scenarios": k, "share": round(k / n, 6)}
                    for (g, what, rule), k in sorted(groups.items(), key=lambda x: (-x[1], x[0]))[:50]],
-        "worst": [_worst(o) for o in worst],
+        "worst": [_worst(o, ctx.start) for o in worst],
         "replay": ctx.replay,
+        **_calendar(finish, ctx.start),
     }
+
+
+def _calendar(finish: Sequence[int], start: str | None) -> dict[str, Any]:
+    """With a calendar, the finish percentiles as UTC instants (start + virtual seconds); without one, nothing,
+    so a report of a schedule without times is what it was."""
+    if start is None or not finish:
+        return {}
+    return {"finish_utc": {"start": _at(start, 0), "p50": _at(start, nearest_rank(finish, 50)),
+                           "p95": _at(start, nearest_rank(finish, 95)), "max": _at(start, finish[-1])}}
+
+
+def _at(start: str, seconds: int) -> str:
+    return format_instant(parse_instant(start) + seconds)
 
 
 def _minutes(seconds: int) -> float:
     return round(seconds / 60, 3)
 
 
-def _worst(o: ScenarioOutcome) -> dict[str, Any]:
+def _worst(o: ScenarioOutcome, start: str | None) -> dict[str, Any]:
     rules = Counter(h.rule for h in o.halts)
-    return {"seed": o.seed, "index": o.index, "outcome": o.outcome, "not_upgraded": o.tasks - o.succeeded,
-            "finish_minutes": _minutes(o.seconds), "halts": dict(sorted(rules.items())),
-            "held_phase": o.held[0] if o.held is not None else None}
+    out = {"seed": o.seed, "index": o.index, "outcome": o.outcome, "not_upgraded": o.tasks - o.succeeded,
+           "finish_minutes": _minutes(o.seconds), "halts": dict(sorted(rules.items())),
+           "held_phase": o.held[0] if o.held is not None else None}
+    if start is not None:
+        out["finish_utc"] = _at(start, o.seconds)
+    return out
 
 
 def _pct(share: float) -> str:
@@ -162,6 +181,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"95% interval {100 * lo:.1f}% - {100 * hi:.1f}% (Wilson)",
         f"finish time   P50 {_dur(fin['p50'])}   P95 {_dur(fin['p95'])}   max {_dur(fin['max'])}   "
         f"(virtual time; nominal {_dur(fin['nominal'])})",
+        *_calendar_lines(report),
         f"per scenario  rolled back {means['rolled_back']:.2f}   retried {means['retried']:.2f}   "
         f"VMs left on old versions {means['vms_left_old']:.1f} (P95 {report['vms_left_old_p95']:,})   (means)",
         *_wrapped("faults drawn  ", [f"{k.replace('_', ' ')} {v:.2f}" for k, v in report["faults_mean"].items()]
@@ -191,6 +211,19 @@ def render_text(report: dict[str, Any]) -> str:
     if report["worst"]:
         lines.append(f"replay one: {report['replay']} --seed {report['worst'][0]['seed']}")
     return "\n".join(lines) + "\n"
+
+
+def _calendar_lines(report: dict[str, Any]) -> list[str]:
+    utc = report.get("finish_utc")
+    if utc is None:
+        return []
+    return [f"finish (UTC)  P50 {_short(utc['p50'])}   P95 {_short(utc['p95'])}   max {_short(utc['max'])}  "
+            f"(start {_short(utc['start'])})"]
+
+
+def _short(instant: str) -> str:
+    """2027-01-09T21:18:15Z as 2027-01-09 21:18 (the text's minute precision; the JSON keeps the seconds)."""
+    return instant[:10] + " " + instant[11:16]
 
 
 def _wrapped(prefix: str, items: list[str], width: int = WIDTH) -> list[str]:

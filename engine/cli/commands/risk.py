@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
         took = time.perf_counter() - started
         replay = _replay_command(spec, fleet, schedule, model_path, max_retries)
         ctx = RiskContext(policy, fleet_path.name, model_path.name, len(sched.waves), sum(len(w.tasks) for w in sched.waves),
-                          seed, nominal_seconds(policy, sched), replay)
+                          seed, nominal_seconds(policy, sched), replay, sched.start)
         report = build_report(outcomes, ctx)
         text = shown_paths(render_json(report) if fmt == Format.json else render_text(report))
         if results is not None:
