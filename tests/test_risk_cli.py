@@ -151,3 +151,22 @@ def test_on_a_calendar_the_finish_is_reported_as_utc_instants_too(tmp_path: Path
     assert code == 0, err
     assert "finish time   P50" in text and f"finish (UTC)  P50 {utc['p50'][:10]} {utc['p50'][11:16]}" in text
     assert all(len(line) <= 110 for line in text.splitlines() if line.startswith("finish")), text
+
+
+def test_report_reads_what_risk_writes_and_risk_report_writes_the_same_page(tmp_path: Path,
+                                                                           sample_schedule: Path) -> None:
+    doc, page, shortcut = tmp_path / "risk.json", tmp_path / "page.html", tmp_path / "shortcut.html"
+    code, _, err = cli("risk", "-n", N, "--workers", "0", "--seed", "3", "--schedule", str(sample_schedule),
+                       "--format", "json", "-o", str(doc), "--report", str(shortcut))
+    assert code == 0, err
+    report = json.loads(doc.read_text())
+    hist = report["finish_histogram"]
+    assert sum(hist["counts"]) == 24 and len(hist["edges"]) == len(hist["counts"]) + 1
+    assert all(a < b for a, b in zip(hist["edges"], hist["edges"][1:], strict=False))
+    rules = {r["rule"]: r["scenarios"] for r in report["halts_by_rule"]}
+    assert rules["precheck"] == report["halted"] == 24  # a rule counts a scenario once, whatever its halts
+    code, _, err = cli("report", "--schedule", str(sample_schedule), "--risk", str(doc), "-o", str(page))
+    assert code == 0, err
+    html = page.read_text()
+    assert "P(halt)" in html and "over 24 scenarios" in html and "precheck" in html
+    assert "P(halt)" in shortcut.read_text() and "over 24 scenarios" in shortcut.read_text()

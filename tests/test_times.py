@@ -29,7 +29,7 @@ from engine.model.calendar import (
     parse_instant,
     zone,
 )
-from engine.model.errors import Infeasible, InputError, MonitorBreach
+from engine.model.errors import CalendarUnplaced, Infeasible, InputError, MonitorBreach
 from engine.model.fleet import Fleet, load_fleet, parse_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 from engine.model.schedule import Schedule
@@ -570,8 +570,18 @@ def test_planned_calendars_verify_and_run_without_a_monitor_breach(text: str) ->
     fleet = _zoned_fleet()
     try:
         s = plan(res.policy, fleet, start=at("2026-12-02T00:00Z")).schedule
-    except Infeasible:
-        return  # windows that never meet a wave within the horizon: said so, never a wrong schedule
+    except (Infeasible, CalendarUnplaced):
+        return  # windows that never meet a wave within the horizon: said so (unknown), never a wrong schedule
     assert verify_schedule(res.policy, fleet, s).ok
     result = execute(res.policy, fleet, s, SimDriver(fleet), MemorySink())  # the monitors raise on a breach
     assert result.outcome == "completed"
+
+
+def test_windows_that_never_meet_are_unknown_never_no_schedule_exists() -> None:
+    # Monday 00:00-01:00 UTC and Monday 00:00-01:00 Berlin never overlap: the calendar's search finds no time, and a
+    # bounded search is not a proof, so the answer is unknown (CalendarUnplaced), not Infeasible.
+    res = check_source('policy p\nrule w0: upgrade only Monday 00:00-01:00 in "UTC"\n'
+                       'rule w1: upgrade only Monday 00:00-01:00 in "Europe/Berlin"\n', "p.wg")
+    assert res.policy is not None, res.diagnostics
+    with pytest.raises(CalendarUnplaced, match="unknown whether"):
+        plan(res.policy, _zoned_fleet(), start=at("2026-12-02T00:00Z"))

@@ -8,11 +8,16 @@ from collections.abc import Sequence
 
 from dsl.errors import InputError, WavegateError
 
-__all__ = ["CheckFailed", "Infeasible", "InputError", "MonitorBreach", "SolverError", "SolverTimeout", "WavegateError"]
+__all__ = ["CalendarUnplaced", "CheckFailed", "Infeasible", "InputError", "MonitorBreach", "SolverError", "SolverTimeout", "WavegateError"]
 
 
 class SolverError(WavegateError):
     """Base of solver failures."""
+
+
+class CalendarUnplaced(SolverError):
+    """The calendar's bounded search placed no wave sequence (a horizon, a split limit, a split that breaks a rule):
+    whether a timed schedule exists is *unknown*; never reported as "no schedule exists"."""
 
 
 class SolverTimeout(SolverError):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from dsl.policy import Bake, Canary, Policy, SeparatePairs, SeparateRegions
 from engine.check.verify import verify_schedule
 from engine.model.calendar import DEFAULT_INSTALL_SECONDS, HORIZON_DAYS, format_instant
-from engine.model.errors import Infeasible
+from engine.model.errors import CalendarUnplaced
 from engine.model.fleet import VM, Extension, Fleet
 from engine.model.schedule import Finish, Schedule, Wave
 from engine.plan.kinds import TIME_PLANNERS
@@ -141,9 +141,10 @@ def _attempt(kinds: Sequence[TimeKind[object]], facts: FleetFacts, waves: Sequen
             if end >= 0 and (whole is None or end < whole.end):
                 return Split(w.index, [[vm.name for vm, _ in part] for part in parts])
         if whole is None:
-            raise Infeasible(f"no time within {HORIZON_DAYS} days of {format_instant(t)} fits wave {w.index} "
-                             f"({install * w.chain // 60}m) under the policy's windows, freezes and bakes",
-                             [str(getattr(k.rule, "name", "?")) for k in kinds])
+            names = ", ".join(sorted({str(getattr(k.rule, "name", "?")) for k in kinds}))
+            raise CalendarUnplaced(f"no time within {HORIZON_DAYS} days of {format_instant(t)} fits wave {w.index} "
+                                   f"({install * w.chain // 60}m) under the policy's windows, freezes and bakes "
+                                   f"({names}); unknown whether a later one does")
         placed.append(whole)
         ends.append(whole.end)
         t = whole.end
@@ -214,10 +215,11 @@ def place(policy: Policy, fleet: Fleet, schedule: Schedule, start: int,
             return _timed(policy, fleet, schedule, attempt, kinds, facts, start, install, region_lower or {})
         candidate = split_wave(schedule, attempt)
         if not verify_schedule(untimed, fleet, candidate).ok:
-            raise Infeasible(f"wave {attempt.wave} holds VMs whose windows do not meet soon, and splitting it breaks "
-                             "another rule", [str(getattr(k.rule, "name", "?")) for k in kinds])
+            raise CalendarUnplaced(f"wave {attempt.wave} holds VMs whose windows do not meet soon, and splitting it "
+                                   "breaks another rule: no timed schedule found (unknown whether one exists)")
         schedule = candidate
-    raise Infeasible(f"the calendar split more than {MAX_SPLITS} waves")
+    raise CalendarUnplaced(f"the calendar split more than {MAX_SPLITS} waves: no timed schedule found (unknown "
+                           "whether one exists)")
 
 
 def _timed(policy: Policy, fleet: Fleet, schedule: Schedule, placed: list[Placed], kinds: Sequence[TimeKind[object]],

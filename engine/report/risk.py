@@ -96,9 +96,26 @@ class RiskSummary(_Read):
     worst_seeds: list[int] = Field(default_factory=list, description="Seeds `wavegate simulate --seed` replays.")
 
 
+def from_risk_output(doc: dict[str, Any]) -> dict[str, Any]:
+    """The fields above, read off the document ``wavegate risk --format json`` writes (``engine.risk.report``)."""
+    given, listed = doc.get("inputs"), doc.get("worst")
+    inputs: dict[str, Any] = given if isinstance(given, dict) else {}
+    worst: list[Any] = listed if isinstance(listed, list) else []
+    band = doc.get("p_halt_95")
+    low, high = band if isinstance(band, list) and len(band) == 2 else (None, None)
+    out = {"scenarios": inputs.get("scenarios"), "seed": inputs.get("seed"),
+           "p_halt": {"estimate": doc.get("p_halt"), "low": low, "high": high},
+           "halts_by_rule": doc.get("halts_by_rule", []), "halts_by_region": doc.get("regions", []),
+           "finish_minutes": doc.get("finish_minutes"), "finish_histogram": doc.get("finish_histogram"),
+           "worst_seeds": [w.get("seed") for w in worst if isinstance(w, dict)]}
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def parse_risk(data: Any, file: str = "<risk>") -> RiskSummary:
     if not isinstance(data, dict):
         raise InputError([Diagnostic("E-RISK", "a risk document must be a JSON object", JsonLocation(file, "$"))])
+    if "inputs" in data:  # the risk command's document (its fields are named for people, not for this page)
+        data = from_risk_output(data)
     try:
         return RiskSummary.model_validate(data)
     except ValidationError as e:

@@ -24,6 +24,7 @@ Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
 SHOWN_CAUSES = 8
 SHOWN_REGIONS = 6
 SHOWN_GROUPS = 5
+HISTOGRAM_BINS = 20  # finish-time bins in the JSON (the report draws them)
 SHOWN_WORST = 5
 WIDTH = 100  # text lines wrap here
 # Task end states that halt a run without a halted set, and the gate class whose rule they name.
@@ -128,10 +129,35 @@ def build_report(outcomes: Sequence[ScenarioOutcome], ctx: RiskContext) -> dict[
                     for r, k in sorted(regions.items(), key=lambda x: (-x[1], x[0]))],
         "groups": [{"group": g, "what": what, "rule": rule, "scenarios": k, "share": round(k / n, 6)}
                    for (g, what, rule), k in sorted(groups.items(), key=lambda x: (-x[1], x[0]))[:50]],
+        "halts_by_rule": [{"rule": rule, "scenarios": k}
+                          for rule, k in sorted(_rule_halts(outcomes, gate_by_class).items(), key=lambda x: (-x[1], x[0]))],
+        "finish_histogram": finish_histogram(finish),
         "worst": [_worst(o, ctx.start) for o in worst],
         "replay": ctx.replay,
         **_calendar(finish, ctx.start),
     }
+
+
+def _rule_halts(outcomes: Sequence[ScenarioOutcome], gates: dict[str, str]) -> Counter[str]:
+    """Scenarios each rule halted (a scenario counts once per rule, whatever the kinds of halt)."""
+    out: Counter[str] = Counter()
+    for o in outcomes:
+        out.update({rule for rule, _what in _causes(o, gates)})
+    return out
+
+
+def finish_histogram(finish: Sequence[int], bins: int = HISTOGRAM_BINS) -> dict[str, list[Any]] | None:
+    """Scenarios per finish-time bin (minutes): bin i is [edges[i], edges[i+1]), the last one closed; bins are
+    whole seconds wide so the edges strictly increase."""
+    if not finish:
+        return None
+    lo, hi = min(finish), max(finish)
+    width = max(1, -(-(hi - lo + 1) // bins))
+    n = -(-(hi - lo + 1) // width)
+    counts = [0] * n
+    for s in finish:
+        counts[min(n - 1, (s - lo) // width)] += 1
+    return {"edges": [_minutes(lo + i * width) for i in range(n + 1)], "counts": counts}
 
 
 def _calendar(finish: Sequence[int], start: str | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,7 @@ from engine.model.fleet import Fleet, load_fleet
 from engine.model.resources import bundled_spec, sample_fleet
 from engine.model.schedule import Schedule
 from engine.report import Names, report_from_files, report_html, shown_name
+from engine.report.risk import parse_risk
 
 
 def register(app: typer.Typer) -> None:
@@ -90,3 +91,12 @@ def after_simulate(output: Path | None, policy: Policy, schedule: Schedule, spec
                   given_events.name if given_events is not None else "(of the run)")
     # The fleet is read again: run_simulate does not hand out the one it loaded (a second read at 1M VMs: ~30 s).
     write_output(output, report_html(policy, load_fleet(fpath), schedule, names, events))
+
+
+def after_risk(output: Path | None, policy: Policy, fleet: Fleet, spec: Path, fleet_path: Path, schedule: Schedule,
+               risk: dict[str, Any]) -> None:
+    """``risk --report FILE``: the page of the schedule with the risk run just made (its JSON document)."""
+    if output is None:
+        return
+    names = Names(shown_name(spec), fleet_path.name, "(of the risk run)", risk="(this run)")
+    write_output(output, report_html(policy, fleet, schedule, names, risk=parse_risk(risk, "<risk>")))

@@ -16,6 +16,7 @@ import typer
 
 from dsl.diagnostics import Diagnostic, JsonLocation
 from engine.cli.bounded import SOLVER_SHARE, run_bounded
+from engine.cli.commands import report as report_cmd
 from engine.cli.common import Format, FormatOption, RootOption, report_errors, shown_paths
 from engine.cli.common import progress as spinner
 from engine.cli.outputs import check_outputs, is_stdout, write_output
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = Format.text,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
         results: Annotated[Path | None, typer.Option("--results", help="Write the per-scenario outcomes (JSON Lines; their sha256 is the digest).")] = None,
+        report_page: Annotated[Path | None, typer.Option("--report", help="Also write the HTML rollout report (with this risk) here.")] = None,
         root: RootOption = None,
     ) -> None:
         """Estimate a rollout's risk before it starts: run the executor on N seeded fault scenarios.
@@ -83,7 +85,7 @@ def register(app: typer.Typer) -> None:
         from engine.risk.scenarios import nominal_seconds
 
         check_options(scenarios, batch_size)
-        check_outputs(output, results)
+        check_outputs(output, results, report_page)
         with spinner("loading the inputs") as say:
             policy = load_policy(spec if spec is not None else bundled_spec(), root)
             fleet_path = fleet if fleet is not None else sample_fleet()
@@ -108,6 +110,8 @@ def register(app: typer.Typer) -> None:
         text = shown_paths(render_json(report) if fmt == Format.json else render_text(report))
         if results is not None:
             write_output(results, "".join(o.line() + "\n" for o in outcomes))
+        report_cmd.after_risk(report_page, policy, the_fleet, spec if spec is not None else bundled_spec(), fleet_path,
+                              sched, report)
         if output is not None:
             write_output(output, text)
         else:  # with `--results -` the outcomes are on stdout; the report goes to stderr
