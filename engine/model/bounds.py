@@ -228,3 +228,18 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     return "an array" if isinstance(value, list) else "an object"
+
+
+def parse_object(model: type[M], data: Any, file: str, code: str, what: str,
+                 check: Callable[[M], list[Diagnostic]] | None = None,
+                 repairable: Callable[[tuple[int | str, ...]], bool] = lambda loc: True) -> M:
+    """One interchange document from parsed JSON: strict validation (:func:`validate_all`), then ``check`` (its
+    cross-references) when the fields are sound; every problem of the input in one InputError."""
+    if not isinstance(data, dict):
+        raise InputError([Diagnostic(code, f"{what} must be a JSON object", JsonLocation(file, "$"))])
+    obj, diags = validate_all(model, data, file, code, repairable)
+    if obj is not None and check is not None:
+        diags.extend(check(obj))
+    raise_if(diags)
+    assert obj is not None
+    return obj

@@ -21,8 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.limits import MINUTES
 from dsl.versions import is_version, parse_version
-from engine.model.bounds import raise_if, validate_all
-from engine.model.errors import InputError
+from engine.model.bounds import parse_object
 from engine.model.fleet import Fleet, did_you_mean_hint, read_json
 
 FAULT_MODEL_FORMAT_VERSION = 1
@@ -116,14 +115,8 @@ def validate_fault_model(model: FaultModel, fleet: Fleet, file: str) -> list[Dia
 
 def parse_fault_model(data: Any, fleet: Fleet | None = None, file: str = "<fault model>") -> FaultModel:
     """Validate parsed JSON; with a fleet, also check that every extension type named exists in it."""
-    if not isinstance(data, dict):
-        raise InputError([Diagnostic("E-MODEL", "a fault model must be a JSON object", JsonLocation(file, "$"))])
-    model, diags = validate_all(FaultModel, data, file, "E-MODEL")
-    if model is not None and fleet is not None:
-        diags.extend(validate_fault_model(model, fleet, file))
-    raise_if(diags)
-    assert model is not None
-    return model
+    check = (lambda m: validate_fault_model(m, fleet, file)) if fleet is not None else None
+    return parse_object(FaultModel, data, file, "E-MODEL", "a fault model", check)
 
 
 def load_fault_model(path: str | Path, fleet: Fleet | None = None) -> FaultModel:

@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dsl.diagnostics import Diagnostic, JsonLocation
 from dsl.limits import MINUTES
 from dsl.versions import is_version
-from engine.model.bounds import raise_if, validate_all
-from engine.model.errors import InputError
+from engine.model.bounds import parse_object
 from engine.model.fleet import Fleet, did_you_mean_hint, read_json
 
 FAULTS_FORMAT_VERSION = 1
@@ -100,14 +99,8 @@ def validate_faults(faults: FaultScript, fleet: Fleet, file: str) -> list[Diagno
 
 def parse_faults(data: Any, fleet: Fleet | None = None, file: str = "<faults>") -> FaultScript:
     """Validate parsed JSON; with a fleet, also check that every VM and extension named exists."""
-    if not isinstance(data, dict):
-        raise InputError([Diagnostic("E-FAULTS", "a fault script must be a JSON object", JsonLocation(file, "$"))])
-    faults, diags = validate_all(FaultScript, data, file, "E-FAULTS")
-    if faults is not None and fleet is not None:
-        diags.extend(validate_faults(faults, fleet, file))
-    raise_if(diags)
-    assert faults is not None
-    return faults
+    check = (lambda f: validate_faults(f, fleet, file)) if fleet is not None else None
+    return parse_object(FaultScript, data, file, "E-FAULTS", "a fault script", check)
 
 
 def load_faults(path: str | Path, fleet: Fleet | None = None) -> FaultScript:

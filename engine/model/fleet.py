@@ -30,8 +30,7 @@ from dsl.versions import is_version
 from engine.model.bounds import (
     DuplicateKey,
     loads_bounded,
-    raise_if,
-    validate_all,
+    parse_object,
 )
 from engine.model.calendar import available_zones
 from engine.model.errors import InputError
@@ -344,16 +343,10 @@ def did_you_mean_hint(name: str, choices: Any) -> str | None:
 
 def parse_fleet(data: Any, file: str = "<fleet>") -> Fleet:
     """Validate already-parsed JSON; raise InputError with every problem."""
-    if not isinstance(data, dict):
-        raise InputError([Diagnostic("E-FLEET", "a fleet must be a JSON object", JsonLocation(file, "$"))])
     # A region's fields are what the other checks compare with (its zones, its name): left out, they would make
     # false errors elsewhere, so a bad region field stops the cross-reference checks.
-    fleet, diags = validate_all(Fleet, data, file, "E-FLEET", lambda loc: bool(loc) and loc[0] != "regions")
-    if fleet is not None:
-        diags.extend(validate_fleet(fleet, file))
-    raise_if(diags)
-    assert fleet is not None
-    return fleet
+    return parse_object(Fleet, data, file, "E-FLEET", "a fleet", lambda f: validate_fleet(f, file),
+                        lambda loc: bool(loc) and loc[0] != "regions")
 
 
 def load_fleet(path: str | Path) -> Fleet:

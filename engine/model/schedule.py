@@ -18,9 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from dsl.diagnostics import Diagnostic, JsonLocation
-from engine.model.bounds import raise_if, validate_all
-from engine.model.errors import InputError
+from engine.model.bounds import parse_object
 from engine.model.fleet import read_json
 
 SCHEDULE_FORMAT_VERSION = 2
@@ -191,12 +189,7 @@ class Schedule(_Model):
 
 
 def parse_schedule(data: Any, file: str = "<schedule>") -> Schedule:
-    if not isinstance(data, dict):
-        raise InputError([Diagnostic("E-SCHEDULE", "a schedule must be a JSON object", JsonLocation(file, "$"))])
-    schedule, diags = validate_all(Schedule, data, file, "E-SCHEDULE")
-    raise_if(diags)
-    assert schedule is not None
-    return schedule
+    return parse_object(Schedule, data, file, "E-SCHEDULE", "a schedule")
 
 
 def load_schedule(path: str | Path) -> Schedule:
