@@ -17,7 +17,7 @@ pair of policies for ``diff``.  The prover answers; then:
 * **diff stricter / equivalent / looser** — the same search for a fleet and schedule that the stricter policy
   accepts and the other rejects.
 
-    python bench/prove_fuzz.py --count 1000 --seed 1
+    python bench/prove_fuzz.py --count 1000 --seed 1 [--workers 2] [--start K]
 
 prints cases, proven, refuted, unknown, vacuous, disagreements, cases per second and the spread over claim kinds;
 exits 1 on any disagreement (each one printed with its spec, claim and distinguishing fleet).
@@ -507,19 +507,58 @@ def diff_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
                                        f"new {new.rules!r}\n  {found}")
 
 
-def run(count: int, seed: int, args: Any) -> Stats:
+def run_cases(first: int, stop: int, seed: int, args: Any) -> Stats:
+    """Cases ``first`` .. ``stop - 1`` of the run seeded ``seed``: each case draws from its own generator, so a case
+    is the same whichever worker runs it and whatever ran before it."""
     bases = [load_policy(ROOT / "specs" / name, ROOT) for name in SPECS]
     stats = Stats()
-    start = time.monotonic()
-    for i in range(count):
-        if args.progress and i and i % args.progress == 0:
-            print(f"-- after {i} cases: {report(stats, time.monotonic() - start)}", flush=True)
+    for i in range(first, stop):
         rng = random.Random(seed * 1_000_003 + i)
         if rng.random() < args.diff_share:
             diff_case(rng, bases, stats, args)
         else:
             claim_case(rng, bases, stats, args)
         stats.cases += 1
+    return stats
+
+
+def merge(total: Stats, part: Stats) -> None:
+    """Add ``part`` (the next chunk, in case order) into ``total``."""
+    total.cases += part.cases
+    for name in ("status", "kinds", "proven_by_kind", "diff_verdicts"):
+        getattr(total, name).update(getattr(part, name))
+    for name in ("searched", "accepted", "unknown_false", "unknown_open", "certified", "certified_proven"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    total.disagreements.extend(part.disagreements)
+
+
+def _chunk(job: tuple[int, int, int, Any]) -> Stats:
+    return run_cases(*job)
+
+
+def run(count: int, seed: int, args: Any) -> Stats:
+    """Cases ``args.start`` .. ``args.start + count - 1``, in chunks over ``args.workers`` processes; chunks are
+    merged in case order, so the totals do not depend on the number of workers."""
+    first = getattr(args, "start", 0)
+    workers = max(1, getattr(args, "workers", 1))
+    size = max(1, min(getattr(args, "chunk", 250), count))
+    jobs = [(lo, min(lo + size, first + count), seed, args) for lo in range(first, first + count, size)]
+    stats = Stats()
+    start = time.monotonic()
+    if workers == 1:
+        parts: Any = map(_chunk, jobs)
+    else:
+        import multiprocessing  # only a parallel run needs it
+
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        parts = pool.imap(_chunk, jobs)
+    for part in parts:
+        merge(stats, part)
+        if args.progress and stats.cases % args.progress < size and stats.cases < count:
+            print(f"-- after {stats.cases} cases: {report(stats, time.monotonic() - start)}", flush=True)
+    if workers > 1:
+        pool.close()
+        pool.join()
     return stats
 
 
@@ -556,6 +595,9 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds the prover has per claim")
     ap.add_argument("--diff-share", type=float, default=0.1, help="fraction of cases that are diff cases")
     ap.add_argument("--progress", type=int, default=0, help="print the running totals every N cases")
+    ap.add_argument("--start", type=int, default=0, help="index of the first case (to continue or split a run)")
+    ap.add_argument("--workers", type=int, default=1, help="processes; the totals do not depend on it")
+    ap.add_argument("--chunk", type=int, default=250, help="cases a worker takes at a time")
     args = ap.parse_args()
     start = time.monotonic()
     stats = run(args.count, args.seed, args)
