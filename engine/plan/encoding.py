@@ -147,9 +147,11 @@ class Encoding:
         self.solver.track(name, expr)
 
     def order_var(self, rule: str) -> Any:
-        """A fresh integer (the last wave of an order's earlier side), named after the rule."""
+        """A fresh integer (the last wave of an order's earlier side), named after the rule.  Numbered by the
+        variable count, not the tracked-assertion count: untracked models do not count assertions, and two orders
+        sharing one name would be one variable (the bug behind a wrong "no schedule exists")."""
         self.variables += 1
-        return z3.Int(f"t_{rule}_{self._n}", self.ctx)
+        return z3.Int(f"t_{rule}_{self.variables}", self.ctx)
 
     def _phase_structure(self, sort_phases: bool) -> None:
         s = self.solver

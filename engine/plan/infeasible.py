@@ -128,8 +128,12 @@ def explain_phases(groups: Groups, lengths: dict[str, int], deadline: float) -> 
     return Infeasible(text, names, part)
 
 
-def explain_joint(groups: Groups, waves: int, deadline: float) -> Infeasible:
+def explain_joint(groups: Groups, waves: int, deadline: float, limit: int | None = None) -> Infeasible:
+    """The joint model shown unsat at ``waves`` (the most any schedule needs, or the fleet's wave limit): explained
+    with one wave more than the limit (at most n), so that the rules setting the limit show in the core."""
     ids = [c.index for c in groups.classes]
+    if limit is not None:
+        waves = max(waves, min(sum(c.count for c in groups.classes), limit + 1))
     items = _core(partial(compile_model, groups, ids, waves, "joint", symmetry=False, deadline=deadline), deadline)
     if items is not None:
         return Infeasible(*paragraph(groups, items))

@@ -410,6 +410,10 @@ def _plan_coupled(groups: Groups, candidates: list[list[list[str]]], regions: di
     ids = [c.index for c in groups.classes]
     n = sum(c.count for c in groups.classes)
     wmax = min(n, limit) if limit is not None else n
+    if ub is None and lower > wmax:
+        # No plan, and the bound already exceeds the most waves any schedule can have: the joint model at that
+        # many waves is unsat (its core explains why; the refusal is then re-proved by the second solver).
+        raise explain_joint(groups, wmax, budget.deadline, limit)
     w = lower
     while (ub is None or w < ub) and budget.left() > 0.5 and w <= wmax:
         if len(ids) * w > JOINT_LIMIT:
@@ -433,7 +437,7 @@ def _plan_coupled(groups: Groups, candidates: list[list[list[str]]], regions: di
             budget.notes.append(f"joint model with {w} waves: unknown within the time limit")
             break
         if ub is None and w >= wmax:
-            raise explain_joint(groups, w, budget.deadline)
+            raise explain_joint(groups, w, budget.deadline, limit)
         # Without a plan, grow geometrically up to the bound that proves infeasibility (any schedule compresses
         # to at most that many waves); with one, step up from the lower bound so each unsat raises it.
         lower = max(lower, w + 1)
