@@ -42,6 +42,24 @@ def test_a_small_fuzz_run_finds_no_disagreement() -> None:
     assert stats.accepted >= 100  # proven answers were searched on schedules the spec accepts
 
 
+def test_the_totals_do_not_depend_on_workers_or_on_where_a_run_is_split() -> None:
+    fuzz = _fuzz()
+
+    def totals(count: int, start: int, workers: int) -> object:
+        args = Namespace(fleets=3, schedules=2, runs=2, time_limit=5.0, diff_share=0.2, progress=0, start=start,
+                         workers=workers, chunk=3)
+        stats = fuzz.run(count, 11, args)
+        return stats
+
+    serial = totals(12, 0, 1)
+    parallel = totals(12, 0, 2)
+    first, second = totals(5, 0, 1), totals(7, 5, 1)
+    fuzz.merge(first, second)
+    for other in (parallel, first):
+        assert fuzz.report(other, 1.0) == fuzz.report(serial, 1.0)
+    assert serial.cases == 12 and sum(serial.status.values()) > 0
+
+
 def test_the_retry_judge_pairs_each_retry_with_the_failure_before_it() -> None:
     """Seed 2 of the first 3,000-case run: an install deferred (the VM under maintenance) is an attempt and its
     failure at once; the judge once paired it with the wrong failure and saw a retry 9.75 min *before* one."""
