@@ -7,7 +7,8 @@ pair of policies for ``diff``.  The prover answers; then:
 
 * **proven** — a bounded search for a counterexample: small random fleets (regions, zones, pairs, geographies,
   scale and availability sets, domains, tags, several extensions per VM, names the policy mentions) and schedules
-  (random phase splits, one VM per wave, random buckets, tasks of one VM split over waves, every task in one wave),
+  (random phase splits, one VM per wave, random buckets, tasks of one VM split over waves, every task in one wave;
+  with ``--planned K``, on K fleets also the planner's schedule under the spec and one-step mutations of it),
   each judged by the checker (``engine.check.verify``) under the spec and under the claim.  A schedule the spec
   accepts and the claim rejects is a *disagreement*.  Executor claims are searched on real runs of the executor
   (``engine.run``) under the spec with random fault scripts, judged by the claim's runtime monitor (precheck, stop
@@ -77,10 +78,11 @@ from dsl.policy import (  # noqa: E402
 )
 from engine.check.semantics import Semantics  # noqa: E402
 from engine.check.verify import verify_schedule  # noqa: E402
-from engine.model.errors import InputError, MonitorBreach  # noqa: E402
+from engine.model.errors import CheckFailed, InputError, MonitorBreach, WavegateError  # noqa: E402
 from engine.model.faults import parse_faults  # noqa: E402
 from engine.model.fleet import Fleet, parse_fleet  # noqa: E402
 from engine.model.schedule import parse_schedule  # noqa: E402
+from engine.plan.synthesis import plan  # noqa: E402
 from engine.prove.certificate import certify  # noqa: E402
 from engine.prove.policydiff import diff_policies  # noqa: E402
 from engine.prove.prover import claim_policy, prove_claim  # noqa: E402
@@ -270,19 +272,26 @@ class Stats:
     unknown_open: int = 0  # unknown answers the search did not refute (possibly true claims not proven)
     certified: int = 0  # claims a plain-Python certificate shows true
     certified_proven: int = 0
+    planned: int = 0  # fleets whose planner schedule (and its mutations) were searched
+    planner_refused: int = 0  # planner answers its own re-check refused (a planner bug; listed, not a disagreement)
     disagreements: list[str] = field(default_factory=list)
 
 
 def search_rule(spec: Policy, claim_pol: Policy, rng: random.Random, fleets: int, schedules: int,
-                stats: Stats) -> str:
-    """A fleet + schedule the spec accepts and ``claim_pol`` rejects (its JSON), or ''."""
-    for _ in range(fleets):
+                stats: Stats, planned: int = 0) -> str:
+    """A fleet + schedule the spec accepts and ``claim_pol`` rejects (its JSON), or ''.  On the first ``planned``
+    fleets the planner's schedule under the spec and mutations of it are searched too (they press on the spec's
+    limits, where random schedules seldom go)."""
+    for n in range(fleets):
         doc = rand_fleet(rng)
         try:
             fleet = parse_fleet(doc, "<fuzz fleet>")
         except InputError:
             continue
-        for sched in rand_schedules(rng, spec, fleet, schedules):
+        scheds = rand_schedules(rng, spec, fleet, schedules)
+        if n < planned:
+            scheds = planned_schedules(rng, spec, fleet, stats) + scheds
+        for sched in scheds:
             stats.searched += 1
             if not verify_schedule(spec, fleet, sched).ok:
                 continue
@@ -290,6 +299,57 @@ def search_rule(spec: Policy, claim_pol: Policy, rng: random.Random, fleets: int
             if not verify_schedule(claim_pol, fleet, sched).ok:
                 return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json")})
     return ""
+
+
+def planned_schedules(rng: random.Random, spec: Policy, fleet: Fleet, stats: Stats, mutations: int = 3) -> list[Any]:
+    """The planner's shortest schedule of ``fleet`` under ``spec`` and ``mutations`` one-step changes of it (a VM
+    or one task moved to a neighbouring wave of its phase, two neighbouring waves of a phase merged)."""
+    try:
+        got = plan(spec, fleet, time_limit=3.0, workers=1, certify_time=0.0, start=0)
+    except CheckFailed:
+        stats.planner_refused += 1  # the planner's own re-check refused an answer: its bug, not the prover's
+        return []
+    except WavegateError:
+        return []  # no schedule exists, or none found in time
+    stats.planned += 1
+    # Without the certificate and the digests that tie it to the spec: the claim's policy judges it too.
+    base = got.schedule.model_dump(mode="json", exclude={"certificate", "fleet_sha256", "policy_sha256"})
+    out = [parse_schedule(base, "<fuzz schedule>")]
+    for _ in range(mutations):
+        doc = mutate_schedule(rng, json.loads(json.dumps(base)))
+        if doc is not None:
+            out.append(parse_schedule(doc, "<fuzz schedule>"))
+    return out
+
+
+def mutate_schedule(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any] | None:
+    waves = doc["waves"]
+    pairs = [i for i in range(len(waves) - 1) if waves[i]["phase"] == waves[i + 1]["phase"]]
+    if not pairs:
+        return None
+    i = rng.choice(pairs)
+    a, b = rng.sample((i, i + 1), 2)
+    how = rng.choice(("vm", "task", "merge"))
+    if how == "merge":
+        waves[i]["tasks"] += waves[i + 1]["tasks"]
+        waves[i + 1]["tasks"] = []
+    else:
+        vm = rng.choice(waves[a]["tasks"])["vm"]
+        moved = [t for t in waves[a]["tasks"] if t["vm"] == vm]
+        if how == "task":
+            moved = [rng.choice(moved)]
+        waves[a]["tasks"] = [t for t in waves[a]["tasks"] if t not in moved]
+        waves[b]["tasks"] += moved
+    kept = [w for w in waves if w["tasks"]]
+    for k, w in enumerate(kept):
+        w["index"] = k
+    doc.update(waves=kept, lower_bound=0, optimal=False)
+    for key in ("start", "finish"):
+        doc.pop(key, None)
+    for w in kept:
+        w.pop("start", None)
+        w.pop("end", None)
+    return doc
 
 
 class _Neutral:
@@ -458,7 +518,7 @@ def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argp
         if isinstance(claim, Gate):
             found = search_run(spec, claim, rng, args.runs, stats)
         else:
-            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats)
+            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats, _planned(args))
         if found:
             stats.unknown_false += 1
         else:
@@ -468,7 +528,7 @@ def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argp
         if isinstance(claim, Gate):
             found = search_run(spec, claim, rng, args.runs, stats)
         else:
-            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats)
+            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats, _planned(args))
         if found:
             stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  {found}")
     elif out.status == "refuted":
@@ -501,10 +561,14 @@ def diff_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
     if res.verdict in ("looser", "equivalent"):
         checks.append((old, new))
     for sub, sup in checks:
-        found = search_rule(sub, sup, rng, args.fleets, args.schedules, stats)
+        found = search_rule(sub, sup, rng, args.fleets, args.schedules, stats, _planned(args))
         if found:
             stats.disagreements.append(f"diff {res.verdict} but a fleet tells them apart: old {old.rules!r}\n  "
                                        f"new {new.rules!r}\n  {found}")
+
+
+def _planned(args: Any) -> int:
+    return int(getattr(args, "planned", 0))
 
 
 def run_cases(first: int, stop: int, seed: int, args: Any) -> Stats:
@@ -527,7 +591,8 @@ def merge(total: Stats, part: Stats) -> None:
     total.cases += part.cases
     for name in ("status", "kinds", "proven_by_kind", "diff_verdicts"):
         getattr(total, name).update(getattr(part, name))
-    for name in ("searched", "accepted", "unknown_false", "unknown_open", "certified", "certified_proven"):
+    for name in ("searched", "accepted", "unknown_false", "unknown_open", "certified", "certified_proven", "planned",
+                 "planner_refused"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
     total.disagreements.extend(part.disagreements)
 
@@ -574,6 +639,8 @@ def report(stats: Stats, seconds: float) -> str:
         f"searched       {stats.searched} (fleet, schedule or run) judgements behind proven / diff answers, "
         f"{stats.accepted} accepted by the spec",
         f"disagreements  {len(stats.disagreements)}",
+        f"planned        {stats.planned} fleets searched with the planner's schedule and its mutations; "
+        f"{stats.planner_refused} planner answers refused by its own re-check",
         f"completeness   {stats.status['proven']} proven of {stats.status['proven'] + stats.unknown_open} claims no "
         f"search refuted ({100 * stats.status['proven'] / max(1, stats.status['proven'] + stats.unknown_open):.1f}%, "
         f"a lower bound on the share of true claims proven); {stats.certified_proven} of {stats.certified} claims "
@@ -595,6 +662,8 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds the prover has per claim")
     ap.add_argument("--diff-share", type=float, default=0.1, help="fraction of cases that are diff cases")
     ap.add_argument("--progress", type=int, default=0, help="print the running totals every N cases")
+    ap.add_argument("--planned", type=int, default=0,
+                    help="of the fleets searched per answer, how many also get the planner's schedule and mutations")
     ap.add_argument("--start", type=int, default=0, help="index of the first case (to continue or split a run)")
     ap.add_argument("--workers", type=int, default=1, help="processes; the totals do not depend on it")
     ap.add_argument("--chunk", type=int, default=250, help="cases a worker takes at a time")

@@ -42,6 +42,16 @@ def test_a_small_fuzz_run_finds_no_disagreement() -> None:
     assert stats.accepted >= 100  # proven answers were searched on schedules the spec accepts
 
 
+def test_planner_schedules_and_their_mutations_are_searched_without_disagreement() -> None:
+    """The planner's schedule under the spec presses on its limits; with the digests that tie it to the spec left
+    out, the claim's policy judges it too (with them, every claim "disagreed": the digest, not a rule, refused it)."""
+    fuzz = _fuzz()
+    args = Namespace(fleets=3, schedules=2, runs=2, time_limit=5.0, diff_share=0.1, progress=0, planned=2)
+    stats = fuzz.run(20, 3, args)
+    assert stats.disagreements == [], stats.disagreements[:1]
+    assert stats.planned >= 5 and stats.planner_refused == 0
+
+
 def test_the_totals_do_not_depend_on_workers_or_on_where_a_run_is_split() -> None:
     fuzz = _fuzz()
 
