@@ -66,6 +66,7 @@ from dsl.policy import (  # noqa: E402
     OrderBy,
     PauseGate,
     Percent,
+    PhaseGate,
     Policy,
     PrecheckGate,
     Predicate,
@@ -81,7 +82,7 @@ from engine.check.verify import verify_schedule  # noqa: E402
 from engine.model.errors import CheckFailed, InputError, MonitorBreach, WavegateError  # noqa: E402
 from engine.model.faults import parse_faults  # noqa: E402
 from engine.model.fleet import Fleet, parse_fleet  # noqa: E402
-from engine.model.schedule import parse_schedule  # noqa: E402
+from engine.model.schedule import Schedule, parse_schedule  # noqa: E402
 from engine.plan.synthesis import plan  # noqa: E402
 from engine.prove.certificate import certify  # noqa: E402
 from engine.prove.policydiff import diff_policies  # noqa: E402
@@ -217,7 +218,7 @@ def mutate_rule(rng: random.Random, r: Rule) -> Rule:
 
 
 def rand_gate_claim(rng: random.Random, spec: Policy) -> Gate:
-    kind = rng.choice(("precheck", "stop_upgraded", "pause", "retry", "rollback"))
+    kind = rng.choice(("precheck", "stop_upgraded", "pause", "retry", "rollback", "phase"))
     scope = rng.choice((*SET_SCOPES, *SET_SCOPES, "region", "vm"))
     cap = Percent(Fraction(rng.choice((10, 20, 30, 50))))
     if kind == "precheck":
@@ -228,6 +229,8 @@ def rand_gate_claim(rng: random.Random, spec: Policy) -> Gate:
         return PauseGate("claim", SPAN, pause=Duration(rng.choice((30, 60, 120))), of=scope)
     if kind == "retry":
         return RetryGate("claim", SPAN, after=Duration(rng.choice((3600, 3 * 86400))), max_attempts=rng.randint(1, 4))
+    if kind == "phase":
+        return PhaseGate("claim", SPAN)
     waits = [g.wait for g in spec.gates if isinstance(g, HealthWaitGate)]
     return HealthWaitGate("claim", SPAN, wait=waits[0] if waits else Duration(300))
 
@@ -382,8 +385,11 @@ def rand_faults(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions: dict[Any, str]) -> str:
+def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions: dict[Any, str],
+              schedule: Schedule | None = None) -> str:
     """How the event log of a run breaks an executor claim read from the log ('' when it keeps it)."""
+    if isinstance(claim, PhaseGate):
+        return judge_phases(fleet, events, schedule) if schedule is not None else ""
     if isinstance(claim, PauseGate):
         group_of = _group_getter(claim.of, fleet)
         spans: dict[Any, list[tuple[float, float | None]]] = {}
@@ -430,6 +436,35 @@ def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions:
     return ""
 
 
+def judge_phases(fleet: Fleet, events: list[dict[str, Any]], schedule: Schedule) -> str:
+    """``a phase starts only when every due task of the previous phase succeeded``, read from the log as the
+    executor documents it (``Executor.holders``): a task holds a phase unless its last outcome so far is a success
+    or a deferral (its VM unhealthy at the last attempt: such tasks never hold); a task not yet tried holds it
+    unless it waits on an extension of its VM that was deferred."""
+    phase_of = {(t.vm, t.extension): w.phase for w in schedule.waves for t in w.tasks}
+    last: dict[tuple[str, str], str] = {}
+    for e in events:
+        key = (e.get("vm"), e.get("extension"))
+        if e["event"] in ("install_started", "install_succeeded", "health_ok", "health_failed", "install_failed",
+                          "rolled_back", "install_deferred", "kept_unhealthy"):
+            last[key] = e["event"]  # type: ignore[index]
+        if e["event"] != "phase_started":
+            continue
+        now = e["detail"]["phase"]
+        for key, p in sorted(phase_of.items()):
+            if p >= now:
+                continue
+            got = last.get(key)
+            deferred_vm = any(v == "install_deferred" for (vm, _), v in last.items() if vm == key[0])
+            # install_succeeded is last only without a health watch (a watch ends in health_ok or health_failed).
+            if got in ("health_ok", "install_succeeded", "install_deferred"):
+                continue
+            if got is None and deferred_vm:
+                continue
+            return f"phase {now} started while {key[0]}/{key[1]} of phase {p} had {got or 'not run'}"
+    return ""
+
+
 def _group_getter(scope: str, fleet: Fleet) -> Callable[[Any], Any]:
     sem = Semantics(fleet)
     return lambda vm: sem.group_key(scope, vm)
@@ -464,7 +499,7 @@ def search_run(spec: Policy, claim: Gate, rng: random.Random, runs: int, stats: 
             except InputError:
                 continue
             events = [json.loads(line) for line in sink.lines]
-            why = judge_run(claim, fleet, events, dict(result.versions))
+            why = judge_run(claim, fleet, events, dict(result.versions), sched)
             if why:
                 return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json"), "faults": faults_doc,
                                    "why": why})
@@ -500,7 +535,7 @@ def describe(spec: Policy, claim: object) -> str:
 def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
     spec = rand_spec(rng, bases)
     claim: Rule | Gate
-    if rng.random() < 0.12:
+    if rng.random() < getattr(args, "gate_share", 0.12):
         claim = rand_gate_claim(rng, spec)
     elif spec.rules and rng.random() < 0.55:
         claim = mutate_rule(rng, rng.choice(spec.rules))
@@ -660,6 +695,7 @@ def main() -> int:
     ap.add_argument("--schedules", type=int, default=6, help="random schedules per fleet")
     ap.add_argument("--runs", type=int, default=6, help="executor runs searched per proven executor claim")
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds the prover has per claim")
+    ap.add_argument("--gate-share", type=float, default=0.12, help="fraction of claim cases that are executor claims")
     ap.add_argument("--diff-share", type=float, default=0.1, help="fraction of cases that are diff cases")
     ap.add_argument("--progress", type=int, default=0, help="print the running totals every N cases")
     ap.add_argument("--planned", type=int, default=0,

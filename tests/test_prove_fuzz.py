@@ -95,3 +95,39 @@ def test_the_retry_judge_pairs_each_retry_with_the_failure_before_it() -> None:
     events = [json.loads(line) for line in sink.lines]
     assert any(e["event"] == "install_deferred" for e in events)
     assert fuzz.judge_run(RetryGate("claim", spec.gates[0].span), fleet, events, dict(result.versions)) == ""
+
+
+def test_the_phase_judge_sees_a_phase_started_over_a_failed_task_and_not_one_held() -> None:
+    """The judge of ``a phase starts only when ...`` against the executor with and without the spec's phase gate:
+    a failing install in phase 0 is a breach only when nothing held phase 1."""
+    from dataclasses import replace
+
+    from dsl.policy import PhaseGate
+
+    fuzz = _fuzz()
+    spec = load_policy(ROOT / "specs" / "azure-default.wg", ROOT)
+    ext = {"name": "agent", "publisher": "Contoso", "type": "Agent", "version": "1.0", "enable_automatic_upgrade": True}
+    vms = [{"name": f"vm{i}", "region": r, "subscription": "s1", "healthy": True, "extensions": [ext]}
+           for i, r in enumerate(("westus", "eastus"))]
+    fleet = parse_fleet({"regions": [{"name": "westus"}, {"name": "eastus"}],
+                         "catalog": [{"publisher": "Contoso", "type": "Agent", "versions": ["1.0", "1.1"]}],
+                         "scale_sets": [], "availability_sets": [], "vms": vms})
+
+    def task(vm: str) -> dict[str, str]:
+        return {"vm": vm, "extension": "agent", "from_version": "1.0", "to_version": "1.1"}
+
+    schedule = parse_schedule({"phases": [{"index": 0, "regions": ["westus"]}, {"index": 1, "regions": ["eastus"]}],
+                               "waves": [{"index": 0, "phase": 0, "tasks": [task("vm0")]},
+                                         {"index": 1, "phase": 1, "tasks": [task("vm1")]}],
+                               "skipped": [], "lower_bound": 0, "optimal": False})
+    faults = parse_faults({"vm_failures": [{"vm": "vm0", "extension": "agent", "attempts": None}]}, fleet)
+    claim = PhaseGate("claim", spec.gates[0].span)
+    verdicts = {}
+    for held in (True, False):
+        pol = spec if held else replace(spec, gates=tuple(g for g in spec.gates if not isinstance(g, PhaseGate)))
+        sink = MemorySink()
+        result = execute(pol, fleet, schedule, SimDriver(fleet, faults, seed=0), sink)
+        events = [json.loads(line) for line in sink.lines]
+        verdicts[held] = fuzz.judge_run(claim, fleet, events, dict(result.versions), schedule)
+    assert verdicts[True] == ""
+    assert verdicts[False].startswith("phase 1 started while vm0/agent of phase 0 had"), verdicts[False]
