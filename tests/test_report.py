@@ -95,7 +95,7 @@ def test_halts_say_rule_span_why_and_unblock(sample: dict[str, Path]) -> None:
     row = re.search(r'<tr data-region="chilecentral" id="halt-1">(.*?)</tr>', page, re.S)
     assert row is not None
     text = row.group(1)
-    assert "precheck" in text and "specs/azure-default.wg:38" in text
+    assert "precheck" in text and "wavegate:azure-default.wg:38" in text
     assert "1 of 4 VMs of scale set chilecentral-vmss-00270 are unhealthy (25%)" in text
     assert "repair chilecentral-vmss-00270-0003" in text
     assert "/work" not in page and str(Path.cwd()) not in page  # paths as they ship, never where they lie
@@ -106,7 +106,7 @@ def test_the_rules_are_listed_with_file_line_and_text(sample: dict[str, Path]) -
     policy = load_policy(bundled_spec())
     lines = bundled_spec().read_text().splitlines()
     for rule in (*policy.rules, *policy.preferences, *policy.gates):
-        assert f"specs/azure-default.wg:{rule.span.line}" in page
+        assert f"wavegate:azure-default.wg:{rule.span.line}" in page
         assert html.escape(lines[rule.span.line - 1].strip()) in page
     assert "VMs in different availability zones aren&#x27;t upgraded concurrently" in page  # the quoted sentence
 
@@ -118,7 +118,7 @@ def test_progress_and_bound_and_risk(sample: dict[str, Path]) -> None:
     assert "lower bound 36" in page and "it is optimal" in page
     assert "wavegate explain --schedule SCHEDULE --vm koreacentral-" in page
     assert "P(halt) 31.0%" in page and "P50 5h 0m" in page and "worst seeds" in page
-    assert "precheck (specs/azure-default.wg:38)" in page
+    assert "precheck (wavegate:azure-default.wg:38)" in page
 
 
 def test_the_page_works_with_the_schedule_alone(sample: dict[str, Path], tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def report_html(policy: Policy, fleet: Fleet, schedule: Schedule, names: Names, 
 
 
 def shown_name(spec: Path) -> str:
-    """A bundled spec as it ships (specs/azure-default.wg), any other by its file name."""
+    """A bundled spec as the CLI names it (wavegate:azure-default.wg), any other by its file name."""
     shown = display_path(str(spec))
     return shown if shown != str(spec) else spec.name
 

@@ -1,6 +1,6 @@
 """The policy's rules with their source lines (file:line and the text), and how paths are spelled on the page.
 
-A bundled spec is spelled as it ships (``specs/azure-default.wg``), any other file as it was given; the event log's
+A bundled spec is spelled as the CLI spells it (``wavegate:azure-default.wg``), any other file as it was given; the event log's
 texts name the spec by the path the run was given, so those paths are respelled the same way.  So the page does not
 depend on where the package is installed.
 """
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dsl.bundled import shown
 from dsl.diagnostics import Span
 from dsl.policy import Policy
 from engine.model.resources import bundled_specs_dir
@@ -34,12 +35,8 @@ class SourceLine:
 
 
 def display_path(file: str) -> str:
-    path = Path(file)
-    try:
-        inside = path.resolve().relative_to(bundled_specs_dir().resolve())
-    except (ValueError, OSError):
-        return file
-    return f"specs/{inside.as_posix()}"
+    """A policy file as the CLI names it: a bundled spec as ``wavegate:NAME.wg`` (dsl.bundled), others unchanged."""
+    return shown(file, bundled_specs_dir())
 
 
 def path_cleaner(policy: Policy) -> Callable[[str], str]:
