@@ -27,6 +27,7 @@ exits 1 on any disagreement (each one printed with its spec, claim and distingui
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import random
@@ -48,17 +49,21 @@ from dsl.policy import (  # noqa: E402
     ALWAYS,
     And,
     Attr,
+    Bake,
     Canary,
     Capacity,
     Compare,
     Count,
+    DaySpec,
     DistinctLimit,
     Duration,
     ExtensionOrder,
     ExtensionSelector,
+    Freeze,
     Gate,
     HasTag,
     HealthWaitGate,
+    InstallTime,
     Not,
     NotWhole,
     Or,
@@ -75,16 +80,20 @@ from dsl.policy import (  # noqa: E402
     SeparatePairs,
     SeparateRegions,
     StopUpgradedGate,
+    TimeRule,
     UnitLimit,
+    Window,
 )
 from engine.check.semantics import Semantics  # noqa: E402
 from engine.check.verify import verify_schedule  # noqa: E402
+from engine.model.calendar import format_instant, parse_instant  # noqa: E402
 from engine.model.errors import CheckFailed, InputError, MonitorBreach, WavegateError  # noqa: E402
 from engine.model.faults import parse_faults  # noqa: E402
 from engine.model.fleet import Fleet, parse_fleet  # noqa: E402
 from engine.model.schedule import Schedule, parse_schedule  # noqa: E402
 from engine.plan.synthesis import plan  # noqa: E402
 from engine.prove.certificate import certify  # noqa: E402
+from engine.prove.kinds.timing import time_claim_policy  # noqa: E402
 from engine.prove.policydiff import diff_policies  # noqa: E402
 from engine.prove.prover import claim_policy, prove_claim  # noqa: E402
 from engine.prove.results import Outcome  # noqa: E402
@@ -525,6 +534,198 @@ def replay_refutation(spec: Policy, claim: Rule | Gate, out: Outcome) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Calendar claims: windows, freezes, bakes, install times
+
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
+TIME_START = parse_instant("2030-01-07T00:00Z")  # a Monday; plans start here or a little later
+TIME_SHIFTS = (-86400, -3 * 3600, -3600, -1800, 1800, 3600, 3 * 3600, 86400)
+
+
+def rand_days(rng: random.Random) -> tuple[DaySpec, ...]:
+    r = rng.random()
+    if r < 0.7:
+        return tuple(DaySpec(weekday=d) for d in sorted(rng.sample(range(7), rng.randint(1, 7))))
+    if r < 0.85:
+        return (DaySpec(weekday=rng.randrange(7), nth=rng.choice((1, 2, -1))),)
+    return tuple(DaySpec(month_day=d) for d in sorted(rng.sample((1, 7, 8, 9, 15, -1), rng.randint(1, 3))))
+
+
+def rand_freeze_bounds(rng: random.Random) -> tuple[str, str]:
+    day, hour = rng.randint(6, 16), rng.choice((0, 0, 6, 12, 22))
+    start = dt.datetime(2030, 1, day, hour)
+    end = start + dt.timedelta(hours=rng.choice((2, 12, 24, 48, 96)))
+    return start.isoformat(timespec="minutes"), end.isoformat(timespec="minutes")
+
+
+def rand_time_rule(rng: random.Random, name: str) -> TimeRule:
+    kind = rng.choice(("window", "window", "freeze", "bake", "install"))
+    if kind == "window":
+        start = rng.randrange(0, 1440, 60)
+        end = rng.choice([m for m in range(60, 1441, 60) if m != start])
+        return Window(name, SPAN, days=rand_days(rng), start=start, end=end, zone=rng.choice(ZONES),
+                      where=rand_where(rng, 1))
+    if kind == "freeze":
+        fs, fe = rand_freeze_bounds(rng)
+        return Freeze(name, SPAN, start=fs, end=fe, zone=rng.choice(ZONES), where=rand_where(rng, 1))
+    if kind == "bake":
+        return Bake(name, SPAN, duration=Duration(rng.choice((1800, 3600, 4 * 3600, 86400))),
+                    after=rng.choice(("phase", "wave", "first_wave", "first_zone")))
+    return InstallTime(name, SPAN, duration=Duration(rng.choice((60, 300, 600, 1800))))
+
+
+def mutate_time_rule(rng: random.Random, r: TimeRule) -> TimeRule:
+    """A near neighbour of ``r`` (often implied by it, often not): the boundary where a wrong proof shows."""
+    c = rng.random()
+    if isinstance(r, Window):
+        if c < 0.5:
+            opens = max(0, min(1380, r.start + rng.choice((-60, 0, 60))))
+            closes = max(60, min(1440, r.end + rng.choice((-60, 0, 60))))
+            return replace(r, start=opens, end=closes) if opens != closes else r
+        if c < 0.7:
+            return replace(r, days=rand_days(rng))
+        if c < 0.85:
+            return replace(r, zone=rng.choice(ZONES))
+        return replace(r, where=rand_where(rng, 1))
+    if isinstance(r, Freeze):
+        if c < 0.6:
+            begins = dt.datetime.fromisoformat(r.start) + dt.timedelta(hours=rng.choice((-6, 0, 6)))
+            ends = dt.datetime.fromisoformat(r.end) + dt.timedelta(hours=rng.choice((-6, 0, 6)))
+            if ends <= begins:
+                return r
+            return replace(r, start=begins.isoformat(timespec="minutes"), end=ends.isoformat(timespec="minutes"))
+        if c < 0.8:
+            return replace(r, zone=rng.choice(ZONES))
+        return replace(r, where=rand_where(rng, 1))
+    if isinstance(r, Bake):
+        if c < 0.6:
+            return replace(r, duration=Duration(max(60, r.duration.seconds * rng.choice((1, 2)) // rng.choice((1, 2)))))
+        return replace(r, after=rng.choice(("phase", "wave", "first_wave", "first_zone")))
+    return replace(r, duration=Duration(max(60, r.duration.seconds * rng.choice((1, 2)) // rng.choice((1, 2)))))
+
+
+def shift_schedule(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """A timed schedule with one wave moved in time (and every later wave with it), shortened or stretched."""
+    waves = doc["waves"]
+    if not waves:
+        return None
+    i = rng.randrange(len(waves))
+    times = [(parse_instant(w["start"]), parse_instant(w["end"])) for w in waves]
+    how = rng.choice(("shift", "shift", "pull", "shorten", "stretch"))
+    if how == "pull":  # start right after the previous wave (or the rollout's start): no bake, no wait
+        prev = times[i - 1][1] if i else parse_instant(doc["start"])
+        delta = prev - times[i][0]
+    else:
+        delta = rng.choice(TIME_SHIFTS) if how == "shift" else 0
+    moved = []
+    for k, (ws, we) in enumerate(times):
+        if k == i and how == "shorten":
+            we = ws + (we - ws) // 2
+        elif k == i and how == "stretch":
+            we = we + 3600
+        if k >= i:
+            ws, we = ws + delta, we + delta + (3600 if how == "stretch" and k > i else 0)
+            if how == "stretch" and k > i:
+                ws += 3600
+        moved.append((ws, we))
+    for w, (ws, we) in zip(waves, moved, strict=True):
+        w["start"], w["end"] = format_instant(ws), format_instant(we)
+    doc.pop("finish", None)
+    return doc
+
+
+def timed_schedules(rng: random.Random, spec: Policy, fleet: Fleet, stats: Stats, mutations: int) -> list[Any]:
+    start = TIME_START + rng.choice((0, 0, 5 * 3600, 86400 + 1800))
+    try:
+        got = plan(spec, fleet, time_limit=3.0, workers=1, certify_time=0.0, start=start)
+    except CheckFailed:
+        stats.planner_refused += 1
+        return []
+    except WavegateError:
+        return []
+    stats.planned += 1
+    base = got.schedule.model_dump(mode="json", exclude={"certificate", "fleet_sha256", "policy_sha256"})
+    base.pop("finish", None)
+    out = [parse_schedule(base, "<fuzz schedule>")]
+    for _ in range(mutations):
+        doc = shift_schedule(rng, json.loads(json.dumps(base)))
+        if doc is not None and rng.random() < 0.3:
+            doc = shift_schedule(rng, doc)
+        if doc is not None:
+            try:
+                out.append(parse_schedule(doc, "<fuzz schedule>"))
+            except InputError:
+                continue
+    return out
+
+
+def search_time(spec: Policy, claim: TimeRule, rng: random.Random, fleets: int, stats: Stats) -> str:
+    """A fleet and timed schedule the spec accepts and that breaks the claim itself (its JSON), or ''.  Only the
+    claim's own violations count: the claim's policy has no install time of its own, so its calendar check reads
+    the executor's nominal one, which is not the claim."""
+    claim_pol = time_claim_policy(spec, claim)
+    for _ in range(fleets):
+        doc = rand_fleet(rng, max_vms=8)
+        try:
+            fleet = parse_fleet(doc, "<fuzz fleet>")
+        except InputError:
+            continue
+        for sched in timed_schedules(rng, spec, fleet, stats, 6):
+            stats.searched += 1
+            if not verify_schedule(spec, fleet, sched).ok:
+                continue
+            stats.accepted += 1
+            broken = [v for v in verify_schedule(claim_pol, fleet, sched).violations if v.rule == claim.name]
+            if broken:
+                return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json"),
+                                   "why": broken[0].message})
+    return ""
+
+
+def time_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
+    spec = rand_spec(rng, bases)
+    times: list[TimeRule] = [rand_time_rule(rng, f"t{i}") for i in range(rng.randint(1, 3))]
+    installs = [t for t in times if isinstance(t, InstallTime)]
+    times = [t for t in times if not isinstance(t, InstallTime)] + installs[:1]
+    spec = replace(spec, times=tuple(times))
+    claim = mutate_time_rule(rng, rng.choice(times)) if rng.random() < 0.6 else rand_time_rule(rng, "claim")
+    claim = replace(claim, name="claim")
+    kind = type(claim).__name__
+    stats.kinds[kind] += 1
+    out = prove_claim(spec, claim, args.time_limit)
+    stats.status[out.status] += 1
+    if out.status in ("proven", "unknown"):
+        found = search_time(spec, claim, rng, max(1, args.fleets // 2), stats)
+        if out.status == "proven":
+            stats.proven_by_kind[kind] += 1
+            if found:
+                stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  times "
+                                           f"{spec.times!r}\n  {found}")
+        elif found:
+            stats.unknown_false += 1
+        else:
+            stats.unknown_open += 1
+    elif out.status == "refuted":
+        why = replay_time_refutation(spec, claim, out)
+        if why:
+            stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}\n  times {spec.times!r}")
+
+
+def replay_time_refutation(spec: Policy, claim: TimeRule, out: Outcome) -> str:
+    cex = out.counterexample
+    if cex is None or cex.schedule is None:
+        return "a refutation without a counterexample"
+    try:
+        fleet, sched = parse_fleet(cex.fleet), parse_schedule(cex.schedule)
+    except InputError as e:
+        return f"the counterexample is not valid input: {e}"
+    if not verify_schedule(spec, fleet, sched).ok:
+        return "the counterexample breaks the spec"
+    if verify_schedule(time_claim_policy(spec, claim), fleet, sched).ok:
+        return "the counterexample keeps the claim"
+    return ""
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Cases
 
 
@@ -613,8 +814,11 @@ def run_cases(first: int, stop: int, seed: int, args: Any) -> Stats:
     stats = Stats()
     for i in range(first, stop):
         rng = random.Random(seed * 1_000_003 + i)
-        if rng.random() < args.diff_share:
+        r = rng.random()
+        if r < args.diff_share:
             diff_case(rng, bases, stats, args)
+        elif r < args.diff_share + getattr(args, "time_share", 0.0):
+            time_case(rng, bases, stats, args)
         else:
             claim_case(rng, bases, stats, args)
         stats.cases += 1
@@ -696,6 +900,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=6, help="executor runs searched per proven executor claim")
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds the prover has per claim")
     ap.add_argument("--gate-share", type=float, default=0.12, help="fraction of claim cases that are executor claims")
+    ap.add_argument("--time-share", type=float, default=0.08, help="fraction of cases that are calendar claims")
     ap.add_argument("--diff-share", type=float, default=0.1, help="fraction of cases that are diff cases")
     ap.add_argument("--progress", type=int, default=0, help="print the running totals every N cases")
     ap.add_argument("--planned", type=int, default=0,

@@ -398,6 +398,24 @@ def test_an_always_open_window_does_not_prove_a_narrower_claim() -> None:
     assert wider is not None and prove_claim(spec, wider.times[0]).status == "proven"
 
 
+@pytest.mark.parametrize(("spec_where", "claim_where"), [
+    ('scale_set.upgrade_mode != "rolling"', None),
+    ('not vm.tags.tier in ["web", "db"]', 'scale_set.name != "ss1"'),
+])
+def test_a_window_on_fewer_vms_does_not_prove_a_claim_on_more(spec_where: str, claim_where: str | None) -> None:
+    """Regression (bench/prove_fuzz.py's calendar cases, seed 4): the spec's window strings were not interned, so
+    its `!= "x"` read as always true and the window was taken to cover every VM the claim names: proven, while a
+    VM in a rolling scale set (a prod tier VM) upgrades outside the claimed window."""
+    window = 'upgrade only Monday,Tuesday 22:00-18:00 in "Asia/Kolkata"'
+    spec = check_source(f"policy s\nrule w: {window} where {spec_where}\n", "s.wg").policy
+    tail = f" where {claim_where}" if claim_where else ""
+    claim = check_source(f"policy c\nrule c: {window}{tail}\n", "c.wg").policy
+    assert spec is not None and claim is not None
+    assert prove_claim(spec, claim.times[0]).status != "proven"
+    same = check_source(f"policy c\nrule c: {window} where {spec_where}\n", "c.wg").policy
+    assert same is not None and prove_claim(spec, same.times[0]).status == "proven"
+
+
 def test_time_claims_on_a_spec_without_time_rules_are_refuted_by_an_untimed_schedule() -> None:
     claim = check_source("policy c\nrule c: install takes 1m\n", "c.wg").policy
     assert claim is not None

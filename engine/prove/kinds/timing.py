@@ -49,8 +49,8 @@ from engine.prove.kinds.base import ClaimKind
 from engine.prove.recheck import recheck_unsat
 from engine.prove.replay import complete_schedule, replay
 from engine.prove.results import Counterexample, Outcome
-from engine.prove.symbolic import AttrVals, eval_pred
-from engine.prove.witness import Witness, assemble, interner_for, plain_vm, region_entry, vm_from
+from engine.prove.symbolic import AttrVals, Interner, eval_pred, predicate_strings, rule_strings
+from engine.prove.witness import Witness, assemble, plain_vm, region_entry, vm_from
 
 T = TypeVar("T", InstallTime, Bake, Window, Freeze)
 YEARS = (2000, 2100)  # the calendar years a window or freeze claim is checked over, day by day
@@ -67,12 +67,20 @@ def time_claim_policy(spec: Policy, claim: TimeRule) -> Policy:
     return replace(spec, name=f"{spec.name} (claim)", rules=(), preferences=(), gates=(), times=(claim,))
 
 
+def time_interner(spec: Policy, claim: TimeRule, *preds: Predicate) -> Interner:
+    """Every string the spec's rules and time rules, the claim and ``preds`` compare with.  The time rules' own
+    strings are the point: without them a time rule's ``!= "x"`` read x as a string no VM can have, so "always
+    true" (a where-implication proven that a fleet breaks; found by bench/prove_fuzz.py's calendar cases)."""
+    strings = [x for r in (*spec.rules, *spec.times, claim) for x in rule_strings(r)]
+    return Interner([*strings, *(x for p in preds for x in predicate_strings(p))])
+
+
 def implies(spec: Policy, claim: TimeRule, a: Predicate, b: Predicate, deadline: float) -> bool | None:
     """Does ``a`` imply ``b`` on every VM (True), not (False), or no answer (None)?  True without a solver only
     when syntactic (``b`` is true, or ``a`` is ``b``); Z3's unsat is kept only when cvc5 confirms the same query."""
     if isinstance(b, TrueP) or a == b:
         return True
-    kv = AttrVals("g", None, (), interner_for(spec, claim))
+    kv = AttrVals("g", None, (), time_interner(spec, claim, a, b))
     query = [eval_pred(a, kv), z3.Not(eval_pred(b, kv)), *kv.all_side()]
     s = Solver(ctx=z3.main_ctx())
     s.add(*query)
@@ -159,7 +167,7 @@ def _model_vm(spec: Policy, claim: TimeRule, where: Predicate, avoid: Sequence[P
               deadline: float) -> dict[str, Any] | None:
     if isinstance(where, TrueP) and not avoid:
         return plain_vm(name, "region-a", True)
-    kv = AttrVals("w", None, (), interner_for(spec, claim))
+    kv = AttrVals("w", None, (), time_interner(spec, claim, where, *avoid))
     s = Solver(ctx=z3.main_ctx())
     s.add(eval_pred(where, kv), *(z3.Not(eval_pred(p, kv)) for p in avoid))
     for key in ("vm.region", "vm.in_scale_set", "vm.in_availability_set", "scale_set.name", "availability_set.name"):
