@@ -431,6 +431,21 @@ def test_diff_sees_the_time_rules() -> None:
     assert diff_policies(new, new).verdict == "equivalent"
 
 
+@pytest.mark.parametrize(("install", "verdict"), [("1m", "looser"), ("2m", "equivalent"), ("5m", "stricter")])
+def test_diff_reads_the_nominal_install_time_that_time_rules_imply(install: str, verdict: str) -> None:
+    """Regression: with time rules and no `install takes`, the checker holds each wave to the nominal 2m per install;
+    adding `install takes 1m` came out "equivalent" though the old policy refuses the new one's 1-minute waves."""
+    window = "rule w: upgrade only Saturday 00:00-24:00\n"
+    old = check_source(f"policy old\n{window}", "old.wg").policy
+    new = check_source(f"policy new\n{window}rule fast: install takes {install}\n", "new.wg").policy
+    assert old is not None and new is not None
+    res = diff_policies(old, new)
+    assert res.verdict == verdict
+    for d in (res.new_in_old, res.old_in_new):
+        for x in d.differences:
+            assert x.status == "refuted" and x.counterexample is not None  # replayed, shown with its fleet
+
+
 # -- zones from a VM tag -----------------------------------------------------------------------------------------
 
 

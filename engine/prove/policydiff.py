@@ -17,11 +17,13 @@ from dsl.policy import (
     Duration,
     Gate,
     HealthWaitGate,
+    InstallTime,
     Policy,
     Rule,
     TimeRule,
     VersionClaim,
 )
+from engine.model.calendar import DEFAULT_INSTALL_SECONDS
 from engine.model.text import selector_text
 from engine.prove.kinds import CLAIMS
 from engine.prove.prover import prove_claim
@@ -134,6 +136,19 @@ def _version_differences(sub: Policy, sup: Policy) -> list[Difference]:
     return diffs
 
 
+def _implied_install_time(sup: Policy, sub: Policy) -> list[InstallTime]:
+    """A policy with time rules and no ``install takes`` holds each wave to the executor's nominal install time (the
+    checker's calendar check): an obligation like a rule, unless ``sub`` implies the same default.  Without it, NEW
+    adding ``install takes 1m`` to OLD's windows came out "equivalent" though OLD refuses NEW's 1-minute waves."""
+    if not sup.times or any(isinstance(t, InstallTime) for t in sup.times):
+        return []
+    if sub.times and not any(isinstance(t, InstallTime) for t in sub.times):
+        return []  # both read the same nominal install time
+    span = sup.times[0].span
+    return [InstallTime("install time (the nominal one, implied by its time rules)", span,
+                        duration=Duration(DEFAULT_INSTALL_SECONDS))]
+
+
 def direction(sub: Policy, sup: Policy, sub_name: str, sup_name: str, time_limit: float) -> Direction:
     """Does every schedule (and execution) that ``sub`` permits satisfy ``sup``?"""
     diffs: list[Difference] = []
@@ -147,7 +162,7 @@ def direction(sub: Policy, sup: Policy, sub_name: str, sup_name: str, time_limit
         if d is not None:
             diffs.append(d)
     sub_times = {_strip(t) for t in sub.times}
-    for t in sup.times:  # time rules: each proven under sub like a rule (engine/prove/kinds/timing.py)
+    for t in (*sup.times, *_implied_install_time(sup, sub)):  # each proven under sub like a rule (kinds/timing.py)
         checked += 1
         if _strip(t) in sub_times:
             continue
