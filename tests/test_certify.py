@@ -98,11 +98,10 @@ def test_planner_unsat_answers_agree_with_the_second_solver(fleet: Fleet, rs: li
         assert isinstance(solve(policy.rules, fleet, dues, None, 20), NoSchedule)
         return
     except CheckFailed as e:
-        # A planner (Z3) answer that CP-SAT refutes with a schedule the checker accepts: the pipeline refuses it, as
-        # it must; the planner bug itself is pinned by the regression tests below.  Any other failure is not allowed.
-        assert "that the independent checker accepts; the answer is refused" in str(e), str(e)
-        event("planner answer refused: CP-SAT found a schedule the checker accepts")
-        return
+        # A planner (Z3) answer that CP-SAT refutes: the pipeline refuses it, as it must, but it is a planner bug.
+        # The two found so far (one order variable shared by every order pair) are fixed and pinned below; 5,000
+        # generated cases found no other (seed 777), so a refusal here fails.
+        pytest.fail(f"the second solver refuted a planner answer (a planner bug): {e}")
     except SolverTimeout:
         event("planner: unknown (timeout)")
         return
