@@ -681,6 +681,46 @@ def search_time(spec: Policy, claim: TimeRule, rng: random.Random, fleets: int, 
     return ""
 
 
+def timed_pair(rng: random.Random, old: Policy, new: Policy) -> tuple[Policy, Policy]:
+    """``old`` and ``new`` with time rules: random ones on OLD, and NEW's with one dropped, changed or added."""
+    times = [rand_time_rule(rng, f"t{i}") for i in range(rng.randint(1, 2))]
+    installs = [t for t in times if isinstance(t, InstallTime)]
+    times = [t for t in times if not isinstance(t, InstallTime)] + installs[:1]
+    changed = list(times)
+    r = rng.random()
+    if r < 0.25:
+        changed.pop(rng.randrange(len(changed)))
+    elif r < 0.75:
+        i = rng.randrange(len(changed))
+        changed[i] = mutate_time_rule(rng, changed[i])
+    else:
+        extra = rand_time_rule(rng, "t_new")
+        if not (isinstance(extra, InstallTime) and installs):
+            changed.append(extra)
+    return replace(old, times=tuple(times)), replace(new, times=tuple(changed))
+
+
+def search_timed_pair(sub: Policy, sup: Policy, rng: random.Random, fleets: int, stats: Stats) -> str:
+    """A fleet and a timed schedule (the planner's under ``sub``, and time-shifted ones) ``sub`` accepts and ``sup``
+    rejects (its JSON), or ''."""
+    for _ in range(fleets):
+        doc = rand_fleet(rng, max_vms=8)
+        try:
+            fleet = parse_fleet(doc, "<fuzz fleet>")
+        except InputError:
+            continue
+        for sched in timed_schedules(rng, sub, fleet, stats, 6):
+            stats.searched += 1
+            if not verify_schedule(sub, fleet, sched).ok:
+                continue
+            stats.accepted += 1
+            report = verify_schedule(sup, fleet, sched)
+            if not report.ok:
+                return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json"),
+                                   "why": report.violations[0].message})
+    return ""
+
+
 def time_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
     spec = rand_spec(rng, bases)
     times: list[TimeRule] = [rand_time_rule(rng, f"t{i}") for i in range(rng.randint(1, 3))]
@@ -787,7 +827,10 @@ def diff_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
         else:
             rules.append(rand_rule(rng, f"new{len(rules)}"))
     new = replace(old, name=f"{old.name}-new", rules=tuple(rules))
-    stats.kinds["diff"] += 1
+    timed = rng.random() < getattr(args, "time_share", 0.0) * 3
+    if timed:
+        old, new = timed_pair(rng, old, new)
+    stats.kinds["diff timed" if timed else "diff"] += 1
     res = diff_policies(old, new, args.time_limit)
     stats.diff_verdicts[res.verdict] += 1
     stats.status[f"diff {res.verdict}"] += 1
@@ -797,10 +840,13 @@ def diff_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
     if res.verdict in ("looser", "equivalent"):
         checks.append((old, new))
     for sub, sup in checks:
-        found = search_rule(sub, sup, rng, args.fleets, args.schedules, stats, _planned(args))
+        if timed:
+            found = search_timed_pair(sub, sup, rng, max(1, args.fleets // 2), stats)
+        else:
+            found = search_rule(sub, sup, rng, args.fleets, args.schedules, stats, _planned(args))
         if found:
-            stats.disagreements.append(f"diff {res.verdict} but a fleet tells them apart: old {old.rules!r}\n  "
-                                       f"new {new.rules!r}\n  {found}")
+            stats.disagreements.append(f"diff {res.verdict} but a fleet tells them apart: old {old.rules!r} "
+                                       f"{old.times!r}\n  new {new.rules!r} {new.times!r}\n  {found}")
 
 
 def _planned(args: Any) -> int:

@@ -416,6 +416,27 @@ def test_a_window_on_fewer_vms_does_not_prove_a_claim_on_more(spec_where: str, c
     assert same is not None and prove_claim(spec, same.times[0]).status == "proven"
 
 
+@pytest.mark.parametrize("where", ["", ' where vm.tags.env == "prod"'])
+def test_a_false_rule_claim_under_a_timed_spec_is_refuted_on_its_calendar(where: str) -> None:
+    """A rule claim's witness knows nothing of windows: it was 'unknown' under any spec with time rules (the replay
+    found no start).  It is now placed on the spec's calendar (engine.prove.timed), and the refutation is a timed
+    schedule the spec accepts: for a prod VM, inside the weekend-night window in Berlin."""
+    spec = load_policy(ROOT / "specs" / "team-windows.wg")
+    claim = check_source(f"policy c\nrule c: at most 5% of a scale_set per wave{where}\n", "c.wg").policy
+    assert claim is not None
+    out = prove_claim(spec, claim.rules[0])
+    assert out.status == "refuted", out.message
+    cex = out.counterexample
+    assert cex is not None and cex.schedule is not None and cex.schedule.get("start")
+    fleet = parse_fleet(cex.fleet, "<cex>")
+    schedule = Schedule.model_validate(cex.schedule)
+    assert verify_schedule(spec, fleet, schedule).ok
+    if where:
+        start = dt.datetime.fromisoformat(schedule.waves[0].start.replace("Z", "+00:00"))  # type: ignore[union-attr]
+        local = start.astimezone(zone("Europe/Berlin"))
+        assert local.weekday() in (5, 6, 0) and (local.hour >= 22 or local.hour < 6)
+
+
 def test_time_claims_on_a_spec_without_time_rules_are_refuted_by_an_untimed_schedule() -> None:
     claim = check_source("policy c\nrule c: install takes 1m\n", "c.wg").policy
     assert claim is not None

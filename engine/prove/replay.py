@@ -2,7 +2,8 @@
 
 A candidate fleet + schedule refutes a claim only when the checker accepts the schedule under the spec and rejects it
 under the *claim policy* (the spec's fleet-level settings with the claim as its only obligation).  The schedule's
-skipped list is filled from the real upgrade resolution first, so only the claim can make it fail.
+skipped list is filled from the real upgrade resolution first, so only the claim can make it fail; when the spec has
+time rules, an untimed candidate is first placed on its calendar (engine.prove.timed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from engine.model.errors import InputError
 from engine.model.fleet import parse_fleet
 from engine.model.schedule import Skipped, parse_schedule
 from engine.model.upgrades import resolve_upgrades
+from engine.prove.timed import on_calendar
 
 
 def rule_claim_policy(spec: Policy, claim: Rule) -> Policy:
@@ -33,12 +35,13 @@ def verify_ok(policy: Policy, fleet_json: dict[str, Any], schedule_json: dict[st
 
 
 def complete_schedule(spec: Policy, fleet_json: dict[str, Any], schedule_json: dict[str, Any]) -> dict[str, Any]:
-    """Fill the schedule's skipped list from the real upgrade resolution, so only the claim can make it fail."""
+    """Fill the schedule's skipped list from the real upgrade resolution, so only the claim can make it fail; with
+    time rules, place an untimed schedule on the spec's calendar (left untimed when it finds no place)."""
     fleet = parse_fleet(fleet_json, "<counterexample fleet>")
     res = resolve_upgrades(fleet, spec.versions)
     out = dict(schedule_json)
     out["skipped"] = [s.model_dump(mode="json") for s in sorted(res.skipped, key=_skip_key)]
-    return out
+    return on_calendar(spec, fleet_json, out) or out
 
 
 def _skip_key(s: Skipped) -> tuple[str, str]:
@@ -54,6 +57,8 @@ def replay(spec: Policy, claim_policy: Policy, fleet_json: dict[str, Any], sched
     ``claim_policy``; ``precondition`` is what the claim's kind requires of the candidate fleet beyond that."""
     try:
         schedule_json = complete_schedule(spec, fleet_json, schedule_json)
+        if spec.times and not schedule_json.get("start"):
+            return False, "the candidate schedule found no place on the spec's calendar (windows, freezes)"
         why_not = precondition(fleet_json) if precondition is not None else ""
         if why_not:
             return False, why_not
