@@ -727,6 +727,9 @@ def time_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
     installs = [t for t in times if isinstance(t, InstallTime)]
     times = [t for t in times if not isinstance(t, InstallTime)] + installs[:1]
     spec = replace(spec, times=tuple(times))
+    if rng.random() < 0.3:  # a rule claim under a spec with a calendar: searched and replayed on timed schedules
+        timed_rule_case(rng, spec, stats, args)
+        return
     claim = mutate_time_rule(rng, rng.choice(times)) if rng.random() < 0.6 else rand_time_rule(rng, "claim")
     claim = replace(claim, name="claim")
     kind = type(claim).__name__
@@ -746,6 +749,30 @@ def time_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
             stats.unknown_open += 1
     elif out.status == "refuted":
         why = replay_time_refutation(spec, claim, out)
+        if why:
+            stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}\n  times {spec.times!r}")
+
+
+def timed_rule_case(rng: random.Random, spec: Policy, stats: Stats, args: argparse.Namespace) -> None:
+    rule = mutate_rule(rng, rng.choice(spec.rules)) if spec.rules and rng.random() < 0.55 else rand_rule(rng, "claim")
+    claim = replace(rule, name="claim")
+    kind = f"{type(claim).__name__} timed"
+    stats.kinds[kind] += 1
+    out = prove_claim(spec, claim, args.time_limit)
+    stats.status[out.status] += 1
+    if out.status in ("proven", "unknown"):
+        found = search_timed_pair(spec, claim_policy(spec, claim), rng, max(1, args.fleets // 2), stats)
+        if out.status == "proven":
+            stats.proven_by_kind[kind] += 1
+            if found:
+                stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  times "
+                                           f"{spec.times!r}\n  {found}")
+        elif found:
+            stats.unknown_false += 1
+        else:
+            stats.unknown_open += 1
+    elif out.status == "refuted":
+        why = replay_refutation(spec, claim, out)
         if why:
             stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}\n  times {spec.times!r}")
 

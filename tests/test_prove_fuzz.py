@@ -52,6 +52,18 @@ def test_planner_schedules_and_their_mutations_are_searched_without_disagreement
     assert stats.planned >= 5 and stats.planner_refused == 0
 
 
+def test_calendar_cases_find_no_disagreement() -> None:
+    """Time claims, rule claims under a spec with a calendar, and diffs with time rules, in a small run (the
+    where-implication bug they found is pinned in tests/test_times.py)."""
+    fuzz = _fuzz()
+    args = Namespace(fleets=4, schedules=2, runs=2, time_limit=5.0, diff_share=0.2, time_share=0.8, progress=0)
+    stats = fuzz.run(25, 5, args)
+    assert stats.disagreements == [], stats.disagreements[:1]
+    kinds = set(stats.kinds)
+    assert kinds & {"Window", "Freeze", "Bake", "InstallTime"} and any(k.endswith(" timed") for k in kinds)
+    assert stats.planned >= 10  # timed schedules were planned and searched
+
+
 def test_the_totals_do_not_depend_on_workers_or_on_where_a_run_is_split() -> None:
     fuzz = _fuzz()
 
