@@ -79,6 +79,7 @@ from dsl.policy import (  # noqa: E402
     Rule,
     SeparatePairs,
     SeparateRegions,
+    StopUnhealthyGate,
     StopUpgradedGate,
     TimeRule,
     UnitLimit,
@@ -227,13 +228,15 @@ def mutate_rule(rng: random.Random, r: Rule) -> Rule:
 
 
 def rand_gate_claim(rng: random.Random, spec: Policy) -> Gate:
-    kind = rng.choice(("precheck", "stop_upgraded", "pause", "retry", "rollback", "phase"))
+    kind = rng.choice(("precheck", "stop_upgraded", "stop_unhealthy", "pause", "retry", "rollback", "phase"))
     scope = rng.choice((*SET_SCOPES, *SET_SCOPES, "region", "vm"))
     cap = Percent(Fraction(rng.choice((10, 20, 30, 50))))
     if kind == "precheck":
         return PrecheckGate("claim", SPAN, of=scope, cap=cap)
     if kind == "stop_upgraded":
         return StopUpgradedGate("claim", SPAN, of=scope, cap=cap)
+    if kind == "stop_unhealthy":
+        return StopUnhealthyGate("claim", SPAN, of=scope, cap=cap)
     if kind == "pause":
         return PauseGate("claim", SPAN, pause=Duration(rng.choice((30, 60, 120))), of=scope)
     if kind == "retry":
@@ -375,7 +378,8 @@ class _Neutral:
         real, claim = REAL_GATES, self.claim
         return replace(real,
                        may_start_batch=lambda n, u, g: True if g is claim else real.may_start_batch(n, u, g),
-                       upgraded_breach=lambda m, uu, g: False if g is claim else real.upgraded_breach(m, uu, g))
+                       upgraded_breach=lambda m, uu, g: False if g is claim else real.upgraded_breach(m, uu, g),
+                       set_breach=lambda n, u, g: False if g is claim else real.set_breach(n, u, g))
 
 
 def rand_faults(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
@@ -399,6 +403,8 @@ def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions:
     """How the event log of a run breaks an executor claim read from the log ('' when it keeps it)."""
     if isinstance(claim, PhaseGate):
         return judge_phases(fleet, events, schedule) if schedule is not None else ""
+    if isinstance(claim, StopUnhealthyGate):
+        return judge_stop_unhealthy(claim, fleet, events)
     if isinstance(claim, PauseGate):
         group_of = _group_getter(claim.of, fleet)
         spans: dict[Any, list[tuple[float, float | None]]] = {}
@@ -445,6 +451,33 @@ def judge_run(claim: Gate, fleet: Fleet, events: list[dict[str, Any]], versions:
     return ""
 
 
+SET_LABELS = {"scale_set": "scale set", "availability_set": "availability set", "set": "set"}
+
+
+def judge_stop_unhealthy(claim: StopUnhealthyGate, fleet: Fleet, events: list[dict[str, Any]]) -> str:
+    """``stop a S when more than C is unhealthy during a batch``, read from the log: once a batch ends whose peak of
+    unhealthy VMs in a set (the executor's ``unhealthy_max`` of the set's check) exceeds the cap, no later batch of
+    that set starts.  Set scopes only (the executor batches by set; other scopes are left to the prover's unknown)."""
+    prefix = SET_LABELS.get(claim.of)
+    if prefix is None:
+        return ""
+    kinds = {"scale set": {s.name for s in fleet.scale_sets}, "availability set": {a.name for a in fleet.availability_sets}}
+    names = kinds.get(prefix, kinds["scale set"] | kinds["availability set"])
+    stopped: dict[str, float] = {}
+    for e in events:
+        detail = e.get("detail") or {}
+        if e["event"] == "batch_finished":
+            for c in detail.get("checks", ()):
+                name = c["group"][len(prefix) + 1:] if c["group"].startswith(prefix + " ") else None
+                if name in names and claim.cap.exceeded_by(c["unhealthy_max"], c["set_size"]):
+                    stopped.setdefault(name, e["time"])
+        elif e["event"] == "batch_started" and detail.get("set") in stopped:
+            name = detail["set"]
+            return f"a batch of {prefix} {name} started at {e['time']} after the batch ending at {stopped[name]} " \
+                   f"had more than {claim.cap} of it unhealthy"
+    return ""
+
+
 def judge_phases(fleet: Fleet, events: list[dict[str, Any]], schedule: Schedule) -> str:
     """``a phase starts only when every due task of the previous phase succeeded``, read from the log as the
     executor documents it (``Executor.holders``): a task holds a phase unless its last outcome so far is a success
@@ -481,7 +514,9 @@ def _group_getter(scope: str, fleet: Fleet) -> Callable[[Any], Any]:
 
 def search_run(spec: Policy, claim: Gate, rng: random.Random, runs: int, stats: Stats) -> str:
     """A run of the spec's executor that breaks the claim (its fleet, schedule and faults as JSON), or ''."""
-    monitored = isinstance(claim, PrecheckGate | StopUpgradedGate)
+    # The claim's gate rides along switched off: its monitor (or, for stop-unhealthy, its per-batch peaks in the
+    # log) watches the spec's own run.
+    monitored = isinstance(claim, PrecheckGate | StopUpgradedGate | StopUnhealthyGate)
     pol = replace(spec, gates=(*spec.gates, claim)) if monitored else spec
     gates = _Neutral(claim).fns() if monitored else REAL_GATES
     for _ in range(runs):

@@ -143,3 +143,36 @@ def test_the_phase_judge_sees_a_phase_started_over_a_failed_task_and_not_one_hel
         verdicts[held] = fuzz.judge_run(claim, fleet, events, dict(result.versions), schedule)
     assert verdicts[True] == ""
     assert verdicts[False].startswith("phase 1 started while vm0/agent of phase 0 had"), verdicts[False]
+
+
+def test_the_stop_unhealthy_judge_sees_a_batch_after_an_unhealthy_one_only_without_the_gate() -> None:
+    """Two of five VMs of a scale set in maintenance during the first batch (40% > 20%): with the spec's gates the
+    set stops; without the stop and the precheck, the next batch starts and the judge says so."""
+    from dataclasses import replace
+
+    from dsl.policy import PrecheckGate, StopUnhealthyGate
+
+    fuzz = _fuzz()
+    spec = load_policy(ROOT / "specs" / "azure-default.wg", ROOT)
+    ext = {"name": "agent", "publisher": "Contoso", "type": "Agent", "version": "1.0", "enable_automatic_upgrade": True}
+    vms = [{"name": f"vm{i}", "region": "westus", "scale_set": "ss0", "subscription": "s1", "extensions": [ext]}
+           for i in range(5)]
+    fleet = parse_fleet({"regions": [{"name": "westus"}],
+                         "catalog": [{"publisher": "Contoso", "type": "Agent", "versions": ["1.0", "1.1"]}],
+                         "scale_sets": [{"name": "ss0", "region": "westus"}], "availability_sets": [], "vms": vms})
+    task = {"extension": "agent", "from_version": "1.0", "to_version": "1.1"}
+    schedule = parse_schedule({"phases": [{"index": 0, "regions": ["westus"]}],
+                               "waves": [{"index": i, "phase": 0, "tasks": [{"vm": f"vm{i}", **task}]}
+                                         for i in range(5)],
+                               "skipped": [], "lower_bound": 0, "optimal": False})
+    faults = parse_faults({"maintenance": [{"at_minutes": 1, "vms": ["vm3", "vm4"], "minutes": 2}]}, fleet)
+    claim = next(g for g in spec.gates if isinstance(g, StopUnhealthyGate))
+    verdicts = {}
+    for keep in (True, False):
+        gates = tuple(g for g in spec.gates if keep or not isinstance(g, StopUnhealthyGate | PrecheckGate))
+        sink = MemorySink()
+        result = execute(replace(spec, gates=gates), fleet, schedule, SimDriver(fleet, faults, seed=0), sink)
+        events = [json.loads(line) for line in sink.lines]
+        verdicts[keep] = fuzz.judge_run(claim, fleet, events, dict(result.versions), schedule)
+    assert verdicts[True] == ""
+    assert verdicts[False].startswith("a batch of scale set ss0 started at"), verdicts[False]
