@@ -330,6 +330,13 @@ def test_the_timed_page_shows_dates_bands_lanes_and_the_finish(timed: dict[str, 
     waits = sum(1 for line in timed["events"].read_text().splitlines() if '"event": "window_wait"' in line)
     drawn = sum(int(n) for n in re.findall(r'<g class="wait tip" tabindex="0" data-sets="(\d+)"', page))
     assert waits > 0 and drawn == waits
+    # the bakes the run waited out, from the event log, each in the lanes' K row and the table
+    baked = [json.loads(line) for line in timed["events"].read_text().splitlines() if '"event": "bake_started"' in line]
+    marks = re.findall(r'<g class="run-bake tip" tabindex="0" data-rule="(\w+)"><title>([^<]+)</title>', page)
+    assert baked and {rule for rule, _ in marks} == {e["rule"] for e in baked}
+    assert all("bake of the run:" in tip and " UTC" in tip for _, tip in marks)
+    counted = re.search(r"<caption>Bakes of the run: ([\d,]+)</caption>", page)
+    assert counted is not None and int(counted.group(1).replace(",", "")) == len(baked)
     # halts are still all marked
     halts = halts_in_log(timed["events"])
     marked = sum(int(c.split(":")[1]) for counts in re.findall(r'<g class="halt tip" tabindex="0" data-n="([a-z_:\d ]+)"',

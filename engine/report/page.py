@@ -222,6 +222,9 @@ def _calendar_caption(r: Report, phases: str) -> str:
     if r.run is not None and r.run.waits:
         text_ += (f" Under the lanes, W squares: {sum(w.sets for w in r.run.waits):,} batches that waited for a "
                   "window or a freeze to end, from when they waited (square) to when the calendar opened (dotted).")
+    if r.run is not None and r.run.bakes:
+        text_ += (f" Under those, K squares: the {sum(b.count for b in r.run.bakes):,} bakes the run waited out, "
+                  "from when each started (square) to when it ended (orange line).")
     return text_
 
 
@@ -241,6 +244,12 @@ def _calendar_tables(r: Report) -> str:
                  for w in r.run.waits]
         out += table(["rule", "reason", "wave", "batches", "waited from (UTC)", "until (UTC)"], wrows,
                      f"Window waits of the run: {sum(w.sets for w in r.run.waits):,} batches")
+    if r.run is not None and r.run.bakes:
+        origin = r.axis.origin
+        brows = [row([b.rule, b.after.replace("_", " "), b.where, f"{b.count:,}", _when(origin + round(b.minutes * 60)),
+                      _when(origin + round(b.until * 60))]) for b in r.run.bakes]
+        out += table(["rule", "after", "where", "bakes", "from (UTC)", "until (UTC)"], brows,
+                     f"Bakes of the run: {sum(b.count for b in r.run.bakes):,}")
     return out
 
 

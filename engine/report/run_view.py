@@ -25,7 +25,7 @@ from engine.run.events import EVENT_KINDS
 SET_HALTS = ("set_blocked", "set_stopped", "install_refused", "phase_held")
 TASK_HALTS = ("retries_exhausted",)
 # Kinds whose lines are parsed; the others are only counted.
-READ = frozenset({"run_started", "run_finished", "wave_started", "wave_finished", "health_failed", "install_failed", "install_deferred", "window_wait", *SET_HALTS, *TASK_HALTS})
+READ = frozenset({"run_started", "run_finished", "wave_started", "wave_finished", "health_failed", "install_failed", "install_deferred", "window_wait", "bake_started", *SET_HALTS, *TASK_HALTS})
 KIND_PREFIX = '"event": "'
 VM_PREFIX = '"vm": "'
 # What would unblock a task given up after its retries, by the kind of its last failure.
@@ -66,6 +66,19 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class RunBake:
+    """A bake the run waited out (``bake_started``): its rule, what it bakes after, where, and from when to when
+    (virtual minutes); ``count`` the bakes of that rule that started at the same moment (one per region)."""
+
+    rule: str
+    after: str
+    where: str
+    minutes: float
+    until: float
+    count: int
+
+
+@dataclass(frozen=True)
 class RunView:
     done: Mapping[tuple[str, int], int]  # tasks that succeeded, by (region, schedule wave)
     actual_share: tuple[float | None, ...]  # by schedule wave: share done when it first finished; None: never ran
@@ -78,6 +91,7 @@ class RunView:
     executed_waves: int
     events: int
     waits: tuple[Wait, ...] = ()  # window waits (a schedule with a calendar), grouped per rule, wave and moment
+    bakes: tuple[RunBake, ...] = ()  # bakes the run waited out, grouped per rule and moment
 
 
 @dataclass
@@ -107,6 +121,7 @@ class _Reader:
     finished: dict[str, Any] | None = None
     started: bool = False
     waits: Counter[tuple[str, str, int | None, float, float | None]] = field(default_factory=Counter)
+    bakes: dict[tuple[float, str, str, float], list[str]] = field(default_factory=dict)  # -> where, per bake
 
 
 def read_run(path: Path, vm_region: Mapping[str, str], tasks: int, waves: int,
@@ -194,11 +209,29 @@ def _read_line(rd: _Reader, obj: dict[str, Any], kind: str, file: str, number: i
         rd.last_failure[(str(obj.get("vm")), str(obj.get("extension")))] = (kind, _failure_text(kind, detail))
     elif kind in SET_HALTS or kind in TASK_HALTS:
         _halt(rd, obj, kind, detail, file, number)
+    elif kind == "bake_started":
+        _bake(rd, obj, detail)
     elif kind == "window_wait":
         until = detail.get("until_minutes")
         wave = detail.get("wave")
         rd.waits[(str(obj.get("rule")), str(detail.get("reason")), wave if isinstance(wave, int) else None,
                   _number(obj.get("time")), float(until) if isinstance(until, int | float) else None)] += 1
+
+
+def _bake(rd: _Reader, obj: Mapping[str, Any], detail: Mapping[str, Any]) -> None:
+    until = detail.get("until_minutes")
+    start = _number(obj.get("time"))
+    if not isinstance(until, int | float):
+        return
+    if isinstance(detail.get("region"), str):
+        where = f"region {detail['region']}"
+    elif isinstance(detail.get("phase"), int):
+        where = f"phase {detail['phase']}"
+    elif isinstance(detail.get("wave"), int):
+        where = f"wave {detail['wave']}"
+    else:
+        where = "the run"
+    rd.bakes.setdefault((start, str(obj.get("rule")), str(detail.get("after")), float(until)), []).append(where)
 
 
 def _check_same_schedule(rd: _Reader, detail: Mapping[str, Any], file: str, number: int) -> None:
@@ -313,7 +346,18 @@ def _view(rd: _Reader, events: int, file: str) -> RunView:
         minutes=_number(fin.get("duration_minutes", fin.get("time"))), ideal_minutes=_number(fin.get("ideal_minutes")),
         executed_waves=rd.executed, events=events,
         waits=tuple(Wait(rule, reason, wave, t, until, n) for (rule, reason, wave, t, until), n in sorted(
-            rd.waits.items(), key=lambda kv: (kv[0][3], kv[0][0], kv[0][1], kv[0][2] or -1))))
+            rd.waits.items(), key=lambda kv: (kv[0][3], kv[0][0], kv[0][1], kv[0][2] or -1))),
+        bakes=tuple(RunBake(rule, after, _places(wheres), t, until, len(wheres))
+                    for (t, rule, after, until), wheres in sorted(rd.bakes.items())))
+
+
+def _places(wheres: list[str]) -> str:
+    """Where bakes that started together were: one place, or the regions counted."""
+    unique = sorted(set(wheres))
+    if len(unique) == 1:
+        return unique[0]
+    names = [w.removeprefix("region ") for w in unique]
+    return f"{len(names)} regions ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
 
 
 def _number(value: object) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from engine.model.calendar import format_instant
 from engine.report.calendar_view import Band
 from engine.report.plan_view import PlanView
-from engine.report.run_view import Halt, RunView, Wait
+from engine.report.run_view import Halt, RunBake, RunView, Wait
 from engine.report.svg import (
     BANDS,
     BLOCKED,
@@ -44,6 +44,7 @@ BAR_H = 15
 HEAD = 60  # band labels, then the held-phase labels, then the wave ticks
 FOOT = 30
 FOOT_CAL = 50  # on a calendar: the window waits' row under the lanes, then the axis caption
+BAKE_ROW = 14  # on a calendar with a run that baked: the run's bakes' row, under the waits' row
 OTHER = "(several regions)"
 # kind -> (glyph letter, fill, letter colour, what it means)
 GLYPHS = {
@@ -104,13 +105,16 @@ def swimlane(plan: PlanView, run: RunView | None, label_id: str, axis: Axis | No
     axis = axis or wave_axis(plan.waves)
     lanes = lanes_of(plan, run)
     timed = isinstance(axis, CalendarAxis)
-    height = HEAD + len(lanes) * LANE_H + (FOOT_CAL if timed else FOOT)
+    baked = timed and run is not None and bool(run.bakes)
+    height = HEAD + len(lanes) * LANE_H + (FOOT_CAL + (BAKE_ROW if baked else 0) if timed else FOOT)
     parts = [_bands(plan, axis, height)]
     if isinstance(axis, CalendarAxis):
         parts.insert(0, el("defs", (), FREEZE_HATCH))
         parts.append(_time_bands(time_bands, axis, lanes, height))
         if run is not None and run.waits:
             parts.append(_waits(run.waits, axis, HEAD + len(lanes) * LANE_H + 16))
+        if run is not None and run.bakes:
+            parts.append(_run_bakes(run.bakes, axis, HEAD + len(lanes) * LANE_H + 16 + BAKE_ROW))
     parts.append(_ticks(axis, height))
     lane_marks: dict[str, list[Mark]] = {}
     all_marks = marks(run.halts if run else (), lanes)
@@ -203,8 +207,26 @@ def _waits(waits: Sequence[Wait], axis: CalendarAxis, y: float) -> str:
     return el("g", (("class", "waits"),), *out)
 
 
+def _run_bakes(bakes: Sequence[RunBake], axis: CalendarAxis, y: float) -> str:
+    """The bakes the run waited out, at their moment, under the waits: a K square where the bake started and an
+    orange line to where it ended, one per rule and moment (its regions counted in the hover text)."""
+    out = []
+    for b in bakes:
+        x0, x1 = axis.minutes(b.minutes), axis.minutes(b.until)
+        tip = (f"bake of the run: {b.rule} (after {b.after.replace('_', ' ')}, {b.where}) from "
+               f"{_utc(axis.origin + round(b.minutes * 60))} until {_utc(axis.origin + round(b.until * 60))}")
+        out.append(el("g", (("class", "run-bake tip"), ("tabindex", 0), ("data-rule", b.rule)), title(tip),
+                      el("line", (("x1", x0), ("y1", y), ("x2", max(x1, x0 + 2)), ("y2", y), ("stroke", "#e69f00"),
+                                  ("stroke-width", 2.0))),
+                      el("rect", (("x", x0 - 3), ("y", y - 3), ("width", 6.0), ("height", 6.0), ("fill", "#ffffff"),
+                                  ("stroke", INK))),
+                      text(x0 + 5, y - 4, "K", ("class", "glyph"))))
+    return el("g", (("class", "run-bakes"),), *out)
+
+
 def _utc(t: int) -> str:
-    return format_instant(t).replace("T", " ").replace(":00Z", " UTC")
+    """``2026-12-05 21:08 UTC`` (seconds shown only when the instant has some: a run's virtual times may)."""
+    return format_instant(t).replace("T", " ").removesuffix("Z").removesuffix(":00") + " UTC"
 
 
 def _ticks(axis: Axis, height: float) -> str:
