@@ -151,6 +151,14 @@ def test_on_a_calendar_the_finish_is_reported_as_utc_instants_too(tmp_path: Path
     assert code == 0, err
     assert "finish time   P50" in text and f"finish (UTC)  P50 {utc['p50'][:10]} {utc['p50'][11:16]}" in text
     assert all(len(line) <= 110 for line in text.splitlines() if line.startswith("finish")), text
+    # the page reads the instants too: in the summary and under the finish-time chart
+    doc, page = tmp_path / "risk.json", tmp_path / "page.html"
+    doc.write_text(out)
+    code, _, err = cli("report", "--spec", "specs/team-windows.wg", "--schedule", str(sched), "--risk", str(doc),
+                       "-o", str(page))
+    assert code == 0, err
+    shown = f"P50 {utc['p50'][:10]} {utc['p50'][11:16]}"
+    assert page.read_text().count(f"on the calendar from 2026-12-02 00:00 UTC: {shown}") == 2
 
 
 def test_report_reads_what_risk_writes_and_risk_report_writes_the_same_page(tmp_path: Path,

@@ -142,7 +142,7 @@ def summary_sentences(r: Report) -> list[str]:
         q = r.risk.finish_minutes
         out.append(f"Risk over {r.risk.scenarios:,} scenarios: P(halt) {percent(r.risk.p_halt.estimate)} "
                    f"[{percent(r.risk.p_halt.low)}, {percent(r.risk.p_halt.high)}]; finish P50 {duration(q.p50)}, "
-                   f"P95 {duration(q.p95)}.")
+                   f"P95 {duration(q.p95)}{_finish_utc_text(r.risk)}.")
     if r.changes is not None:
         out.append(_changes_sentence(r.changes))
     return out
@@ -253,6 +253,15 @@ def _calendar_tables(r: Report) -> str:
     return out
 
 
+def _finish_utc_text(risk: RiskSummary) -> str:
+    """On a calendar, the finish percentiles as dates too ('' without one, so an untimed page is as it was)."""
+    u = risk.finish_utc
+    if u is None:
+        return ""
+    at = [_when(parse_instant(t)) + " UTC" for t in (u.start, u.p50, u.p95, u.max)]
+    return f"; on the calendar from {at[0]}: P50 {at[1]}, P95 {at[2]}, max {at[3]}"
+
+
 def _when(t: int) -> str:
     return format_instant(t).replace("T", " ").removesuffix(":00Z").removesuffix("Z")
 
@@ -346,7 +355,8 @@ def _risk(r: Report) -> str:
     if finish is not None:
         q = risk.finish_minutes
         figs.append(_figure("risk-finish", finish, f"Finish times over the scenarios: P50 {duration(q.p50)} (dashed), "
-                            f"P95 {duration(q.p95)} (dotted), max {duration(q.max)} (solid).", ""))
+                            f"P95 {duration(q.p95)} (dotted), max {duration(q.max)} (solid)"
+                            f"{_finish_utc_text(risk)}.", ""))
     return _section("risk", "Risk: how likely the rollout halts, and how long it takes", *figs,
                     el("h3", (), "The numbers (the charts' table view)"), risk_tables(risk, r.where))
 

@@ -16,6 +16,7 @@ from dsl.diagnostics import Diagnostic, JsonLocation
 from engine.model.bounds import pydantic_diagnostics
 from engine.model.errors import InputError
 from engine.model.fleet import read_json
+from engine.model.schedule import INSTANT_PATTERN
 
 
 class _Read(BaseModel):
@@ -83,6 +84,15 @@ class Histogram(_Read):
         return self
 
 
+class FinishUtc(_Read):
+    """With a calendar: the finish percentiles as UTC instants (the risk document's ``finish_utc``)."""
+
+    start: str = Field(pattern=INSTANT_PATTERN)
+    p50: str = Field(pattern=INSTANT_PATTERN)
+    p95: str = Field(pattern=INSTANT_PATTERN)
+    max: str = Field(pattern=INSTANT_PATTERN)
+
+
 class RiskSummary(_Read):
     """What the report shows of a risk run: P(halt), halts by rule and region, finish-time quantiles, histogram."""
 
@@ -93,6 +103,7 @@ class RiskSummary(_Read):
     halts_by_region: list[RegionHalts] = Field(default_factory=list)
     finish_minutes: Quantiles
     finish_histogram: Histogram | None = None
+    finish_utc: FinishUtc | None = Field(default=None, description="With a calendar: the finish as UTC instants.")
     worst_seeds: list[int] = Field(default_factory=list, description="Seeds `wavegate simulate --seed` replays.")
 
 
@@ -107,6 +118,7 @@ def from_risk_output(doc: dict[str, Any]) -> dict[str, Any]:
            "p_halt": {"estimate": doc.get("p_halt"), "low": low, "high": high},
            "halts_by_rule": doc.get("halts_by_rule", []), "halts_by_region": doc.get("regions", []),
            "finish_minutes": doc.get("finish_minutes"), "finish_histogram": doc.get("finish_histogram"),
+           "finish_utc": doc.get("finish_utc"),
            "worst_seeds": [w.get("seed") for w in worst if isinstance(w, dict)]}
     return {k: v for k, v in out.items() if v is not None}
 
