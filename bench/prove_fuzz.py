@@ -83,8 +83,10 @@ from dsl.policy import (  # noqa: E402
     StopUpgradedGate,
     TimeRule,
     UnitLimit,
+    VersionClaim,
     Window,
 )
+from dsl.versions import major  # noqa: E402
 from engine.check.semantics import Semantics  # noqa: E402
 from engine.check.verify import verify_schedule  # noqa: E402
 from engine.model.calendar import format_instant, parse_instant  # noqa: E402
@@ -92,6 +94,7 @@ from engine.model.errors import CheckFailed, InputError, MonitorBreach, Wavegate
 from engine.model.faults import parse_faults  # noqa: E402
 from engine.model.fleet import Fleet, parse_fleet  # noqa: E402
 from engine.model.schedule import Schedule, parse_schedule  # noqa: E402
+from engine.model.upgrades import resolve_upgrades  # noqa: E402
 from engine.plan.synthesis import plan  # noqa: E402
 from engine.prove.certificate import certify  # noqa: E402
 from engine.prove.kinds.timing import time_claim_policy  # noqa: E402
@@ -835,7 +838,52 @@ def describe(spec: Policy, claim: object) -> str:
     return f"spec {spec.name}: rules {[r for r in spec.rules]!r} gates {[g for g in spec.gates]!r}\n  claim {claim!r}"
 
 
+def crossing_major(spec: Policy, fleet_doc: dict[str, Any]) -> str:
+    """A task of the spec's upgrade resolution on this fleet that moves to another major version ('' if none)."""
+    try:
+        fleet = parse_fleet(fleet_doc, "<fuzz fleet>")
+    except InputError:
+        return ""
+    for t in resolve_upgrades(fleet, spec.versions).tasks:
+        if major(t.from_version) != major(t.to_version):
+            return f"{t.vm}/{t.extension}: {t.from_version} -> {t.to_version}"
+    return ""
+
+
+def version_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
+    """``no VM ever moves to a new major version`` under a spec that allows majors or not, judged on the real
+    upgrade resolution of random fleets (their catalogs hold a 2.0 beside 1.x)."""
+    spec = rand_spec(rng, bases)
+    spec = replace(spec, versions=replace(spec.versions, allow_major=rng.random() < 0.3))
+    claim = VersionClaim("no_major")
+    stats.kinds["VersionClaim"] += 1
+    out = prove_claim(spec, claim, args.time_limit)
+    stats.status[out.status] += 1
+    if out.status == "refuted":
+        cex = out.counterexample
+        if cex is None or not crossing_major(spec, cex.fleet):
+            stats.disagreements.append(f"refuted but its fleet crosses no major: {describe(spec, claim)}")
+        return
+    found = ""
+    for _ in range(args.fleets):
+        found = crossing_major(spec, rand_fleet(rng))
+        stats.searched += 1
+        if found:
+            break
+    if out.status == "proven":
+        stats.proven_by_kind["VersionClaim"] += 1
+        if found:
+            stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  {found}")
+    elif found:
+        stats.unknown_false += 1
+    else:
+        stats.unknown_open += 1
+
+
 def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
+    if rng.random() < 0.03:
+        version_case(rng, bases, stats, args)
+        return
     spec = rand_spec(rng, bases)
     claim: Rule | Gate
     if rng.random() < getattr(args, "gate_share", 0.12):

@@ -176,3 +176,18 @@ def test_the_stop_unhealthy_judge_sees_a_batch_after_an_unhealthy_one_only_witho
         verdicts[keep] = fuzz.judge_run(claim, fleet, events, dict(result.versions), schedule)
     assert verdicts[True] == ""
     assert verdicts[False].startswith("a batch of scale set ss0 started at"), verdicts[False]
+
+
+def test_version_cases_are_proven_or_refuted_as_the_resolution_says() -> None:
+    """``no VM ever moves to a new major version``: judged on the real upgrade resolution of random fleets."""
+    import random
+    from collections import Counter
+
+    fuzz = _fuzz()
+    bases = [load_policy(ROOT / "specs" / name, ROOT) for name in fuzz.SPECS]
+    stats = fuzz.Stats()
+    for i in range(30):
+        fuzz.version_case(random.Random(i), bases, stats, Namespace(fleets=6, time_limit=5.0))
+    assert stats.disagreements == [], stats.disagreements[:1]
+    assert stats.status == Counter({"proven": stats.status["proven"], "refuted": stats.status["refuted"]})
+    assert stats.status["proven"] >= 5 and stats.status["refuted"] >= 3
