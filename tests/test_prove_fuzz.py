@@ -24,10 +24,14 @@ SCRIPT = ROOT / "bench" / "prove_fuzz.py"
 
 
 def _fuzz() -> ModuleType:
+    """The script as a module, loaded once: its dataclasses and its workers' function are looked up by module name
+    (pickling, for ``--workers``), so every test must use the one registered under that name."""
+    if "prove_fuzz" in sys.modules:
+        return sys.modules["prove_fuzz"]
     spec = importlib.util.spec_from_file_location("prove_fuzz", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("prove_fuzz", module)  # its dataclasses look their module up
+    sys.modules["prove_fuzz"] = module
     spec.loader.exec_module(module)
     return module
 
