@@ -99,7 +99,7 @@ from engine.plan.synthesis import plan  # noqa: E402
 from engine.prove.certificate import certify  # noqa: E402
 from engine.prove.kinds.timing import time_claim_policy  # noqa: E402
 from engine.prove.policydiff import diff_policies  # noqa: E402
-from engine.prove.prover import claim_policy, prove_claim  # noqa: E402
+from engine.prove.prover import Claim, claim_policy, prove_claim  # noqa: E402
 from engine.prove.results import Outcome  # noqa: E402
 from engine.prove.search import EXTENSIONS, REGIONS, TAGS, rand_fleet, rand_schedules  # noqa: E402
 from engine.run.driver import SimDriver  # noqa: E402
@@ -553,8 +553,9 @@ def search_run(spec: Policy, claim: Gate, rng: random.Random, runs: int, stats: 
     return ""
 
 
-def replay_refutation(spec: Policy, claim: Rule | Gate, out: Outcome) -> str:
-    """'' when the refutation's counterexample separates spec and claim again here; else why not."""
+def replay_refutation(spec: Policy, claim_pol: Callable[[], Policy], out: Outcome) -> str:
+    """'' when the refutation's counterexample separates the spec and the claim's policy again here; else why not.
+    (A trace refutation of an executor claim carries no schedule: the prover replayed it through the executor.)"""
     cex = out.counterexample
     if cex is None:
         return "a refutation without a counterexample"
@@ -566,7 +567,7 @@ def replay_refutation(spec: Policy, claim: Rule | Gate, out: Outcome) -> str:
         return f"the counterexample is not valid input: {e}"
     if not verify_schedule(spec, fleet, sched).ok:
         return "the counterexample breaks the spec"
-    if verify_schedule(claim_policy(spec, claim), fleet, sched).ok:  # type: ignore[arg-type]
+    if verify_schedule(claim_pol(), fleet, sched).ok:
         return "the counterexample keeps the claim"
     return ""
 
@@ -697,26 +698,9 @@ def timed_schedules(rng: random.Random, spec: Policy, fleet: Fleet, stats: Stats
 
 
 def search_time(spec: Policy, claim: TimeRule, rng: random.Random, fleets: int, stats: Stats) -> str:
-    """A fleet and timed schedule the spec accepts and that breaks the claim itself (its JSON), or ''.  Only the
-    claim's own violations count: the claim's policy has no install time of its own, so its calendar check reads
-    the executor's nominal one, which is not the claim."""
-    claim_pol = time_claim_policy(spec, claim)
-    for _ in range(fleets):
-        doc = rand_fleet(rng, max_vms=8)
-        try:
-            fleet = parse_fleet(doc, "<fuzz fleet>")
-        except InputError:
-            continue
-        for sched in timed_schedules(rng, spec, fleet, stats, 6):
-            stats.searched += 1
-            if not verify_schedule(spec, fleet, sched).ok:
-                continue
-            stats.accepted += 1
-            broken = [v for v in verify_schedule(claim_pol, fleet, sched).violations if v.rule == claim.name]
-            if broken:
-                return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json"),
-                                   "why": broken[0].message})
-    return ""
+    """:func:`search_timed_pair` against the claim's policy, counting only the claim's own violations: that policy
+    has no install time of its own, so its calendar check reads the executor's nominal one, which is not the claim."""
+    return search_timed_pair(spec, time_claim_policy(spec, claim), rng, fleets, stats, only=claim.name)
 
 
 def timed_pair(rng: random.Random, old: Policy, new: Policy) -> tuple[Policy, Policy]:
@@ -738,9 +722,10 @@ def timed_pair(rng: random.Random, old: Policy, new: Policy) -> tuple[Policy, Po
     return replace(old, times=tuple(times)), replace(new, times=tuple(changed))
 
 
-def search_timed_pair(sub: Policy, sup: Policy, rng: random.Random, fleets: int, stats: Stats) -> str:
+def search_timed_pair(sub: Policy, sup: Policy, rng: random.Random, fleets: int, stats: Stats,
+                      only: str | None = None) -> str:
     """A fleet and a timed schedule (the planner's under ``sub``, and time-shifted ones) ``sub`` accepts and ``sup``
-    rejects (its JSON), or ''."""
+    rejects (its JSON), or ''; with ``only``, a rejection counts only when that rule is broken."""
     for _ in range(fleets):
         doc = rand_fleet(rng, max_vms=8)
         try:
@@ -752,10 +737,10 @@ def search_timed_pair(sub: Policy, sup: Policy, rng: random.Random, fleets: int,
             if not verify_schedule(sub, fleet, sched).ok:
                 continue
             stats.accepted += 1
-            report = verify_schedule(sup, fleet, sched)
-            if not report.ok:
+            broken = [v for v in verify_schedule(sup, fleet, sched).violations if only is None or v.rule == only]
+            if broken:
                 return json.dumps({"fleet": doc, "schedule": sched.model_dump(mode="json"),
-                                   "why": report.violations[0].message})
+                                   "why": broken[0].message})
     return ""
 
 
@@ -770,64 +755,43 @@ def time_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argpa
         return
     claim = mutate_time_rule(rng, rng.choice(times)) if rng.random() < 0.6 else rand_time_rule(rng, "claim")
     claim = replace(claim, name="claim")
-    kind = type(claim).__name__
-    stats.kinds[kind] += 1
-    out = prove_claim(spec, claim, args.time_limit)
-    stats.status[out.status] += 1
-    if out.status in ("proven", "unknown"):
-        found = search_time(spec, claim, rng, max(1, args.fleets // 2), stats)
-        if out.status == "proven":
-            stats.proven_by_kind[kind] += 1
-            if found:
-                stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  times "
-                                           f"{spec.times!r}\n  {found}")
-        elif found:
-            stats.unknown_false += 1
-        else:
-            stats.unknown_open += 1
-    elif out.status == "refuted":
-        why = replay_time_refutation(spec, claim, out)
-        if why:
-            stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}\n  times {spec.times!r}")
+    judge_answer(spec, claim, type(claim).__name__, stats, args,
+                 search=lambda: search_time(spec, claim, rng, max(1, args.fleets // 2), stats),
+                 replay=lambda out: replay_refutation(spec, lambda: time_claim_policy(spec, claim), out))
 
 
 def timed_rule_case(rng: random.Random, spec: Policy, stats: Stats, args: argparse.Namespace) -> None:
     rule = mutate_rule(rng, rng.choice(spec.rules)) if spec.rules and rng.random() < 0.55 else rand_rule(rng, "claim")
     claim = replace(rule, name="claim")
-    kind = f"{type(claim).__name__} timed"
+    judge_answer(spec, claim, f"{type(claim).__name__} timed", stats, args,
+                 search=lambda: search_timed_pair(spec, claim_policy(spec, claim), rng, max(1, args.fleets // 2),
+                                                  stats),
+                 replay=lambda out: replay_refutation(spec, lambda: claim_policy(spec, claim), out))
+
+
+def judge_answer(spec: Policy, claim: Claim, kind: str, stats: Stats, args: argparse.Namespace,
+                 search: Callable[[], str], replay: Callable[[Outcome], str]) -> Outcome:
+    """Prove ``claim`` under ``spec`` and judge the answer: a proven or unknown claim is searched for a
+    counterexample (one under "proven" is a disagreement; under "unknown" it counts toward completeness), a
+    refutation is replayed (one that does not separate spec and claim is a disagreement)."""
     stats.kinds[kind] += 1
     out = prove_claim(spec, claim, args.time_limit)
     stats.status[out.status] += 1
     if out.status in ("proven", "unknown"):
-        found = search_timed_pair(spec, claim_policy(spec, claim), rng, max(1, args.fleets // 2), stats)
+        found = search()
         if out.status == "proven":
             stats.proven_by_kind[kind] += 1
             if found:
-                stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  times "
-                                           f"{spec.times!r}\n  {found}")
+                stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  {found}")
         elif found:
             stats.unknown_false += 1
         else:
             stats.unknown_open += 1
     elif out.status == "refuted":
-        why = replay_refutation(spec, claim, out)
+        why = replay(out)
         if why:
-            stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}\n  times {spec.times!r}")
-
-
-def replay_time_refutation(spec: Policy, claim: TimeRule, out: Outcome) -> str:
-    cex = out.counterexample
-    if cex is None or cex.schedule is None:
-        return "a refutation without a counterexample"
-    try:
-        fleet, sched = parse_fleet(cex.fleet), parse_schedule(cex.schedule)
-    except InputError as e:
-        return f"the counterexample is not valid input: {e}"
-    if not verify_schedule(spec, fleet, sched).ok:
-        return "the counterexample breaks the spec"
-    if verify_schedule(time_claim_policy(spec, claim), fleet, sched).ok:
-        return "the counterexample keeps the claim"
-    return ""
+            stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}")
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -835,7 +799,8 @@ def replay_time_refutation(spec: Policy, claim: TimeRule, out: Outcome) -> str:
 
 
 def describe(spec: Policy, claim: object) -> str:
-    return f"spec {spec.name}: rules {[r for r in spec.rules]!r} gates {[g for g in spec.gates]!r}\n  claim {claim!r}"
+    times = f" times {list(spec.times)!r}" if spec.times else ""
+    return f"spec {spec.name}: rules {list(spec.rules)!r} gates {list(spec.gates)!r}{times}\n  claim {claim!r}"
 
 
 def crossing_major(spec: Policy, fleet_doc: dict[str, Any]) -> str:
@@ -856,28 +821,19 @@ def version_case(rng: random.Random, bases: list[Policy], stats: Stats, args: ar
     spec = rand_spec(rng, bases)
     spec = replace(spec, versions=replace(spec.versions, allow_major=rng.random() < 0.3))
     claim = VersionClaim("no_major")
-    stats.kinds["VersionClaim"] += 1
-    out = prove_claim(spec, claim, args.time_limit)
-    stats.status[out.status] += 1
-    if out.status == "refuted":
+
+    def search() -> str:
+        for _ in range(args.fleets):
+            stats.searched += 1
+            if found := crossing_major(spec, rand_fleet(rng)):
+                return found
+        return ""
+
+    def replay(out: Outcome) -> str:
         cex = out.counterexample
-        if cex is None or not crossing_major(spec, cex.fleet):
-            stats.disagreements.append(f"refuted but its fleet crosses no major: {describe(spec, claim)}")
-        return
-    found = ""
-    for _ in range(args.fleets):
-        found = crossing_major(spec, rand_fleet(rng))
-        stats.searched += 1
-        if found:
-            break
-    if out.status == "proven":
-        stats.proven_by_kind["VersionClaim"] += 1
-        if found:
-            stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  {found}")
-    elif found:
-        stats.unknown_false += 1
-    else:
-        stats.unknown_open += 1
+        return "" if cex is not None and crossing_major(spec, cex.fleet) else "its fleet crosses no major"
+
+    judge_answer(spec, claim, "VersionClaim", stats, args, search, replay)
 
 
 def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
@@ -893,34 +849,17 @@ def claim_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argp
         claim = replace(claim, name="claim")
     else:
         claim = rand_rule(rng, "claim")
-    kind = type(claim).__name__
-    stats.kinds[kind] += 1
-    out = prove_claim(spec, claim, args.time_limit)
-    stats.status[out.status] += 1
-    if certify(spec, claim) is not None:
-        stats.certified += 1
-        stats.certified_proven += out.status == "proven"
-    if out.status == "unknown":
+    certified = certify(spec, claim) is not None
+    stats.certified += certified
+
+    def search() -> str:
         if isinstance(claim, Gate):
-            found = search_run(spec, claim, rng, args.runs, stats)
-        else:
-            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats, _planned(args))
-        if found:
-            stats.unknown_false += 1
-        else:
-            stats.unknown_open += 1
-    if out.status == "proven":
-        stats.proven_by_kind[kind] += 1
-        if isinstance(claim, Gate):
-            found = search_run(spec, claim, rng, args.runs, stats)
-        else:
-            found = search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats, _planned(args))
-        if found:
-            stats.disagreements.append(f"proven but contradicted: {describe(spec, claim)}\n  {found}")
-    elif out.status == "refuted":
-        why = replay_refutation(spec, claim, out)
-        if why:
-            stats.disagreements.append(f"refuted but {why}: {describe(spec, claim)}")
+            return search_run(spec, claim, rng, args.runs, stats)
+        return search_rule(spec, claim_policy(spec, claim), rng, args.fleets, args.schedules, stats, _planned(args))
+
+    out = judge_answer(spec, claim, type(claim).__name__, stats, args, search,
+                       lambda out: replay_refutation(spec, lambda: claim_policy(spec, claim), out))  # type: ignore[arg-type]
+    stats.certified_proven += certified and out.status == "proven"
 
 
 def diff_case(rng: random.Random, bases: list[Policy], stats: Stats, args: argparse.Namespace) -> None:
